@@ -43,6 +43,8 @@ class ValidationError(InsurCRMError, ValueError):
 
     def at(self, prefix: str) -> ValidationError:
         """Return the same error with ``prefix`` put before its field path."""
+        if not self.field:
+            return ValidationError(prefix, self.rule, self.message)
         joiner = "" if self.field.startswith("[") else "."
         return ValidationError(f"{prefix}{joiner}{self.field}", self.rule, self.message)
 

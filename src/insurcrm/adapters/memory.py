@@ -1,0 +1,302 @@
+"""The in-memory adapter: a transactional store in a Python dict.
+
+For tests and for embedding without a database. It behaves like the SQL
+adapter: writes are staged in the unit of work and applied at commit, after
+checking that no other unit of work changed the same aggregates meanwhile.
+Aggregates are immutable, so the store keeps them as they are.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+import attrs
+
+from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.policies import Policy
+from insurcrm.domain.values import Email, Phone, ResidentId
+from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]
+
+
+class _Versioned(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+A = TypeVar("A", bound=_Versioned)
+
+
+class MemoryStore:
+    """The committed state shared by every :class:`MemoryUnitOfWork` made from it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.customers: dict[str, Customer] = {}
+        self.policies: dict[str, Policy] = {}
+        self.households: dict[str, Household] = {}
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work over this store."""
+        return MemoryUnitOfWork(self)
+
+
+class _Table(Generic[A]):
+    """Staged writes over one committed dict."""
+
+    def __init__(self, kind: str, committed: dict[str, A]) -> None:
+        self.kind = kind
+        self.committed = committed
+        self.staged: dict[str, A] = {}
+        self.expected: dict[str, int] = {}
+
+    def current(self, key: str) -> A | None:
+        return self.staged.get(key) or self.committed.get(key)
+
+    def values(self) -> list[A]:
+        merged = {**self.committed, **self.staged}
+        return [merged[k] for k in sorted(merged)]
+
+    def add(self, item: A) -> A:
+        if item.version != 0:
+            raise ConcurrencyError(f"{self.kind} {item.id}: only a new aggregate (version 0) is added")
+        if self.current(item.id) is not None:
+            raise Duplicate(self.kind, item.id)
+        stored: A = attrs.evolve(item, version=1)  # type: ignore[misc]
+        self.expected.setdefault(item.id, 0)
+        self.staged[item.id] = stored
+        return stored
+
+    def get(self, key: str) -> A:
+        item = self.current(key)
+        if item is None:
+            raise NotFound(self.kind, key)
+        return item
+
+    def save(self, item: A) -> A:
+        stored = self.get(item.id)
+        if stored.version != item.version:
+            raise ConcurrencyError(
+                f"{self.kind} {item.id}: saved from version {item.version}, "
+                f"stored version is {stored.version}"
+            )
+        new: A = attrs.evolve(item, version=item.version + 1)  # type: ignore[misc]
+        self.expected.setdefault(item.id, item.version)
+        self.staged[item.id] = new
+        return new
+
+    def check(self) -> None:
+        for key, version in self.expected.items():
+            now = self.committed.get(key)
+            if (now.version if now is not None else 0) != version:
+                raise ConcurrencyError(f"{self.kind} {key}: changed by another unit of work")
+
+    def apply(self) -> None:
+        self.committed.update(self.staged)
+        self.clear()
+
+    def clear(self) -> None:
+        self.staged.clear()
+        self.expected.clear()
+
+
+class _Customers:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _exists(self, customer: Customer) -> None:
+        if customer.household_id is not None:
+            self._uow.households.get(customer.household_id)
+        if customer.referred_by is not None:
+            self._uow.customers.get(customer.referred_by)
+
+    def add(self, customer: Customer) -> Customer:
+        table = self._uow.table_customers()
+        if table.current(customer.id) is not None:
+            raise Duplicate("customer", customer.id)
+        self._exists(customer)
+        return table.add(customer)
+
+    def get(self, customer_id: str) -> Customer:
+        return self._uow.table_customers().get(customer_id)
+
+    def save(self, customer: Customer) -> Customer:
+        table = self._uow.table_customers()
+        table.get(customer.id)
+        self._exists(customer)
+        return table.save(customer)
+
+    def _where(self, test: Callable[[Customer], bool]) -> list[Customer]:
+        return [
+            c
+            for c in self._uow.table_customers().values()
+            if c.profile is not None and test(c)
+        ]
+
+    def find_by_id_number(self, id_number: ResidentId) -> Sequence[Customer]:
+        return self._where(lambda c: c.profile is not None and c.profile.id_number == id_number)
+
+    def find_by_phone(self, phone: Phone) -> Sequence[Customer]:
+        def has(c: Customer) -> bool:
+            p = c.profile
+            return p is not None and phone in (p.mobile, p.work_phone, p.home_phone, p.work_fax)
+
+        return self._where(has)
+
+    def find_by_email(self, email: Email) -> Sequence[Customer]:
+        return self._where(lambda c: c.profile is not None and c.profile.email == email)
+
+    def find_by_name(self, name: str) -> Sequence[Customer]:
+        return self._where(lambda c: c.profile is not None and c.profile.name.value == name)
+
+    def in_household(self, household_id: str) -> Sequence[Customer]:
+        return [
+            c for c in self._uow.table_customers().values() if c.household_id == household_id
+        ]
+
+    def iterate(self) -> Iterator[Customer]:
+        return iter(self._uow.table_customers().values())
+
+    def count(self) -> int:
+        return len(self._uow.table_customers().values())
+
+
+class _Policies:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _parties_exist(self, policy: Policy) -> None:
+        self._uow.customers.get(policy.policyholder_id)
+        self._uow.customers.get(policy.insured_id)
+        for b in policy.beneficiaries:
+            if b.customer_id is not None:
+                self._uow.customers.get(b.customer_id)
+
+    def add(self, policy: Policy) -> Policy:
+        table = self._uow.table_policies()
+        if table.current(policy.id) is not None:
+            raise Duplicate("policy", policy.id)
+        if any(p.number == policy.number for p in table.values()):
+            raise Duplicate("policy number", policy.number)
+        self._parties_exist(policy)
+        return table.add(policy)
+
+    def get(self, policy_id: str) -> Policy:
+        return self._uow.table_policies().get(policy_id)
+
+    def get_by_number(self, number: str) -> Policy:
+        for p in self._uow.table_policies().values():
+            if p.number == number:
+                return p
+        raise NotFound("policy number", number)
+
+    def save(self, policy: Policy) -> Policy:
+        table = self._uow.table_policies()
+        stored = table.get(policy.id)
+        if policy.number != stored.number and any(
+            p.number == policy.number for p in table.values()
+        ):
+            raise Duplicate("policy number", policy.number)
+        self._parties_exist(policy)
+        return table.save(policy)
+
+    def of_customer(self, customer_id: str) -> Sequence[Policy]:
+        return [
+            p
+            for p in self._uow.table_policies().values()
+            if customer_id in (p.policyholder_id, p.insured_id)
+        ]
+
+    def naming_beneficiary(self, customer_id: str) -> Sequence[Policy]:
+        return [
+            p
+            for p in self._uow.table_policies().values()
+            if any(b.customer_id == customer_id for b in p.beneficiaries)
+        ]
+
+    def iterate(self) -> Iterator[Policy]:
+        return iter(self._uow.table_policies().values())
+
+    def count(self) -> int:
+        return len(self._uow.table_policies().values())
+
+
+class _Households:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, household: Household) -> Household:
+        return self._uow.table_households().add(household)
+
+    def get(self, household_id: str) -> Household:
+        return self._uow.table_households().get(household_id)
+
+    def save(self, household: Household) -> Household:
+        return self._uow.table_households().save(household)
+
+
+class MemoryUnitOfWork:
+    """A unit of work over a :class:`MemoryStore` (see :class:`~insurcrm.domain.unit_of_work.UnitOfWork`)."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        self.store = store if store is not None else MemoryStore()
+        self._tables: tuple[_Table[Customer], _Table[Policy], _Table[Household]] | None = None
+        self.customers = _Customers(self)
+        self.policies = _Policies(self)
+        self.households = _Households(self)
+
+    def _active(self) -> tuple[_Table[Customer], _Table[Policy], _Table[Household]]:
+        if self._tables is None:
+            raise StorageError("use the unit of work inside a `with` block")
+        return self._tables
+
+    def table_customers(self) -> _Table[Customer]:
+        return self._active()[0]
+
+    def table_policies(self) -> _Table[Policy]:
+        return self._active()[1]
+
+    def table_households(self) -> _Table[Household]:
+        return self._active()[2]
+
+    def __enter__(self) -> Self:
+        if self._tables is not None:
+            raise StorageError("this unit of work is already in a `with` block")
+        self._tables = (
+            _Table("customer", self.store.customers),
+            _Table("policy", self.store.policies),
+            _Table("household", self.store.households),
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+        self._tables = None
+
+    def commit(self) -> None:
+        tables = self._active()
+        with self.store.lock:
+            try:
+                for table in tables:
+                    table.check()
+            except ConcurrencyError:
+                self.rollback()
+                raise
+            for table in tables:
+                table.apply()
+
+    def rollback(self) -> None:
+        for table in self._active():
+            table.clear()

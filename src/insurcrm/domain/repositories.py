@@ -1,0 +1,168 @@
+"""Repository ports (仓储接口): how the domain asks for and hands back its aggregates.
+
+Adapters implement these protocols (memory, SQLite, PostgreSQL, or your own;
+:mod:`insurcrm.testing.contracts` checks any implementation). Every adapter
+behaves the same way:
+
+* ``add`` stores a new aggregate (its ``version`` must be 0) and returns the
+  stored copy with ``version`` 1; an id already used raises
+  :class:`~insurcrm.errors.Duplicate`.
+* ``get`` returns the aggregate or raises :class:`~insurcrm.errors.NotFound`.
+* ``save`` stores a changed aggregate whose ``version`` is the stored one and
+  returns the copy with ``version + 1``; a stale copy raises
+  :class:`~insurcrm.errors.ConcurrencyError` and changes nothing.
+* Lookups by personal data (ID number, phone, email, name) never find an
+  erased customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.policies import Policy
+from insurcrm.domain.values import Email, Phone, ResidentId
+
+__all__ = ["CustomerRepository", "HouseholdRepository", "PolicyRepository"]
+
+
+class CustomerRepository(Protocol):
+    """Stores customers (客户)."""
+
+    def add(self, customer: Customer) -> Customer:
+        """Store a new customer; returns it with version 1.
+
+        Raises:
+            Duplicate: the id is taken.
+            NotFound: its household or referrer does not exist.
+        """
+        ...
+
+    def get(self, customer_id: str) -> Customer:
+        """The customer with this id.
+
+        Raises:
+            NotFound: no such customer.
+        """
+        ...
+
+    def save(self, customer: Customer) -> Customer:
+        """Store a changed customer; returns it with its version bumped.
+
+        Raises:
+            ConcurrencyError: the customer was changed since it was read.
+            NotFound: no such customer, or its household or referrer is unknown.
+        """
+        ...
+
+    def find_by_id_number(self, id_number: ResidentId) -> Sequence[Customer]:
+        """Customers with this resident ID number (normally at most one)."""
+        ...
+
+    def find_by_phone(self, phone: Phone) -> Sequence[Customer]:
+        """Customers with this number as mobile, work, home phone or fax."""
+        ...
+
+    def find_by_email(self, email: Email) -> Sequence[Customer]:
+        """Customers with this email address."""
+        ...
+
+    def find_by_name(self, name: str) -> Sequence[Customer]:
+        """Customers whose name is exactly ``name``."""
+        ...
+
+    def in_household(self, household_id: str) -> Sequence[Customer]:
+        """The members of a household, by id."""
+        ...
+
+    def iterate(self) -> Iterator[Customer]:
+        """Every customer, by id; streams rather than loading all at once."""
+        ...
+
+    def count(self) -> int:
+        """How many customers are stored (erased stubs included)."""
+        ...
+
+
+class PolicyRepository(Protocol):
+    """Stores policies (保单)."""
+
+    def add(self, policy: Policy) -> Policy:
+        """Store a new policy; returns it with version 1.
+
+        Raises:
+            Duplicate: the id or the policy number is taken.
+            NotFound: the policyholder or the insured is not a stored customer.
+        """
+        ...
+
+    def get(self, policy_id: str) -> Policy:
+        """The policy with this id.
+
+        Raises:
+            NotFound: no such policy.
+        """
+        ...
+
+    def get_by_number(self, number: str) -> Policy:
+        """The policy with this policy number.
+
+        Raises:
+            NotFound: no such policy.
+        """
+        ...
+
+    def save(self, policy: Policy) -> Policy:
+        """Store a changed policy; returns it with its version bumped.
+
+        Raises:
+            ConcurrencyError: the policy was changed since it was read.
+            NotFound: no such policy.
+        """
+        ...
+
+    def of_customer(self, customer_id: str) -> Sequence[Policy]:
+        """Policies where the customer is policyholder or insured, by id."""
+        ...
+
+    def naming_beneficiary(self, customer_id: str) -> Sequence[Policy]:
+        """Policies naming the customer as a beneficiary, by id."""
+        ...
+
+    def iterate(self) -> Iterator[Policy]:
+        """Every policy, by id; streams rather than loading all at once."""
+        ...
+
+    def count(self) -> int:
+        """How many policies are stored."""
+        ...
+
+
+class HouseholdRepository(Protocol):
+    """Stores households (家庭)."""
+
+    def add(self, household: Household) -> Household:
+        """Store a new household; returns it with version 1.
+
+        Raises:
+            Duplicate: the id is taken.
+        """
+        ...
+
+    def get(self, household_id: str) -> Household:
+        """The household with this id.
+
+        Raises:
+            NotFound: no such household.
+        """
+        ...
+
+    def save(self, household: Household) -> Household:
+        """Store a changed household; returns it with its version bumped.
+
+        Raises:
+            ConcurrencyError: the household was changed since it was read.
+            NotFound: no such household.
+        """
+        ...

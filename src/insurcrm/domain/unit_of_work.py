@@ -1,0 +1,62 @@
+"""The unit of work port (工作单元): one transaction over all repositories.
+
+Use it as a context manager. Nothing is stored until :meth:`UnitOfWork.commit`;
+leaving the block without committing, or with an exception, rolls back
+everything done inside it, on every backend::
+
+    with uow:
+        customer = uow.customers.get("C1")
+        uow.customers.save(customer.updated(today, is_internal=True))
+        uow.commit()
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from insurcrm.domain.repositories import (
+    CustomerRepository,
+    HouseholdRepository,
+    PolicyRepository,
+)
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork(Protocol):
+    """A transaction over the customer, policy and household repositories.
+
+    The repositories may only be used inside ``with uow:``. A unit of work
+    can be entered again after it was left; each ``with`` block is a new
+    transaction.
+    """
+
+    customers: CustomerRepository
+    policies: PolicyRepository
+    households: HouseholdRepository
+
+    def __enter__(self) -> Self:
+        """Begin a transaction."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed, and end the transaction."""
+        ...
+
+    def commit(self) -> None:
+        """Make everything done so far in this block permanent.
+
+        Raises:
+            ConcurrencyError: another writer changed an aggregate saved here.
+        """
+        ...
+
+    def rollback(self) -> None:
+        """Undo everything done since the block began or since the last commit."""
+        ...
