@@ -1,0 +1,124 @@
+"""Opening databases: SQLite (embedded default) and PostgreSQL (psycopg 3).
+
+SQLite connections get WAL journaling (file databases), foreign keys on and a
+busy timeout, and transactions that SQLAlchemy begins itself, so a unit of
+work is one real SQLite transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import StaticPool
+
+from insurcrm.errors import ConcurrencyError, StorageError
+
+__all__ = ["BUSY_TIMEOUT_MS", "describe_url", "make_engine", "translate_errors"]
+
+#: How long a SQLite writer waits for another writer's lock before giving up.
+BUSY_TIMEOUT_MS = 10_000
+
+_SQLITE_BUSY_SNAPSHOT = 517
+
+
+def describe_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<not a database URL>"
+
+
+def _parse(url: str | URL) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(
+            "not a database URL; use e.g. sqlite:///insurcrm.db or "
+            "postgresql+psycopg://user:password@host/dbname"
+        ) from None
+    if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise StorageError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+        )
+    return parsed
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """An engine for ``url`` configured the way insurcrm needs.
+
+    ``postgresql://`` URLs use the psycopg 3 driver (install ``insurcrm[postgres]``).
+
+    Raises:
+        StorageError: the URL is malformed, the database kind is not supported
+            or its driver is missing.
+    """
+    parsed = _parse(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed, **kwargs)
+        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+    except (NoSuchModuleError, ImportError) as error:
+        raise StorageError(
+            f"cannot load the driver for {describe_url(parsed)}: {error}; "
+            "for PostgreSQL install insurcrm[postgres]"
+        ) from None
+
+
+def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    if in_memory:
+        kwargs.setdefault("poolclass", StaticPool)
+        kwargs.setdefault("connect_args", {"check_same_thread": False})
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, record: object) -> None:
+        # Let SQLAlchemy's BEGIN (below) start transactions, not the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+@contextmanager
+def translate_errors(url: str | URL) -> Iterator[None]:
+    """Turn driver errors into insurcrm errors that say what to do.
+
+    A SQLite write from a stale snapshot (another process committed first)
+    becomes :class:`ConcurrencyError`; other database failures become
+    :class:`StorageError` naming the database (password hidden).
+    """
+    try:
+        yield
+    except DBAPIError as error:
+        code = getattr(error.orig, "sqlite_errorcode", None)
+        if code == _SQLITE_BUSY_SNAPSHOT:
+            raise ConcurrencyError(
+                "another writer changed the database since this unit of work read it"
+            ) from None
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if sqlstate == "40001":
+            raise ConcurrencyError("the database refused a concurrent update") from None
+        raise StorageError(
+            f"database error on {describe_url(url)}: {type(error.orig).__name__}: "
+            f"{str(error.orig).splitlines()[0] if str(error.orig) else ''}"
+        ) from error

@@ -1,0 +1,463 @@
+"""SQL repositories on SQLAlchemy Core, one per aggregate, sharing a connection.
+
+Aggregates are written column by column (the card's repeated parts — life
+situation, family, holdings — as JSON text) and rebuilt through
+:func:`insurcrm.serialization.structure`, so every stored value is validated
+again on the way out. Saves are ``UPDATE … WHERE id = :id AND version = :v``:
+no row updated means another writer got there first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+
+from sqlalchemy import Connection, ColumnElement, Table, delete, exists, func, insert, or_, select
+from sqlalchemy import update as sql_update
+
+from insurcrm.adapters.sql import tables as t
+from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.policies import Policy
+from insurcrm.domain.values import Email, Phone, ResidentId
+from insurcrm.errors import ConcurrencyError, Duplicate, NotFound
+from insurcrm.serialization import structure, unstructure
+
+__all__ = ["SqlCustomers", "SqlHouseholds", "SqlPolicies"]
+
+#: Rows fetched per round trip when streaming.
+BATCH = 500
+
+
+def _exists(conn: Connection, table: Table, key: str, column: str = "id") -> bool:
+    return bool(conn.execute(select(exists().where(table.c[column] == key))).scalar())
+
+
+def _stale(kind: str, key: str, version: int) -> ConcurrencyError:
+    return ConcurrencyError(f"{kind} {key}: saved from version {version}, which is not the stored one")
+
+
+V = TypeVar("V", Customer, Policy)
+
+
+def _versioned(aggregate: V, version: int) -> V:
+    return attrs.evolve(aggregate, version=version)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# -- customers ----------------------------------------------------------------
+
+
+def customer_values(customer: Customer) -> dict[str, Any]:
+    """The column values of a customer row."""
+    data = unstructure(customer)
+    profile = data.pop("profile") or {}
+    row: dict[str, Any] = {name: profile.get(name) for name in t.PROFILE_COLUMNS}
+    row["birth_date"] = customer.profile.birth_date if customer.profile else None
+    row.update(
+        id=customer.id,
+        created_on=customer.created_on,
+        erased_on=customer.erased_on,
+        life=_json(data["life"]),
+        family=_json(data["family"]),
+        holdings=_json(data["holdings"]),
+        lead_source=data["lead_source"],
+        referred_by=customer.referred_by,
+        is_internal=customer.is_internal,
+        csr_id=customer.csr_id,
+        agent_id=customer.agent_id,
+        household_id=customer.household_id,
+        pdp=data["pdp"],
+        risk_preference=data["risk_preference"],
+        version=customer.version,
+    )
+    return row
+
+
+def customer_from_row(row: Mapping[str, Any]) -> Customer:
+    """Rebuild a customer from its row."""
+    data = {c: row[c] for c in row if c not in t.PROFILE_COLUMNS}
+    data["life"] = json.loads(row["life"])
+    data["family"] = json.loads(row["family"])
+    data["holdings"] = json.loads(row["holdings"])
+    data["profile"] = (
+        None if row["name"] is None else {c: row[c] for c in t.PROFILE_COLUMNS}
+    )
+    return structure(data, Customer)
+
+
+class SqlCustomers:
+    """:class:`~insurcrm.domain.repositories.CustomerRepository` on SQL."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _check_references(self, customer: Customer) -> None:
+        if customer.household_id is not None and not _exists(
+            self._conn, t.households, customer.household_id
+        ):
+            raise NotFound("household", customer.household_id)
+        if customer.referred_by is not None and not _exists(
+            self._conn, t.customers, customer.referred_by
+        ):
+            raise NotFound("customer", customer.referred_by)
+
+    def add(self, customer: Customer) -> Customer:
+        if customer.version != 0:
+            raise _stale("customer", customer.id, customer.version)
+        if _exists(self._conn, t.customers, customer.id):
+            raise Duplicate("customer", customer.id)
+        self._check_references(customer)
+        values = customer_values(customer)
+        values["version"] = 1
+        self._conn.execute(insert(t.customers), values)
+        return _versioned(customer, 1)
+
+    def get(self, customer_id: str) -> Customer:
+        row = self._conn.execute(
+            select(t.customers).where(t.customers.c.id == customer_id)
+        ).mappings().first()
+        if row is None:
+            raise NotFound("customer", customer_id)
+        return customer_from_row(row)
+
+    def save(self, customer: Customer) -> Customer:
+        self._check_references(customer)
+        values = customer_values(customer)
+        values["version"] = customer.version + 1
+        result = self._conn.execute(
+            sql_update(t.customers)
+            .where(t.customers.c.id == customer.id, t.customers.c.version == customer.version)
+            .values(values)
+        )
+        if result.rowcount == 0:
+            if not _exists(self._conn, t.customers, customer.id):
+                raise NotFound("customer", customer.id)
+            raise _stale("customer", customer.id, customer.version)
+        return _versioned(customer, customer.version + 1)
+
+    def _where(self, *conditions: ColumnElement[bool]) -> list[Customer]:
+        rows = self._conn.execute(
+            select(t.customers)
+            .where(t.customers.c.erased_on.is_(None), *conditions)
+            .order_by(t.customers.c.id)
+        ).mappings()
+        return [customer_from_row(r) for r in rows]
+
+    def find_by_id_number(self, id_number: ResidentId) -> Sequence[Customer]:
+        return self._where(t.customers.c.id_number == id_number.value)
+
+    def find_by_phone(self, phone: Phone) -> Sequence[Customer]:
+        c = t.customers.c
+        number = phone.e164
+        return self._where(
+            or_(c.mobile == number, c.work_phone == number, c.home_phone == number, c.work_fax == number)
+        )
+
+    def find_by_email(self, email: Email) -> Sequence[Customer]:
+        return self._where(t.customers.c.email == email.value)
+
+    def find_by_name(self, name: str) -> Sequence[Customer]:
+        return self._where(t.customers.c.name == name)
+
+    def in_household(self, household_id: str) -> Sequence[Customer]:
+        rows = self._conn.execute(
+            select(t.customers)
+            .where(t.customers.c.household_id == household_id)
+            .order_by(t.customers.c.id)
+        ).mappings()
+        return [customer_from_row(r) for r in rows]
+
+    def iterate(self) -> Iterator[Customer]:
+        last: str | None = None
+        while True:
+            query = select(t.customers).order_by(t.customers.c.id).limit(BATCH)
+            if last is not None:
+                query = query.where(t.customers.c.id > last)
+            rows = list(self._conn.execute(query).mappings())
+            if not rows:
+                return
+            for row in rows:
+                yield customer_from_row(row)
+            last = rows[-1]["id"]
+
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(t.customers)).scalar_one())
+
+
+# -- policies -------------------------------------------------------------------
+
+_CHILDREN = (t.beneficiaries, t.status_changes, t.purchases, t.missed_premiums)
+
+
+def policy_values(policy: Policy) -> dict[str, Any]:
+    """The column values of a policy row."""
+    return {
+        "id": policy.id,
+        "number": policy.number,
+        "policyholder_id": policy.policyholder_id,
+        "insured_id": policy.insured_id,
+        "product_line": policy.product_line.name,
+        "start_date": policy.start_date,
+        "term_years": policy.term_years,
+        "currency": policy.currency,
+        "sum_assured": policy.sum_assured.amount,
+        "annual_premium": policy.annual_premium.amount,
+        "insurer": policy.insurer,
+        "status": policy.status.name,
+        "campaign": policy.campaign,
+        "version": policy.version,
+    }
+
+
+def _child_rows(policy: Policy) -> dict[str, list[dict[str, Any]]]:
+    pid = policy.id
+    return {
+        t.beneficiaries.name: [
+            {
+                "policy_id": pid,
+                "position": i,
+                "share": b.share,
+                "customer_id": b.customer_id,
+                "name": b.name.value if b.name is not None else None,
+                "relation": b.relation,
+                "erased": b.erased,
+            }
+            for i, b in enumerate(policy.beneficiaries)
+        ],
+        t.status_changes.name: [
+            {
+                "policy_id": pid,
+                "position": i,
+                "on": h.on,
+                "from_status": h.from_status.name,
+                "to_status": h.to_status.name,
+                "reason": h.reason.name if h.reason is not None else None,
+            }
+            for i, h in enumerate(policy.history)
+        ],
+        t.purchases.name: [
+            {
+                "policy_id": pid,
+                "position": i,
+                "on": p.on,
+                "amount": p.amount.amount,
+                "currency": p.amount.currency,
+                "kind": p.kind.name,
+            }
+            for i, p in enumerate(policy.purchases)
+        ],
+        t.missed_premiums.name: [
+            {
+                "policy_id": pid,
+                "position": i,
+                "due_date": m.due_date,
+                "amount": m.amount.amount,
+                "currency": m.amount.currency,
+            }
+            for i, m in enumerate(policy.missed_premiums)
+        ],
+    }
+
+
+def _money(amount: Any, currency: str) -> dict[str, Any]:
+    return {"amount": amount, "currency": currency}
+
+
+def policy_from_rows(row: Mapping[str, Any], children: Mapping[str, list[Mapping[str, Any]]]) -> Policy:
+    """Rebuild a policy from its row and its child rows (in position order)."""
+    currency = row["currency"]
+    data = {
+        "id": row["id"],
+        "number": row["number"],
+        "policyholder_id": row["policyholder_id"],
+        "insured_id": row["insured_id"],
+        "product_line": row["product_line"],
+        "start_date": row["start_date"],
+        "term_years": row["term_years"],
+        "sum_assured": _money(row["sum_assured"], currency),
+        "annual_premium": _money(row["annual_premium"], currency),
+        "insurer": row["insurer"],
+        "status": row["status"],
+        "campaign": row["campaign"],
+        "version": row["version"],
+        "beneficiaries": [
+            {k: b[k] for k in ("share", "customer_id", "name", "relation", "erased")}
+            for b in children.get(t.beneficiaries.name, [])
+        ],
+        "history": [
+            {k: h[k] for k in ("on", "from_status", "to_status", "reason")}
+            for h in children.get(t.status_changes.name, [])
+        ],
+        "purchases": [
+            {"on": p["on"], "amount": _money(p["amount"], p["currency"]), "kind": p["kind"]}
+            for p in children.get(t.purchases.name, [])
+        ],
+        "missed_premiums": [
+            {"due_date": m["due_date"], "amount": _money(m["amount"], m["currency"])}
+            for m in children.get(t.missed_premiums.name, [])
+        ],
+    }
+    return structure(data, Policy)
+
+
+class SqlPolicies:
+    """:class:`~insurcrm.domain.repositories.PolicyRepository` on SQL."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _check_parties(self, policy: Policy) -> None:
+        wanted = [policy.policyholder_id, policy.insured_id]
+        wanted += [b.customer_id for b in policy.beneficiaries if b.customer_id is not None]
+        for customer_id in dict.fromkeys(wanted):
+            if not _exists(self._conn, t.customers, customer_id):
+                raise NotFound("customer", customer_id)
+
+    def _number_taken(self, policy: Policy) -> bool:
+        return bool(
+            self._conn.execute(
+                select(
+                    exists().where(t.policies.c.number == policy.number, t.policies.c.id != policy.id)
+                )
+            ).scalar()
+        )
+
+    def _write_children(self, policy: Policy) -> None:
+        for table, rows in zip(_CHILDREN, _child_rows(policy).values(), strict=True):
+            if rows:
+                self._conn.execute(insert(table), rows)
+
+    def add(self, policy: Policy) -> Policy:
+        if policy.version != 0:
+            raise _stale("policy", policy.id, policy.version)
+        if _exists(self._conn, t.policies, policy.id):
+            raise Duplicate("policy", policy.id)
+        if self._number_taken(policy):
+            raise Duplicate("policy number", policy.number)
+        self._check_parties(policy)
+        values = policy_values(policy)
+        values["version"] = 1
+        self._conn.execute(insert(t.policies), values)
+        self._write_children(policy)
+        return _versioned(policy, 1)
+
+    def _load(self, condition: ColumnElement[bool]) -> list[Policy]:
+        rows = list(
+            self._conn.execute(select(t.policies).where(condition).order_by(t.policies.c.id)).mappings()
+        )
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        children: dict[str, dict[str, list[Mapping[str, Any]]]] = {i: {} for i in ids}
+        for table in _CHILDREN:
+            query = (
+                select(table)
+                .where(table.c.policy_id.in_(ids))
+                .order_by(table.c.policy_id, table.c.position)
+            )
+            for child in self._conn.execute(query).mappings():
+                children[child["policy_id"]].setdefault(table.name, []).append(child)
+        return [policy_from_rows(r, children[r["id"]]) for r in rows]
+
+    def get(self, policy_id: str) -> Policy:
+        found = self._load(t.policies.c.id == policy_id)
+        if not found:
+            raise NotFound("policy", policy_id)
+        return found[0]
+
+    def get_by_number(self, number: str) -> Policy:
+        found = self._load(t.policies.c.number == number)
+        if not found:
+            raise NotFound("policy number", number)
+        return found[0]
+
+    def save(self, policy: Policy) -> Policy:
+        if self._number_taken(policy):
+            raise Duplicate("policy number", policy.number)
+        self._check_parties(policy)
+        values = policy_values(policy)
+        values["version"] = policy.version + 1
+        result = self._conn.execute(
+            sql_update(t.policies)
+            .where(t.policies.c.id == policy.id, t.policies.c.version == policy.version)
+            .values(values)
+        )
+        if result.rowcount == 0:
+            if not _exists(self._conn, t.policies, policy.id):
+                raise NotFound("policy", policy.id)
+            raise _stale("policy", policy.id, policy.version)
+        for table in _CHILDREN:
+            self._conn.execute(delete(table).where(table.c.policy_id == policy.id))
+        self._write_children(policy)
+        return _versioned(policy, policy.version + 1)
+
+    def of_customer(self, customer_id: str) -> Sequence[Policy]:
+        c = t.policies.c
+        return self._load(or_(c.policyholder_id == customer_id, c.insured_id == customer_id))
+
+    def naming_beneficiary(self, customer_id: str) -> Sequence[Policy]:
+        named = select(t.beneficiaries.c.policy_id).where(
+            t.beneficiaries.c.customer_id == customer_id
+        )
+        return self._load(t.policies.c.id.in_(named))
+
+    def iterate(self) -> Iterator[Policy]:
+        last: str | None = None
+        while True:
+            query = select(t.policies.c.id).order_by(t.policies.c.id).limit(BATCH)
+            if last is not None:
+                query = query.where(t.policies.c.id > last)
+            ids = list(self._conn.execute(query).scalars())
+            if not ids:
+                return
+            yield from self._load(t.policies.c.id.in_(ids))
+            last = ids[-1]
+
+    def count(self) -> int:
+        return int(self._conn.execute(select(func.count()).select_from(t.policies)).scalar_one())
+
+
+# -- households -------------------------------------------------------------------
+
+
+class SqlHouseholds:
+    """:class:`~insurcrm.domain.repositories.HouseholdRepository` on SQL."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, household: Household) -> Household:
+        if household.version != 0:
+            raise _stale("household", household.id, household.version)
+        if _exists(self._conn, t.households, household.id):
+            raise Duplicate("household", household.id)
+        self._conn.execute(
+            insert(t.households), {"id": household.id, "label": household.label, "version": 1}
+        )
+        return Household(household.id, household.label, 1)
+
+    def get(self, household_id: str) -> Household:
+        row = self._conn.execute(
+            select(t.households).where(t.households.c.id == household_id)
+        ).mappings().first()
+        if row is None:
+            raise NotFound("household", household_id)
+        return Household(row["id"], row["label"], row["version"])
+
+    def save(self, household: Household) -> Household:
+        result = self._conn.execute(
+            sql_update(t.households)
+            .where(t.households.c.id == household.id, t.households.c.version == household.version)
+            .values(label=household.label, version=household.version + 1)
+        )
+        if result.rowcount == 0:
+            if not _exists(self._conn, t.households, household.id):
+                raise NotFound("household", household.id)
+            raise _stale("household", household.id, household.version)
+        return Household(household.id, household.label, household.version + 1)

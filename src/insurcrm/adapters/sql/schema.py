@@ -1,0 +1,108 @@
+"""Creating and upgrading the schema with the Alembic migrations shipped in the package.
+
+The revision is kept in the table ``insurcrm_alembic_version``, so an
+application with its own Alembic history can share the database.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
+
+from insurcrm.adapters.sql.engine import describe_url, make_engine, translate_errors
+from insurcrm.errors import SchemaError, StorageError
+
+__all__ = ["VERSION_TABLE", "check_schema", "current_revision", "head_revision", "upgrade"]
+
+VERSION_TABLE = "insurcrm_alembic_version"
+
+
+def _config(engine: Engine | None = None) -> Config:
+    cfg = Config()
+    location = resources.files("insurcrm.adapters.sql") / "migrations"
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest schema revision this package knows."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision of the database, or None for a database without insurcrm tables.
+
+    Raises:
+        StorageError: the database cannot be opened.
+    """
+    url = engine.url
+    with translate_errors(url):
+        try:
+            with engine.connect() as connection:
+                context = MigrationContext.configure(
+                    connection, opts={"version_table": VERSION_TABLE}
+                )
+                return context.get_current_revision()
+        except DBAPIError as error:
+            raise StorageError(
+                f"cannot open the database {describe_url(url)}: {error.orig}"
+            ) from None
+
+
+def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
+    """Create or upgrade the insurcrm schema; returns the revision the database is at.
+
+    Safe to run again: an up-to-date database is left as it is.
+
+    Raises:
+        StorageError: the database cannot be opened.
+    """
+    engine = (
+        url_or_engine if isinstance(url_or_engine, Engine) else make_engine(url_or_engine)
+    )
+    current_revision(engine)  # fails early, with a clear message, if unreachable
+    with translate_errors(engine.url):
+        command.upgrade(_config(engine), revision)
+    now = current_revision(engine)
+    assert now is not None
+    return now
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database whose schema is missing, older or newer than this package.
+
+    Raises:
+        SchemaError: saying to run ``insurcrm db upgrade``.
+        StorageError: the database cannot be opened.
+    """
+    current = current_revision(engine)
+    head = head_revision()
+    where = describe_url(engine.url)
+    if current == head:
+        return
+    if current is None:
+        raise SchemaError(
+            f"{where} has no insurcrm schema: run `insurcrm db upgrade --db URL` "
+            "(or insurcrm.adapters.sql.upgrade(URL))"
+        )
+    script = ScriptDirectory.from_config(_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current in known:
+        raise SchemaError(
+            f"{where} has schema revision {current}, older than this package's {head}: "
+            "run `insurcrm db upgrade --db URL`"
+        )
+    raise SchemaError(
+        f"{where} has schema revision {current}, unknown to this package "
+        f"(newest known: {head}); upgrade insurcrm"
+    )

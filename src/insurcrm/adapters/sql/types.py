@@ -1,0 +1,56 @@
+"""Column types that keep values exact on every database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Numeric
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+__all__ = ["Amount"]
+
+_CENT = Decimal("0.01")
+
+
+class Amount(TypeDecorator[Decimal]):
+    """An exact decimal with two places: money amounts and percentage shares.
+
+    SQLite has no exact decimal (SQLAlchemy's ``Numeric`` is stored there as a
+    floating-point number, which sums premiums wrongly), so on SQLite the
+    value is stored as integer hundredths (cents) and ``SUM`` stays exact. On
+    PostgreSQL and other databases it is ``NUMERIC(18, 2)``. Divide an SQL sum
+    by :meth:`scale` to get the amount back: use :func:`sum_to_decimal`.
+    """
+
+    impl = Numeric(18, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(18, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return int((value / _CENT).to_integral_exact())
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) * _CENT).quantize(_CENT)
+        return Decimal(value).quantize(_CENT)
+
+    @staticmethod
+    def sum_to_decimal(raw: Any, dialect_name: str) -> Decimal:
+        """Turn the raw result of an SQL ``SUM`` over an :class:`Amount` column into a Decimal."""
+        if raw is None:
+            return Decimal("0.00")
+        if dialect_name == "sqlite":
+            return (Decimal(int(raw)) * _CENT).quantize(_CENT)
+        return Decimal(raw).quantize(_CENT)

@@ -1,0 +1,177 @@
+"""The SQL unit of work and the store that makes units of work for one database."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import Any, Self, cast
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import URL
+
+from insurcrm.adapters.sql.engine import make_engine, translate_errors
+from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
+from insurcrm.adapters.sql.schema import check_schema, upgrade
+from insurcrm.domain.repositories import (
+    CustomerRepository,
+    HouseholdRepository,
+    PolicyRepository,
+)
+from insurcrm.errors import StorageError
+
+__all__ = ["SqlStore", "SqlUnitOfWork"]
+
+
+class SqlStore:
+    """One database: opens it, checks its schema, and makes units of work.
+
+    >>> store = SqlStore.open("sqlite://", upgrade=True)   # in-memory SQLite
+    >>> with store.unit_of_work() as uow:
+    ...     uow.customers.count()
+    0
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str | URL, *, upgrade: bool = False, **engine_options: Any) -> SqlStore:
+        """Open the database at ``url``.
+
+        Args:
+            url: e.g. ``sqlite:///insurcrm.db``, ``sqlite://`` (in memory) or
+                ``postgresql+psycopg://user:password@host/dbname``.
+            upgrade: create or upgrade the schema first (as ``insurcrm db upgrade``).
+            **engine_options: passed to :func:`sqlalchemy.create_engine`.
+
+        Raises:
+            StorageError: the URL is bad or the database cannot be opened.
+            SchemaError: the schema is missing or older than the package
+                (run ``insurcrm db upgrade``), or newer.
+        """
+        engine = make_engine(url, **engine_options)
+        if upgrade:
+            _upgrade(engine)
+        check_schema(engine)
+        return cls(engine)
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        """A new unit of work on this database."""
+        return SqlUnitOfWork(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+_upgrade = upgrade
+
+
+class _Closed:
+    def __getattr__(self, name: str) -> Any:
+        raise StorageError("use the unit of work inside a `with` block")
+
+
+def _guarded(repository: object, url: URL) -> Any:
+    """Wrap every method of ``repository`` so driver errors become insurcrm errors."""
+
+    class Guard:
+        def __getattr__(self, name: str) -> Any:
+            attribute = getattr(repository, name)
+            if not callable(attribute):
+                return attribute
+
+            @functools.wraps(attribute)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                with translate_errors(url):
+                    result = attribute(*args, **kwargs)
+                if isinstance(result, Iterator):
+                    return _guarded_iter(result, url)
+                return result
+
+            return call
+
+    return Guard()
+
+
+def _guarded_iter(items: Iterator[Any], url: URL) -> Iterator[Any]:
+    while True:
+        with translate_errors(url):
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        yield item
+
+
+class SqlUnitOfWork:
+    """A unit of work on one SQL connection and transaction.
+
+    See :class:`~insurcrm.domain.unit_of_work.UnitOfWork`. On SQLite a write
+    from a stale snapshot (another process committed first) raises
+    :class:`~insurcrm.errors.ConcurrencyError`, as a stale version does.
+    """
+
+    customers: CustomerRepository
+    policies: PolicyRepository
+    households: HouseholdRepository
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+        self._set_closed()
+
+    def _set_closed(self) -> None:
+        closed = cast(Any, _Closed())
+        self.customers = closed
+        self.policies = closed
+        self.households = closed
+
+    @property
+    def connection(self) -> Connection:
+        """The connection of the open transaction (for adapters and reports)."""
+        if self._conn is None:
+            raise StorageError("use the unit of work inside a `with` block")
+        return self._conn
+
+    def __enter__(self) -> Self:
+        if self._conn is not None:
+            raise StorageError("this unit of work is already in a `with` block")
+        url = self.engine.url
+        with translate_errors(url):
+            conn = self.engine.connect()
+            conn.begin()
+        self._conn = conn
+        self.customers = _guarded(SqlCustomers(conn), url)
+        self.policies = _guarded(SqlPolicies(conn), url)
+        self.households = _guarded(SqlHouseholds(conn), url)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self.connection
+        try:
+            conn.rollback()
+        finally:
+            conn.close()
+            self._conn = None
+            self._set_closed()
+
+    def commit(self) -> None:
+        conn = self.connection
+        self._run(conn.commit)
+        self._run(conn.begin)
+
+    def rollback(self) -> None:
+        conn = self.connection
+        self._run(conn.rollback)
+        self._run(conn.begin)
+
+    def _run(self, step: Callable[[], object]) -> None:
+        with translate_errors(self.engine.url):
+            step()
