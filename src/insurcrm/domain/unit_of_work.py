@@ -21,7 +21,7 @@ from insurcrm.domain.repositories import (
     PolicyRepository,
 )
 
-__all__ = ["UnitOfWork"]
+__all__ = ["UnitOfWork", "UnitOfWorkFactory"]
 
 
 class UnitOfWork(Protocol):
@@ -59,4 +59,12 @@ class UnitOfWork(Protocol):
 
     def rollback(self) -> None:
         """Undo everything done since the block began or since the last commit."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Anything that makes units of work on one store (``MemoryStore``, ``SqlStore`` …)."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work on this store."""
         ...

@@ -67,13 +67,18 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
     Raises:
         StorageError: the database cannot be opened.
     """
-    engine = (
-        url_or_engine if isinstance(url_or_engine, Engine) else make_engine(url_or_engine)
-    )
-    current_revision(engine)  # fails early, with a clear message, if unreachable
-    with translate_errors(engine.url):
-        command.upgrade(_config(engine), revision)
-    now = current_revision(engine)
+    if isinstance(url_or_engine, Engine):
+        engine, own = url_or_engine, False
+    else:
+        engine, own = make_engine(url_or_engine), True
+    try:
+        current_revision(engine)  # fails early, with a clear message, if unreachable
+        with translate_errors(engine.url):
+            command.upgrade(_config(engine), revision)
+        now = current_revision(engine)
+    finally:
+        if own:
+            engine.dispose()
     assert now is not None
     return now
 
