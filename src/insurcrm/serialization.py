@@ -134,7 +134,7 @@ def structure(data: Any, kind: type[T]) -> T:
 def _first_error(error: BaseException, path: str = "") -> ValidationError:
     if isinstance(error, ValidationError):
         return error.at(path) if path else error
-    if isinstance(error, cattrs.BaseValidationError):
+    if isinstance(error, ClassValidationError | IterableValidationError):
         with_notes, without_notes = error.group_exceptions()
         for exc in without_notes:
             return _first_error(exc, path)

@@ -47,7 +47,9 @@ def postgres_url() -> str | None:
     """The test server's URL, or None (skip locally; in CI a missing server fails)."""
     url = os.environ.get(POSTGRES_URL_VARIABLE)
     if not url and os.environ.get("CI"):
-        pytest.fail(f"CI is set but {POSTGRES_URL_VARIABLE} is not: PostgreSQL tests must run in CI")
+        pytest.fail(
+            f"CI is set but {POSTGRES_URL_VARIABLE} is not: PostgreSQL tests must run in CI"
+        )
     return url or None
 
 

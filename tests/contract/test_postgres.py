@@ -1,4 +1,4 @@
-"""The storage contract on PostgreSQL (``INSURCRM_TEST_POSTGRES_URL``; skipped locally without it)."""
+"""The storage contract on PostgreSQL (``INSURCRM_TEST_POSTGRES_URL``; skipped locally without)."""
 
 from __future__ import annotations
 

@@ -66,7 +66,9 @@ class _Table(Generic[A]):
 
     def add(self, item: A) -> A:
         if item.version != 0:
-            raise ConcurrencyError(f"{self.kind} {item.id}: only a new aggregate (version 0) is added")
+            raise ConcurrencyError(
+                f"{self.kind} {item.id}: only a new aggregate (version 0) is added"
+            )
         if self.current(item.id) is not None:
             raise Duplicate(self.kind, item.id)
         stored: A = attrs.evolve(item, version=1)  # type: ignore[misc]
@@ -135,9 +137,7 @@ class _Customers:
 
     def _where(self, test: Callable[[Customer], bool]) -> list[Customer]:
         return [
-            c
-            for c in self._uow.table_customers().values()
-            if c.profile is not None and test(c)
+            c for c in self._uow.table_customers().values() if c.profile is not None and test(c)
         ]
 
     def find_by_id_number(self, id_number: ResidentId) -> Sequence[Customer]:
@@ -157,9 +157,7 @@ class _Customers:
         return self._where(lambda c: c.profile is not None and c.profile.name.value == name)
 
     def in_household(self, household_id: str) -> Sequence[Customer]:
-        return [
-            c for c in self._uow.table_customers().values() if c.household_id == household_id
-        ]
+        return [c for c in self._uow.table_customers().values() if c.household_id == household_id]
 
     def iterate(self) -> Iterator[Customer]:
         return iter(self._uow.table_customers().values())
@@ -243,7 +241,10 @@ class _Households:
 
 
 class MemoryUnitOfWork:
-    """A unit of work over a :class:`MemoryStore` (see :class:`~insurcrm.domain.unit_of_work.UnitOfWork`)."""
+    """A unit of work over a :class:`MemoryStore`.
+
+    See :class:`~insurcrm.domain.unit_of_work.UnitOfWork` for the behaviour.
+    """
 
     def __init__(self, store: MemoryStore | None = None) -> None:
         self.store = store if store is not None else MemoryStore()

@@ -9,6 +9,7 @@ into an anonymous stub that keeps its id, so policies and counts stay whole.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -84,6 +85,14 @@ def _prefixed(prefix: str, build: Any) -> Any:
         raise error.at(prefix) from None
 
 
+def _family_tuple(items: Iterable[FamilyMember]) -> tuple[FamilyMember, ...]:
+    return tuple(items)
+
+
+def _holdings_tuple(items: Iterable[Holding]) -> tuple[Holding, ...]:
+    return tuple(items)
+
+
 _CARD_FIELDS = frozenset({"profile", "life", "family", "holdings"})
 
 
@@ -110,8 +119,8 @@ class Customer:
     created_on: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
     profile: BasicProfile | None = _optional(BasicProfile)
     life: LifeSituation = attrs.field(factory=LifeSituation)
-    family: tuple[FamilyMember, ...] = attrs.field(default=(), converter=tuple)
-    holdings: tuple[Holding, ...] = attrs.field(default=(), converter=tuple)
+    family: tuple[FamilyMember, ...] = attrs.field(default=(), converter=_family_tuple)
+    holdings: tuple[Holding, ...] = attrs.field(default=(), converter=_holdings_tuple)
     lead_source: LeadSource | None = _optional(LeadSource)
     referred_by: str | None = attrs.field(default=None, validator=_optional_id)
     is_internal: bool = False
@@ -125,7 +134,9 @@ class Customer:
 
     def __attrs_post_init__(self) -> None:
         if self.referred_by is not None and self.referred_by == self.id:
-            raise ValidationError("referred_by", "referral.self", "a customer cannot refer themself")
+            raise ValidationError(
+                "referred_by", "referral.self", "a customer cannot refer themself"
+            )
         if self.erased_on is None and self.profile is None:
             raise ValidationError("profile", "profile.required", "a customer needs a name")
         if self.erased_on is not None and (
@@ -158,7 +169,9 @@ class Customer:
         profile_names = {a.name for a in attrs.fields(BasicProfile)} - {"name"}
         profile_args = {k: v for k, v in card.items() if k in profile_names}
         other = {k: v for k, v in card.items() if k not in profile_names}
-        person = name if isinstance(name, PersonName) else _prefixed("profile", lambda: PersonName(name))
+        person = (
+            name if isinstance(name, PersonName) else _prefixed("profile", lambda: PersonName(name))
+        )
         profile = _prefixed("profile", lambda: BasicProfile(name=person, **profile_args))
         customer: Customer = cls(id=id, created_on=on, profile=profile, **other)
         check_card_dates(customer.profile, customer.family, customer.holdings, on)

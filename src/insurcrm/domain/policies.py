@@ -8,6 +8,7 @@ issues, and every renewal, is a :class:`Purchase` by the policyholder.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -180,6 +181,22 @@ class Beneficiary:
             check_id(self.customer_id, "customer_id")
 
 
+def _beneficiaries_tuple(items: Iterable[Beneficiary]) -> tuple[Beneficiary, ...]:
+    return tuple(items)
+
+
+def _history_tuple(items: Iterable[StatusChange]) -> tuple[StatusChange, ...]:
+    return tuple(items)
+
+
+def _purchases_tuple(items: Iterable[Purchase]) -> tuple[Purchase, ...]:
+    return tuple(items)
+
+
+def _missed_premiums_tuple(items: Iterable[MissedPremium]) -> tuple[MissedPremium, ...]:
+    return tuple(items)
+
+
 def _positive_term(instance: Policy, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 200:
         raise ValidationError("term_years", "term.range", "must be a whole number of years 1–200")
@@ -223,11 +240,13 @@ class Policy:
     sum_assured: Money = attrs.field(validator=_money)
     annual_premium: Money = attrs.field(validator=_money)
     insurer: str | None = attrs.field(default=None, validator=_optional_name)
-    beneficiaries: tuple[Beneficiary, ...] = attrs.field(default=(), converter=tuple)
+    beneficiaries: tuple[Beneficiary, ...] = attrs.field(default=(), converter=_beneficiaries_tuple)
     status: PolicyStatus = PolicyStatus.PENDING
-    history: tuple[StatusChange, ...] = attrs.field(default=(), converter=tuple)
-    purchases: tuple[Purchase, ...] = attrs.field(default=(), converter=tuple)
-    missed_premiums: tuple[MissedPremium, ...] = attrs.field(default=(), converter=tuple)
+    history: tuple[StatusChange, ...] = attrs.field(default=(), converter=_history_tuple)
+    purchases: tuple[Purchase, ...] = attrs.field(default=(), converter=_purchases_tuple)
+    missed_premiums: tuple[MissedPremium, ...] = attrs.field(
+        default=(), converter=_missed_premiums_tuple
+    )
     campaign: str | None = attrs.field(default=None, validator=_optional_name)
     version: int = 0
 
@@ -278,9 +297,7 @@ class Policy:
 
     # -- lifecycle -----------------------------------------------------------
 
-    def transition(
-        self, to: PolicyStatus, on: dt.date, reason: EndReason | None = None
-    ) -> Policy:
+    def transition(self, to: PolicyStatus, on: dt.date, reason: EndReason | None = None) -> Policy:
         """Move to status ``to`` on date ``on``.
 
         Activating (PENDING → IN_FORCE) a policy of ours records the new-policy
@@ -295,14 +312,14 @@ class Policy:
                 f"policy {self.number}: {self.status.name} → {to.name} is not a legal transition"
             )
         if self.history and on < self.history[-1].on:
-            raise RuleViolation(f"policy {self.number}: a status change cannot predate the last one")
+            raise RuleViolation(
+                f"policy {self.number}: a status change cannot predate the last one"
+            )
         change = StatusChange(on=on, from_status=self.status, to_status=to, reason=reason)
         purchases = self.purchases
         if self.status is PolicyStatus.PENDING and self.is_ours:
             purchases = (*purchases, Purchase(on, self.annual_premium, PurchaseKind.NEW))
-        return attrs.evolve(
-            self, status=to, history=(*self.history, change), purchases=purchases
-        )
+        return attrs.evolve(self, status=to, history=(*self.history, change), purchases=purchases)
 
     def activate(self, on: dt.date) -> Policy:
         """Put a pending policy in force (承保); records the new-policy purchase."""

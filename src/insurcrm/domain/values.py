@@ -82,7 +82,7 @@ class Gender(LabelledEnum):
     FEMALE = ("FEMALE", "女")
 
 
-def _validate_name(instance: PersonName, attribute: Any, value: object) -> None:
+def _validate_name(instance: PersonName, attribute: Any, value: Any) -> None:
     check_text(value, "name", required=True)
 
 
@@ -162,7 +162,7 @@ class ResidentId:
         return mask_id_number(self.value)
 
 
-def _validate_e164(instance: Phone, attribute: Any, value: object) -> None:
+def _validate_e164(instance: Phone, attribute: Any, value: Any) -> None:
     if not isinstance(value, str):
         raise ValidationError("phone", "text.type", "must be text")
     try:
@@ -207,7 +207,8 @@ class Phone:
     @property
     def country_code(self) -> int:
         """The ITU country calling code, e.g. 86."""
-        return int(phonenumbers.parse(self.e164, None).country_code)
+        code = phonenumbers.parse(self.e164, None).country_code
+        return int(code or 0)
 
     def __repr__(self) -> str:
         return f"Phone({mask_phone(self.e164, self.country_code)!r})"
@@ -245,7 +246,7 @@ class Email:
 
 
 def _to_amount(raw: object) -> Decimal:
-    if isinstance(raw, bool) or isinstance(raw, float):
+    if isinstance(raw, bool | float):
         raise ValidationError("amount", "money.float", "must be a Decimal, int or str, not a float")
     if isinstance(raw, int):
         raw = Decimal(raw)

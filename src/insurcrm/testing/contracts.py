@@ -40,7 +40,7 @@ DAY = dt.date(2024, 3, 1)
 TRICKY_TEXTS = (
     "张伟",
     "欧阳娜娜",
-    "O'Brien \"Bob\"",
+    'O\'Brien "Bob"',
     "'; DROP TABLE customers; --",
     "Robert'); DELETE FROM policies; --",
     "emoji 👨‍👩‍👧‍👦 🐯 ✓",
@@ -77,6 +77,11 @@ def make_policy(
         annual_premium=Money(premium),
         **fields,  # type: ignore[arg-type]
     )
+
+
+def _save_and_commit(uow: UnitOfWork, customer: Customer) -> None:
+    uow.customers.save(customer)
+    uow.commit()
 
 
 class StoreContract:
@@ -167,8 +172,7 @@ class StoreContract:
             first.customers.save(mine.updated(DAY, csr_id="CSR-1"))
             first.commit()
             with pytest.raises(ConcurrencyError):
-                second.customers.save(theirs.updated(DAY, csr_id="CSR-2"))
-                second.commit()
+                _save_and_commit(second, theirs.updated(DAY, csr_id="CSR-2"))
         with store.unit_of_work() as uow:
             assert uow.customers.get("C1").csr_id == "CSR-1"
             assert uow.customers.get("C1").version == 2
@@ -190,11 +194,16 @@ class StoreContract:
 
     def test_an_exception_rolls_back_everything_in_the_unit_of_work(self) -> None:
         store = self.empty_store()
-        with pytest.raises(RuntimeError), store.unit_of_work() as uow:
-            uow.households.add(Household("H1"))
-            uow.customers.add(make_customer(household_id="H1"))
-            uow.policies.add(make_policy().activate(DAY))
-            raise RuntimeError("boom")
+
+        def fail_half_way() -> None:
+            with store.unit_of_work() as uow:
+                uow.households.add(Household("H1"))
+                uow.customers.add(make_customer(household_id="H1"))
+                uow.policies.add(make_policy().activate(DAY))
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            fail_half_way()
         with store.unit_of_work() as uow:
             assert uow.customers.count() == 0
             assert uow.policies.count() == 0

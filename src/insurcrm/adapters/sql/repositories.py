@@ -14,8 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
-
-from sqlalchemy import Connection, ColumnElement, Table, delete, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, insert, or_, select
 from sqlalchemy import update as sql_update
 
 from insurcrm.adapters.sql import tables as t
@@ -36,7 +35,9 @@ def _exists(conn: Connection, table: Table, key: str, column: str = "id") -> boo
 
 
 def _stale(kind: str, key: str, version: int) -> ConcurrencyError:
-    return ConcurrencyError(f"{kind} {key}: saved from version {version}, which is not the stored one")
+    return ConcurrencyError(
+        f"{kind} {key}: saved from version {version}, which is not the stored one"
+    )
 
 
 V = TypeVar("V", Customer, Policy)
@@ -79,15 +80,13 @@ def customer_values(customer: Customer) -> dict[str, Any]:
     return row
 
 
-def customer_from_row(row: Mapping[str, Any]) -> Customer:
+def customer_from_row(row: Mapping[Any, Any]) -> Customer:
     """Rebuild a customer from its row."""
     data = {c: row[c] for c in row if c not in t.PROFILE_COLUMNS}
     data["life"] = json.loads(row["life"])
     data["family"] = json.loads(row["family"])
     data["holdings"] = json.loads(row["holdings"])
-    data["profile"] = (
-        None if row["name"] is None else {c: row[c] for c in t.PROFILE_COLUMNS}
-    )
+    data["profile"] = None if row["name"] is None else {c: row[c] for c in t.PROFILE_COLUMNS}
     return structure(data, Customer)
 
 
@@ -119,9 +118,11 @@ class SqlCustomers:
         return _versioned(customer, 1)
 
     def get(self, customer_id: str) -> Customer:
-        row = self._conn.execute(
-            select(t.customers).where(t.customers.c.id == customer_id)
-        ).mappings().first()
+        row = (
+            self._conn.execute(select(t.customers).where(t.customers.c.id == customer_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound("customer", customer_id)
         return customer_from_row(row)
@@ -156,7 +157,12 @@ class SqlCustomers:
         c = t.customers.c
         number = phone.e164
         return self._where(
-            or_(c.mobile == number, c.work_phone == number, c.home_phone == number, c.work_fax == number)
+            or_(
+                c.mobile == number,
+                c.work_phone == number,
+                c.home_phone == number,
+                c.work_fax == number,
+            )
         )
 
     def find_by_email(self, email: Email) -> Sequence[Customer]:
@@ -269,7 +275,9 @@ def _money(amount: Any, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
-def policy_from_rows(row: Mapping[str, Any], children: Mapping[str, list[Mapping[str, Any]]]) -> Policy:
+def policy_from_rows(
+    row: Mapping[Any, Any], children: Mapping[str, list[Mapping[Any, Any]]]
+) -> Policy:
     """Rebuild a policy from its row and its child rows (in position order)."""
     currency = row["currency"]
     data = {
@@ -323,7 +331,9 @@ class SqlPolicies:
         return bool(
             self._conn.execute(
                 select(
-                    exists().where(t.policies.c.number == policy.number, t.policies.c.id != policy.id)
+                    exists().where(
+                        t.policies.c.number == policy.number, t.policies.c.id != policy.id
+                    )
                 )
             ).scalar()
         )
@@ -349,12 +359,14 @@ class SqlPolicies:
 
     def _load(self, condition: ColumnElement[bool]) -> list[Policy]:
         rows = list(
-            self._conn.execute(select(t.policies).where(condition).order_by(t.policies.c.id)).mappings()
+            self._conn.execute(
+                select(t.policies).where(condition).order_by(t.policies.c.id)
+            ).mappings()
         )
         if not rows:
             return []
         ids = [r["id"] for r in rows]
-        children: dict[str, dict[str, list[Mapping[str, Any]]]] = {i: {} for i in ids}
+        children: dict[str, dict[str, list[Mapping[Any, Any]]]] = {i: {} for i in ids}
         for table in _CHILDREN:
             query = (
                 select(table)
@@ -443,9 +455,11 @@ class SqlHouseholds:
         return Household(household.id, household.label, 1)
 
     def get(self, household_id: str) -> Household:
-        row = self._conn.execute(
-            select(t.households).where(t.households.c.id == household_id)
-        ).mappings().first()
+        row = (
+            self._conn.execute(select(t.households).where(t.households.c.id == household_id))
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound("household", household_id)
         return Household(row["id"], row["label"], row["version"])

@@ -19,7 +19,14 @@ from sqlalchemy.exc import DBAPIError
 from insurcrm.adapters.sql.engine import describe_url, make_engine, translate_errors
 from insurcrm.errors import SchemaError, StorageError
 
-__all__ = ["VERSION_TABLE", "check_schema", "current_revision", "head_revision", "upgrade"]
+__all__ = [
+    "VERSION_TABLE",
+    "check_schema",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "upgrade",
+]
 
 VERSION_TABLE = "insurcrm_alembic_version"
 
@@ -81,6 +88,20 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
             engine.dispose()
     assert now is not None
     return now
+
+
+def downgrade(url: str | URL, revision: str) -> str | None:
+    """Take the schema back to ``revision`` (``"base"`` drops every insurcrm table).
+
+    Returns the revision the database is at afterwards (None at base).
+    """
+    engine = make_engine(url)
+    try:
+        with translate_errors(engine.url):
+            command.downgrade(_config(engine), revision)
+        return current_revision(engine)
+    finally:
+        engine.dispose()
 
 
 def check_schema(engine: Engine) -> None:

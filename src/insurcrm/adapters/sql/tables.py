@@ -142,9 +142,7 @@ def _child(name: str, *columns: Column[object]) -> Table:
     return Table(
         name,
         metadata,
-        Column(
-            "policy_id", ID, ForeignKey("policies.id", ondelete="CASCADE"), primary_key=True
-        ),
+        Column("policy_id", ID, ForeignKey("policies.id", ondelete="CASCADE"), primary_key=True),
         Column("position", Integer, primary_key=True),
         *columns,
     )

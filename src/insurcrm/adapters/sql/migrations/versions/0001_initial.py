@@ -117,9 +117,7 @@ def upgrade() -> None:
         sa.Column("relation", sa.Text, nullable=True),
         sa.Column("erased", sa.Boolean, nullable=False),
     )
-    op.create_index(
-        "ix_policy_beneficiaries_customer_id", "policy_beneficiaries", ["customer_id"]
-    )
+    op.create_index("ix_policy_beneficiaries_customer_id", "policy_beneficiaries", ["customer_id"])
     child(
         "policy_status_changes",
         sa.Column("on", sa.Date, nullable=False),

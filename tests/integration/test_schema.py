@@ -1,0 +1,83 @@
+"""The migrations build exactly the schema the adapter uses, and old schemas are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from insurcrm.adapters.sql import SqlStore, head_revision, make_engine, upgrade
+from insurcrm.adapters.sql.schema import VERSION_TABLE, downgrade
+from insurcrm.adapters.sql.tables import metadata
+from insurcrm.errors import SchemaError, StorageError
+from tests.contract.sql_stores import postgres_url
+
+
+def _differences(url: str) -> list[object]:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+    engine.dispose()
+    return [d for d in diffs if not (d[0] == "remove_table" and d[1].name == VERSION_TABLE)]
+
+
+def test_migrations_match_the_tables_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert upgrade(url) == head_revision()
+    assert _differences(url) == []
+
+
+@pytest.mark.postgres
+def test_migrations_match_the_tables_on_postgres() -> None:
+    url = postgres_url()
+    if url is None:
+        pytest.skip("set INSURCRM_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    assert upgrade(url) == head_revision()
+    assert _differences(url) == []
+
+
+def test_upgrade_twice_changes_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    assert upgrade(url) == upgrade(url) == head_revision()
+
+
+def test_a_database_without_schema_says_to_upgrade(tmp_path: Path) -> None:
+    with pytest.raises(SchemaError, match="insurcrm db upgrade"):
+        SqlStore.open(f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def test_an_older_schema_says_to_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = 'zzzz'"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="unknown to this package"):
+        SqlStore.open(url)
+
+
+def test_downgrade_then_open_says_to_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url)
+    assert downgrade(url, "base") is None
+    with pytest.raises(SchemaError, match="insurcrm db upgrade"):
+        SqlStore.open(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["not a url", "mysql://u@localhost/x", "sqlite:////nonexistent-dir/x/y.db"],
+)
+def test_bad_urls_give_a_clear_storage_error(url: str) -> None:
+    with pytest.raises(StorageError):
+        SqlStore.open(url)
+
+
+def test_errors_never_show_the_password() -> None:
+    with pytest.raises(StorageError) as caught:
+        SqlStore.open("postgresql://user:s3cret-pw@127.0.0.1:1/db")
+    assert "s3cret-pw" not in str(caught.value)
