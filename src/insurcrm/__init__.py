@@ -1,5 +1,39 @@
-"""insurcrm: insurance customer relationship management (保险客户关系管理) as a domain model."""
+"""insurcrm: insurance customer relationship management (保险客户关系管理) as a domain model.
 
+The names here are the domain (pure, no database) and the errors. Storage lives in
+:mod:`insurcrm.adapters.memory` and :mod:`insurcrm.adapters.sql`; importing ``insurcrm``
+does not import SQLAlchemy.
+"""
+
+from insurcrm.domain.card import (
+    BasicProfile,
+    Education,
+    FamilyMember,
+    Holding,
+    LifeSituation,
+    MaritalStatus,
+)
+from insurcrm.domain.credit import CreditAssessment, CreditConfig, CreditGrade, grade_credit
+from insurcrm.domain.customers import (
+    Customer,
+    Household,
+    LeadSource,
+    PdpPersonality,
+    RiskPreference,
+)
+from insurcrm.domain.policies import (
+    Beneficiary,
+    EndReason,
+    MissedPremium,
+    Policy,
+    PolicyStatus,
+    ProductLine,
+    Purchase,
+    PurchaseKind,
+    StatusChange,
+)
+from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import (
     ConcurrencyError,
     Duplicate,
@@ -12,15 +46,47 @@ from insurcrm.errors import (
 )
 
 __all__ = [
+    "BasicProfile",
+    "Beneficiary",
     "ConcurrencyError",
+    "CreditAssessment",
+    "CreditConfig",
+    "CreditGrade",
+    "Customer",
     "Duplicate",
+    "Education",
+    "Email",
+    "EndReason",
+    "FamilyMember",
+    "Gender",
+    "Holding",
+    "Household",
     "InsurCRMError",
+    "LeadSource",
+    "LifeSituation",
+    "MaritalStatus",
+    "MissedPremium",
+    "Money",
     "NotFound",
+    "PdpPersonality",
+    "PersonName",
+    "Phone",
+    "Policy",
+    "PolicyStatus",
+    "ProductLine",
+    "Purchase",
+    "PurchaseKind",
+    "ResidentId",
+    "RiskPreference",
     "RuleViolation",
     "SchemaError",
+    "StatusChange",
     "StorageError",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
     "ValidationError",
     "__version__",
+    "grade_credit",
 ]
 
 __version__ = "0.1.0"
