@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from insurcrm.domain.checks import non_negative_int, positive_int
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
@@ -36,16 +37,6 @@ class CreditGrade(LabelledEnum):
     D = ("D", "D级（差）")
 
 
-def _non_negative(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValidationError(attribute.name, "config.range", "must be a whole number ≥ 0")
-
-
-def _positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(attribute.name, "config.range", "must be a whole number ≥ 1")
-
-
 @attrs.frozen
 class CreditConfig:
     """Thresholds of the credit grade rule; defaults are DOMAIN.md §1.3's.
@@ -55,11 +46,11 @@ class CreditConfig:
             A rule easier than the B rule.
     """
 
-    a_min_purchases: int = attrs.field(default=3, validator=_positive)
-    a_max_missed: int = attrs.field(default=0, validator=_non_negative)
-    b_min_purchases: int = attrs.field(default=1, validator=_positive)
-    b_max_missed: int = attrs.field(default=1, validator=_non_negative)
-    lookback_years: int = attrs.field(default=3, validator=_positive)
+    a_min_purchases: int = attrs.field(default=3, validator=positive_int)
+    a_max_missed: int = attrs.field(default=0, validator=non_negative_int)
+    b_min_purchases: int = attrs.field(default=1, validator=positive_int)
+    b_max_missed: int = attrs.field(default=1, validator=non_negative_int)
+    lookback_years: int = attrs.field(default=3, validator=positive_int)
     d_reasons: frozenset[EndReason] = frozenset({EndReason.NON_PAYMENT, EndReason.FRAUD})
 
     def __attrs_post_init__(self) -> None:
