@@ -159,6 +159,9 @@ class _Customers:
     def in_household(self, household_id: str) -> Sequence[Customer]:
         return [c for c in self._uow.table_customers().values() if c.household_id == household_id]
 
+    def referrals_of(self, customer_id: str) -> Sequence[Customer]:
+        return [c for c in self._uow.table_customers().values() if c.referred_by == customer_id]
+
     def iterate(self) -> Iterator[Customer]:
         return iter(self._uow.table_customers().values())
 

@@ -76,6 +76,10 @@ class CustomerRepository(Protocol):
         """The members of a household, by id."""
         ...
 
+    def referrals_of(self, customer_id: str) -> Sequence[Customer]:
+        """The customers this customer referred (``referred_by`` is them), by id."""
+        ...
+
     def iterate(self) -> Iterator[Customer]:
         """Every customer, by id; streams rather than loading all at once."""
         ...

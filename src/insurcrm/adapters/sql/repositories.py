@@ -171,13 +171,17 @@ class SqlCustomers:
     def find_by_name(self, name: str) -> Sequence[Customer]:
         return self._where(t.customers.c.name == name)
 
-    def in_household(self, household_id: str) -> Sequence[Customer]:
+    def _all_where(self, condition: ColumnElement[bool]) -> list[Customer]:
         rows = self._conn.execute(
-            select(t.customers)
-            .where(t.customers.c.household_id == household_id)
-            .order_by(t.customers.c.id)
+            select(t.customers).where(condition).order_by(t.customers.c.id)
         ).mappings()
         return [customer_from_row(r) for r in rows]
+
+    def in_household(self, household_id: str) -> Sequence[Customer]:
+        return self._all_where(t.customers.c.household_id == household_id)
+
+    def referrals_of(self, customer_id: str) -> Sequence[Customer]:
+        return self._all_where(t.customers.c.referred_by == customer_id)
 
     def iterate(self) -> Iterator[Customer]:
         last: str | None = None
