@@ -296,17 +296,27 @@ def loyalty_level(
     reasons = [f"GENERAL: {len(dates)} purchase(s)"]
     recent_from = add_years(as_of, -cfg.active_recent_years)
     last = dates[-1]
+    n = len(dates)
+    within = last > recent_from
     active_checks = [
         (
-            len(dates) >= cfg.active_min_purchases,
-            f"{len(dates)} ≥ {cfg.active_min_purchases} purchases",
+            n >= cfg.active_min_purchases,
+            f"{n} {'≥' if n >= cfg.active_min_purchases else '<'} "
+            f"{cfg.active_min_purchases} purchases",
         ),
-        (facts.has_policy_in_force, "a policy in force"),
-        (last > recent_from, f"last purchase {last} within {cfg.active_recent_years} years"),
+        (
+            facts.has_policy_in_force,
+            "a policy in force" if facts.has_policy_in_force else "no policy in force",
+        ),
+        (
+            within,
+            f"last purchase {last} {'within' if within else 'not within'} "
+            f"{cfg.active_recent_years} years",
+        ),
     ]
     missed = [text for ok, text in active_checks if not ok]
     if missed:
-        reasons.append("not ACTIVE: lacks " + "; ".join(missed))
+        reasons.append("not ACTIVE: " + "; ".join(missed))
         return LadderResult(LoyaltyLevel.GENERAL, tuple(reasons))
     reasons.append("ACTIVE: " + "; ".join(text for _, text in active_checks))
     if facts.referred_buyers < cfg.advocate_min_referred_buyers:

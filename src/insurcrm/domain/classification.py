@@ -1,0 +1,331 @@
+"""One customer's whole classification (§3–§5), from facts gathered once.
+
+:func:`customer_figures` derives the per-customer figures (RFM and value
+figures) the portfolio statistics are computed from; :class:`PortfolioFigures`
+holds those statistics (RFM means, quadrant thresholds, the median current
+value) computed in one pass; :func:`classify_customer` applies every rule of
+§4–§5 to one customer against them. Same input, same result, on any backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+import attrs
+
+from insurcrm.domain.credit import CreditAssessment, CreditConfig, grade_credit
+from insurcrm.domain.customers import Customer, LeadSource
+from insurcrm.domain.dates import add_years
+from insurcrm.domain.loyalty import (
+    LadderConfig,
+    LadderResult,
+    LoyaltyTypeConfig,
+    LoyaltyTypeResult,
+    SatisfactionOutcome,
+    derive_signals,
+    ladder_facts,
+    loyalty_level,
+    loyalty_type,
+    purchase_dates,
+)
+from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
+from insurcrm.domain.programmes import (
+    ProductMix,
+    ProgrammeConfig,
+    ProgrammeResult,
+    communication_style,
+    internal_customer_benefits,
+    loyalty_purchase_reward,
+    product_mix,
+    revisit_due,
+    vip_services,
+)
+from insurcrm.domain.rfm import (
+    RfmConfig,
+    RfmFigures,
+    RfmMeans,
+    RfmResult,
+    RfmSegment,
+    classify_rfm,
+    rfm_figures,
+)
+from insurcrm.domain.segmentation import (
+    GrowthPotential,
+    ProfitConfig,
+    ProfitResult,
+    QuadrantConfig,
+    QuadrantResult,
+    QuadrantThresholds,
+    RetentionResult,
+    ValueFigures,
+    classify_profit,
+    classify_quadrant,
+    classify_retention,
+    loyalty_score,
+    median,
+)
+
+__all__ = [
+    "TWO_WAY_LEAD_SOURCES",
+    "CustomerClassification",
+    "CustomerFacts",
+    "CustomerFigures",
+    "PortfolioFigures",
+    "SegmentationConfig",
+    "classify_customer",
+    "customer_figures",
+]
+
+#: Lead sources obtained by talking with the customer: until contacts are logged, such a
+#: lead counts as one two-way contact for the loyalty ladder's PROSPECT rung.
+TWO_WAY_LEAD_SOURCES = frozenset(
+    {
+        LeadSource.PERSONAL_VISIT,
+        LeadSource.PHONE_SURVEY,
+        LeadSource.SELF_FILLED_CARD,
+        LeadSource.CUSTOMER_REFERRAL,
+    }
+)
+
+
+@attrs.frozen
+class SegmentationConfig:
+    """Every rule's configuration, with DOMAIN.md's defaults.
+
+    ``vip_segments``: the RFM segments whose customers get the VIP basic services
+    (DOMAIN.md does not say who is a VIP; default: HIGH_VALUE and KEY_RETENTION).
+    """
+
+    ladder: LadderConfig = attrs.field(factory=LadderConfig)
+    types: LoyaltyTypeConfig = attrs.field(factory=LoyaltyTypeConfig)
+    rfm: RfmConfig = attrs.field(factory=RfmConfig)
+    quadrant: QuadrantConfig = attrs.field(factory=QuadrantConfig)
+    profit: ProfitConfig = attrs.field(factory=ProfitConfig)
+    programmes: ProgrammeConfig = attrs.field(factory=ProgrammeConfig)
+    credit: CreditConfig = attrs.field(factory=CreditConfig)
+    vip_segments: frozenset[RfmSegment] = frozenset(
+        {RfmSegment.HIGH_VALUE, RfmSegment.KEY_RETENTION}
+    )
+
+
+@attrs.frozen
+class CustomerFacts:
+    """Everything the rules look at for one customer.
+
+    Attributes:
+        customer: the customer.
+        policies: the policies they hold as policyholder.
+        household_policies: the policies of every member of their household
+            (their own when they have none).
+        referrals: customers they referred.
+        referred_buyers: referred customers who bought.
+        two_way_contacts: logged two-way contacts or quotes (0 when none are logged;
+            a lead in :data:`TWO_WAY_LEAD_SOURCES` counts as one).
+        latest_satisfaction: the latest satisfaction outcome, when surveyed.
+        service_cost: the cost of serving them in the RFM window, when known.
+    """
+
+    customer: Customer
+    policies: tuple[Policy, ...]
+    household_policies: tuple[Policy, ...] = ()
+    referrals: int = 0
+    referred_buyers: int = 0
+    two_way_contacts: int = 0
+    latest_satisfaction: SatisfactionOutcome | None = None
+    service_cost: Decimal | None = None
+
+
+@attrs.frozen
+class CustomerFigures:
+    """The per-customer figures the portfolio statistics come from (compact)."""
+
+    customer_id: str
+    rfm: RfmFigures | None
+    value: ValueFigures | None
+
+
+def _value_figures(
+    facts: CustomerFacts, rfm: RfmFigures, as_of: dt.date, cfg: RfmConfig
+) -> ValueFigures:
+    since = as_of - dt.timedelta(days=cfg.window_days)
+    ours = sum(
+        (
+            p.annual_premium.amount
+            for p in facts.policies
+            if p.is_ours and p.status_on(as_of) is PolicyStatus.IN_FORCE
+        ),
+        Decimal(0),
+    )
+    elsewhere = sum(
+        (h.annual_premium.amount for h in facts.customer.holdings if h.annual_premium is not None),
+        Decimal(0),
+    )
+    wallet = ours + elsewhere
+    share = (ours / wallet).quantize(Decimal("0.0001")) if wallet else Decimal(0)
+    renewals = sum(
+        1
+        for p in facts.policies
+        for purchase in p.purchases
+        if purchase.kind is PurchaseKind.RENEWAL and since < purchase.on <= as_of
+    )
+    missed = sum(
+        1 for p in facts.policies for m in p.missed_premiums if since < m.due_date <= as_of
+    )
+    due = renewals + missed
+    continuity = (Decimal(renewals) / due).quantize(Decimal("0.0001")) if due else Decimal(1)
+    default_rate = (Decimal(missed) / due).quantize(Decimal("0.0001")) if due else Decimal(0)
+    cost = facts.service_cost if facts.service_cost is not None else Decimal(0)
+    return ValueFigures(
+        facts.customer.id,
+        purchase_share=share,
+        continuity=continuity,
+        default_rate=default_rate,
+        profit=rfm.monetary - cost,
+    )
+
+
+def customer_figures(
+    facts: CustomerFacts, as_of: dt.date, config: SegmentationConfig | None = None
+) -> CustomerFigures:
+    """The customer's RFM and value figures (both None without a purchase)."""
+    cfg = config or SegmentationConfig()
+    rfm = rfm_figures(facts.customer.id, facts.policies, as_of, cfg.rfm)
+    if rfm is None:
+        return CustomerFigures(facts.customer.id, None, None)
+    return CustomerFigures(facts.customer.id, rfm, _value_figures(facts, rfm, as_of, cfg.rfm))
+
+
+@attrs.frozen
+class PortfolioFigures:
+    """The portfolio statistics each customer is compared with."""
+
+    rfm_means: RfmMeans
+    quadrant_thresholds: QuadrantThresholds
+    value_median: Decimal
+
+    @classmethod
+    def of(
+        cls, figures: Iterable[CustomerFigures], config: SegmentationConfig | None = None
+    ) -> PortfolioFigures:
+        """Compute the statistics in one pass over the customers' figures."""
+        cfg = config or SegmentationConfig()
+        means = RfmMeans(0, 0, 0, Decimal("0.00"))
+        scores: list[Decimal] = []
+        profits: list[Decimal] = []
+        values: list[Decimal] = []
+        for fig in figures:
+            if fig.rfm is None or fig.value is None:
+                continue
+            means = means.add(fig.rfm)
+            scores.append(loyalty_score(fig.value, cfg.quadrant))
+            profits.append(fig.value.profit)
+            values.append(fig.rfm.monetary)
+        return cls(
+            means,
+            QuadrantThresholds(loyalty=median(scores), profit=median(profits)),
+            median(values),
+        )
+
+
+@attrs.frozen
+class CustomerClassification:
+    """Every classification of §4–§5 for one customer as of a date, with reasons."""
+
+    customer_id: str
+    as_of: dt.date
+    ladder: LadderResult
+    loyalty_type: LoyaltyTypeResult
+    credit: CreditAssessment
+    rfm: RfmResult | None
+    quadrant: QuadrantResult | None
+    retention: RetentionResult | None
+    profit: ProfitResult
+    internal_benefits: ProgrammeResult
+    vip: ProgrammeResult
+    loyalty_reward: ProgrammeResult
+    revisit: ProgrammeResult
+    product_mix: ProductMix
+    communication_style: str
+
+
+def _growth_potential(
+    facts: CustomerFacts, value: ValueFigures, rfm: RfmFigures, as_of: dt.date
+) -> tuple[GrowthPotential, str]:
+    """High when there is room to grow: cover held elsewhere, a new customer (first purchase
+    within a year) or one who brings buyers by referral."""
+    signs = []
+    if value.purchase_share < 1:
+        signs.append(f"only {value.purchase_share:.0%} of their insurance spend is with us")
+    if rfm.first_purchase > add_years(as_of, -1):
+        signs.append("new customer (first purchase within a year)")
+    if facts.referred_buyers > 0:
+        signs.append(f"{facts.referred_buyers} referred buyer(s)")
+    if signs:
+        return GrowthPotential.HIGH, "; ".join(signs)
+    return GrowthPotential.LOW, "all cover with us, not new, no referred buyers"
+
+
+def classify_customer(
+    facts: CustomerFacts,
+    portfolio: PortfolioFigures,
+    as_of: dt.date,
+    config: SegmentationConfig | None = None,
+) -> CustomerClassification:
+    """Apply every rule of §4–§5 to one customer against the portfolio's statistics."""
+    cfg = config or SegmentationConfig()
+    customer = facts.customer
+    contacts = facts.two_way_contacts
+    if contacts == 0 and customer.lead_source in TWO_WAY_LEAD_SOURCES:
+        contacts = 1
+    ladder = loyalty_level(
+        ladder_facts(
+            facts.policies,
+            as_of,
+            two_way_contacts=contacts,
+            referred_buyers=facts.referred_buyers,
+        ),
+        as_of,
+        cfg.ladder,
+    )
+    signals = derive_signals(
+        facts.policies,
+        as_of,
+        latest_satisfaction=facts.latest_satisfaction,
+        referrals=facts.referrals,
+        config=cfg.types,
+    )
+    kind = loyalty_type(signals, cfg.types)
+    credit = grade_credit(facts.policies, as_of, cfg.credit)
+    figures = customer_figures(facts, as_of, cfg)
+    rfm = quadrant = retention = None
+    if figures.rfm is not None and figures.value is not None:
+        rfm = classify_rfm(figures.rfm, portfolio.rfm_means, as_of, cfg.rfm)
+        quadrant = classify_quadrant(figures.value, portfolio.quadrant_thresholds, cfg.quadrant)
+        potential, why = _growth_potential(facts, figures.value, figures.rfm, as_of)
+        retention = classify_retention(
+            customer.id, figures.rfm.monetary, portfolio.value_median, potential, why
+        )
+    premium = figures.rfm.monetary if figures.rfm is not None else Decimal(0)
+    profit = classify_profit(premium, facts.service_cost, cfg.profit)
+    is_vip = rfm is not None and rfm.segment in cfg.vip_segments
+    vip_why = f"RFM segment {rfm.segment.name}" if rfm is not None else "no purchase, not RFM-typed"
+    household = facts.household_policies or facts.policies
+    return CustomerClassification(
+        customer_id=customer.id,
+        as_of=as_of,
+        ladder=ladder,
+        loyalty_type=kind,
+        credit=credit,
+        rfm=rfm,
+        quadrant=quadrant,
+        retention=retention,
+        profit=profit,
+        internal_benefits=internal_customer_benefits(customer, cfg.programmes),
+        vip=vip_services(is_vip, vip_why),
+        loyalty_reward=loyalty_purchase_reward(household, as_of, cfg.programmes),
+        revisit=revisit_due(purchase_dates(facts.policies, as_of), as_of, cfg.programmes),
+        product_mix=product_mix(customer.risk_preference),
+        communication_style=communication_style(customer.pdp),
+    )

@@ -1,0 +1,153 @@
+"""Classify one customer, or segment a whole portfolio, through a unit of work (§4–§5).
+
+Both gather the same :class:`~insurcrm.domain.classification.CustomerFacts`
+and apply the same pure rules, so a customer gets the same result either way
+and on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+
+import attrs
+
+from insurcrm.domain.classification import (
+    CustomerClassification,
+    CustomerFacts,
+    PortfolioFigures,
+    SegmentationConfig,
+    classify_customer,
+    customer_figures,
+)
+from insurcrm.domain.customers import Customer
+from insurcrm.domain.loyalty import purchase_dates
+from insurcrm.domain.policies import Policy
+from insurcrm.domain.segmentation import ParetoResult, pareto_share
+from insurcrm.domain.unit_of_work import UnitOfWork
+
+__all__ = ["PortfolioSegmentation", "classify_one", "gather_facts", "segment_portfolio"]
+
+Progress = Callable[[int, int], None]
+
+
+@attrs.frozen
+class PortfolioSegmentation:
+    """Every customer's classification, the portfolio statistics and the totals."""
+
+    as_of: dt.date
+    figures: PortfolioFigures
+    customers: tuple[CustomerClassification, ...]
+    pareto: ParetoResult
+
+    def count_by(self, key: Callable[[CustomerClassification], object]) -> Counter[object]:
+        """How many customers fall in each class, e.g. ``count_by(lambda c: c.ladder.level)``."""
+        return Counter(key(c) for c in self.customers)
+
+
+def gather_facts(
+    customers: Iterable[Customer], policies: Iterable[Policy], as_of: dt.date
+) -> list[CustomerFacts]:
+    """Build every customer's facts from all customers and all policies, in one pass over each."""
+    people = list(customers)
+    holding: dict[str, list[Policy]] = defaultdict(list)
+    for policy in policies:
+        holding[policy.policyholder_id].append(policy)
+    members: dict[str, list[str]] = defaultdict(list)
+    referred: dict[str, list[str]] = defaultdict(list)
+    for c in people:
+        if c.household_id is not None:
+            members[c.household_id].append(c.id)
+        if c.referred_by is not None:
+            referred[c.referred_by].append(c.id)
+
+    def bought(customer_id: str) -> bool:
+        return bool(purchase_dates(holding.get(customer_id, ()), as_of))
+
+    facts = []
+    for c in people:
+        own = tuple(holding.get(c.id, ()))
+        household = (
+            tuple(p for m in members[c.household_id] for p in holding.get(m, ()))
+            if c.household_id is not None
+            else own
+        )
+        facts.append(
+            CustomerFacts(
+                customer=c,
+                policies=own,
+                household_policies=household,
+                referrals=len(referred.get(c.id, ())),
+                referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r)),
+            )
+        )
+    return facts
+
+
+def segment_portfolio(
+    uow: UnitOfWork,
+    as_of: dt.date,
+    config: SegmentationConfig | None = None,
+    progress: Progress | None = None,
+) -> PortfolioSegmentation:
+    """Classify every customer of the store as of ``as_of``.
+
+    The portfolio statistics (RFM means, medians) come from one pass over every
+    customer's figures and are part of the result.
+    """
+    cfg = config or SegmentationConfig()
+    with uow:
+        facts = gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
+    facts.sort(key=lambda f: f.customer.id)
+    figures = PortfolioFigures.of((customer_figures(f, as_of, cfg) for f in facts), cfg)
+    results = []
+    for i, f in enumerate(facts, 1):
+        results.append(classify_customer(f, figures, as_of, cfg))
+        if progress is not None and (i % 500 == 0 or i == len(facts)):
+            progress(i, len(facts))
+    premiums = [r.rfm.figures.monetary for r in results if r.rfm is not None]
+    return PortfolioSegmentation(as_of, figures, tuple(results), pareto_share(premiums))
+
+
+def classify_one(
+    uow: UnitOfWork,
+    customer_id: str,
+    as_of: dt.date,
+    portfolio: PortfolioFigures,
+    config: SegmentationConfig | None = None,
+) -> CustomerClassification:
+    """Classify one customer against given portfolio statistics (from
+    :func:`segment_portfolio` or :meth:`PortfolioFigures.of`).
+
+    Raises:
+        NotFound: no such customer.
+    """
+    with uow:
+        customer = uow.customers.get(customer_id)
+        own = tuple(
+            p for p in uow.policies.of_customer(customer_id) if p.policyholder_id == customer_id
+        )
+        if customer.household_id is not None:
+            household = tuple(
+                p
+                for member in uow.customers.in_household(customer.household_id)
+                for p in uow.policies.of_customer(member.id)
+                if p.policyholder_id == member.id
+            )
+        else:
+            household = own
+        referrals = uow.customers.referrals_of(customer_id)
+        referred_buyers = 0
+        for r in referrals:
+            theirs = [p for p in uow.policies.of_customer(r.id) if p.policyholder_id == r.id]
+            if purchase_dates(theirs, as_of):
+                referred_buyers += 1
+    facts = CustomerFacts(
+        customer=customer,
+        policies=own,
+        household_policies=household,
+        referrals=len(referrals),
+        referred_buyers=referred_buyers,
+    )
+    return classify_customer(facts, portfolio, as_of, config)
