@@ -30,6 +30,7 @@ __all__ = [
     "classify_rfm",
     "rfm_figures",
     "rfm_portfolio",
+    "segment_of",
 ]
 
 
@@ -65,6 +66,19 @@ _SEGMENTS: dict[int, RfmSegment] = {
     7: RfmSegment.NO_VALUE,
     8: RfmSegment.GENERAL,
 }
+
+
+def segment_of(kind: int, is_new: bool) -> RfmSegment:
+    """The segment of RFM type ``kind`` (1–8); type 4 depends on whether the customer is new.
+
+    Raises:
+        ValidationError: ``kind`` is not 1–8.
+    """
+    if kind == 4:
+        return RfmSegment.KEY_DEVELOPMENT if is_new else RfmSegment.NO_VALUE
+    if kind not in _SEGMENTS:
+        raise ValidationError("type", "rfm.type", "must be 1 to 8")
+    return _SEGMENTS[kind]
 
 
 @attrs.frozen
@@ -218,15 +232,14 @@ def classify_rfm(
         f"F = {figures.frequency} {'≥' if f_up else '<'} mean {means.frequency} → {_arrow(f_up)}",
         f"M = {figures.monetary} {'≥' if m_up else '<'} mean {means.monetary} → {_arrow(m_up)}",
     ]
+    segment = segment_of(kind, is_new)
     if kind == 4:
-        segment = RfmSegment.KEY_DEVELOPMENT if is_new else RfmSegment.NO_VALUE
         reasons.append(
             f"type 4: first purchase {figures.first_purchase} is "
             f"{'within' if is_new else 'more than'} {cfg.new_customer_days} days before {as_of}"
             f" → {'new' if is_new else 'old'} customer → {segment.name}"
         )
     else:
-        segment = _SEGMENTS[kind]
         reasons.append(f"type {kind} → {segment.name}")
     return RfmResult(
         figures.customer_id, figures, kind, segment, r_up, f_up, m_up, is_new, tuple(reasons)
