@@ -283,7 +283,7 @@ def loyalty_level(
     while each rung's rule holds; the reasons say why they stopped.
     """
     cfg = config or LadderConfig()
-    dates = tuple(d for d in facts.purchases if d <= as_of)
+    dates = tuple(sorted(d for d in facts.purchases if d <= as_of))
     if not dates:
         if facts.two_way_contacts >= 1:
             return LadderResult(

@@ -10,7 +10,7 @@ def mask_name(name: str) -> str:
     stripped = name.strip()
     if not stripped:
         return "*"
-    return stripped[0] + "*" * max(len(stripped) - 1, 1)
+    return (stripped[0] if len(stripped) > 1 else "*") + "*" * max(len(stripped) - 1, 1)
 
 
 def mask_id_number(number: str) -> str:

@@ -225,7 +225,7 @@ def classify_rfm(
     f_up = means.at_or_above(figures.frequency, means.frequency_total)
     m_up = means.at_or_above(figures.monetary, means.monetary_total)
     kind = RFM_TYPES[(r_up, f_up, m_up)]
-    is_new = (as_of - figures.first_purchase).days <= cfg.new_customer_days
+    is_new = (as_of - figures.first_purchase).days < cfg.new_customer_days
     r_sign = "≥" if r_up else "<"
     reasons = [
         f"R = {figures.recency_days} days {r_sign} mean {means.recency} → {_arrow(r_up)}",
@@ -236,7 +236,7 @@ def classify_rfm(
     if kind == 4:
         reasons.append(
             f"type 4: first purchase {figures.first_purchase} is "
-            f"{'within' if is_new else 'more than'} {cfg.new_customer_days} days before {as_of}"
+            f"{'within' if is_new else 'not within'} {cfg.new_customer_days} days before {as_of}"
             f" → {'new' if is_new else 'old'} customer → {segment.name}"
         )
     else:

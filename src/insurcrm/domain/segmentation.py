@@ -349,11 +349,17 @@ def classify_profit(
         margin = Decimal(0) if profit == 0 else Decimal(-1)
     else:
         margin = (profit / premium).quantize(_PLACES)
-    if margin >= cfg.high_margin:
+
+    def versus(band: Decimal) -> Decimal:
+        # The sign of (profit ÷ premium − band), exactly: the rounded margin is for display
+        # only, so a margin of 29.995 % is not taken for 30 %.
+        return profit - band * premium if premium > 0 else margin - band
+
+    if versus(cfg.high_margin) >= 0:
         kind = ProfitClass.HIGHLY_PROFITABLE
-    elif margin > cfg.break_even_band:
+    elif versus(cfg.break_even_band) > 0:
         kind = ProfitClass.MODERATELY_PROFITABLE
-    elif margin >= -cfg.break_even_band:
+    elif versus(-cfg.break_even_band) >= 0:
         kind = ProfitClass.BREAK_EVEN
     else:
         kind = ProfitClass.UNPROFITABLE

@@ -265,7 +265,7 @@ def _to_amount(raw: object) -> Decimal:
         raise ValidationError("amount", "money.range", "must be below 10^16")
     if raw != raw.quantize(CENT):
         raise ValidationError("amount", "money.places", "must have at most 2 decimal places")
-    return raw.quantize(CENT)
+    return abs(raw.quantize(CENT))
 
 
 def _validate_currency(instance: Money, attribute: Any, value: object) -> None:
