@@ -110,23 +110,38 @@ def _normalise_id(raw: object) -> str:
     return raw.strip().upper()
 
 
+#: First two digits of a resident ID: the province-level division (GB/T 2260).
+PROVINCE_CODES = frozenset(
+    {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46}
+    | {50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
+)
+
+
 def _validate_id(instance: ResidentId, attribute: Any, value: str) -> None:
+    """Length, digits, GB 11643 check digit (python-stdnum), a real birth date, a province.
+
+    The six-digit region code is not checked against the year of birth: an ID carries the
+    code of the place where it was issued, which may have been created after the holder
+    was born, so such numbers are real.
+    """
     if len(value) != 18:
         raise ValidationError("id_number", "id_number.length", "must have 18 characters")
-    try:
-        ric.validate(value)
-    except stdnum_errors.InvalidChecksum:
+    if not value[:17].isdigit() or not value[:17].isascii() or value[17] not in "0123456789X":
+        raise ValidationError(
+            "id_number", "id_number.format", "must be 17 digits and a check character"
+        )
+    if ric.calc_check_digit(value) != value[17]:
         raise ValidationError(
             "id_number", "id_number.checksum", "check digit does not match (GB 11643)"
-        ) from None
+        )
+    try:
+        ric.get_birth_date(value)
     except stdnum_errors.InvalidComponent:
         raise ValidationError(
             "id_number", "id_number.birth_date", "does not encode a valid birth date"
         ) from None
-    except stdnum_errors.ValidationError:
-        raise ValidationError(
-            "id_number", "id_number.format", "must be 17 digits and a check character"
-        ) from None
+    if int(value[:2]) not in PROVINCE_CODES:
+        raise ValidationError("id_number", "id_number.region", "unknown province code")
 
 
 @attrs.frozen(repr=False)

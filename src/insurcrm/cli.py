@@ -1,0 +1,239 @@
+"""The ``insurcrm`` command line: the composition root, the one place that picks an adapter.
+
+Commands::
+
+    insurcrm demo [--db URL] [--customers N] [--seed S]   build a sample book and summarise it
+    insurcrm summary [--db URL]                            summarise the book in a database
+    insurcrm db upgrade --db URL                           create or upgrade the schema
+    insurcrm --version
+
+Errors of insurcrm (:class:`~insurcrm.errors.InsurCRMError`: a bad URL, an
+unreachable database, a missing schema …) are printed as one red line on
+standard error, without a traceback, and the exit code is 1. Only figures
+are printed, never personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from insurcrm import __version__
+from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
+from insurcrm.adapters.sql.engine import describe_url
+from insurcrm.errors import InsurCRMError
+from insurcrm.services.policies import PortfolioSummary, portfolio_summary
+from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
+
+__all__ = ["DEFAULT_DB_URL", "cli", "main"]
+
+#: Where ``insurcrm demo`` builds its sample book unless told otherwise: ./insurcrm-demo.db.
+DEFAULT_DB_URL = "sqlite:///insurcrm-demo.db"
+
+
+class _Cli(click.Group):
+    """A group that reports insurcrm's own errors as one line, without a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InsurCRMError as error:
+            err = Console(stderr=True, highlight=False, soft_wrap=True)
+            message = " ".join(str(error).split())  # one line, whatever the driver said
+            err.print(f"Error: {message}", style="bold red", markup=False)
+            ctx.exit(1)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _db_option(**kwargs: Any) -> Callable[[F], F]:
+    return click.option(
+        "--db",
+        "--url",
+        "url",
+        metavar="URL",
+        help="Database URL, e.g. sqlite:///insurcrm.db or postgresql+psycopg://user:pw@host/db.",
+        **kwargs,
+    )
+
+
+_as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=DEFAULT_AS_OF.isoformat(),
+    show_default=True,
+    help="The date the book is built up to and assessed on (YYYY-MM-DD).",
+)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="insurcrm")
+def cli() -> None:
+    """insurcrm: insurance customer relationship management (保险客户关系管理)."""
+
+
+@cli.command()
+@_db_option(default=DEFAULT_DB_URL, show_default=True)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    default=3000,
+    show_default=True,
+    help="How many sample customers to create.",
+)
+@click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
+@_as_of_option
+def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
+    """Build a sample book of customers and policies, then print its summary.
+
+    Creates or upgrades the schema first. Running it again adds nothing.
+    """
+    console = Console(highlight=False)
+    day = as_of.date()
+    store = SqlStore.open(url, upgrade=True)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        started = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]Generating sample book"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar:
+            task = bar.add_task("customers", total=customers)
+            stats = generate_sample(
+                store.unit_of_work(),
+                customers=customers,
+                seed=seed,
+                as_of=day,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+            bar.update(task, completed=customers)
+        _print_stats(console, stats, time.perf_counter() - started)
+        summary = portfolio_summary(store.unit_of_work(), day)
+    finally:
+        store.dispose()
+    _print_summary(console, summary)
+
+
+@cli.command()
+@_db_option(default=DEFAULT_DB_URL, show_default=True)
+@_as_of_option
+def summary(url: str, as_of: dt.datetime) -> None:
+    """Print the summary of the book in a database (its schema must be up to date)."""
+    console = Console(highlight=False)
+    store = SqlStore.open(url)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        result = portfolio_summary(store.unit_of_work(), as_of.date())
+    finally:
+        store.dispose()
+    _print_summary(console, result)
+
+
+@cli.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+@_db_option(required=True)
+def db_upgrade(url: str) -> None:
+    """Create the insurcrm tables, or upgrade them to this version's schema."""
+    revision = upgrade(url)
+    state = "(up to date)" if revision == head_revision() else ""
+    Console(highlight=False).print(
+        f"Schema of {describe_url(url)} is at revision {revision} {state}".rstrip()
+    )
+
+
+def _print_stats(console: Console, stats: SampleStats, seconds: float) -> None:
+    if stats.already_present:
+        console.print(
+            f"[yellow]The sample is already in this database (customer {stats.first_id} "
+            "exists); nothing was added.[/yellow]"
+        )
+        return
+    console.print(
+        f"Added {stats.customers:,} customers, {stats.households:,} households and "
+        f"{stats.policies:,} policies (seed {stats.seed}, as of {stats.as_of}) "
+        f"in {seconds:.1f} s."
+    )
+
+
+def _share(part: Decimal | int, whole: Decimal | int) -> str:
+    if not whole:
+        return "–"
+    return f"{Decimal(part) * 100 / Decimal(whole):.1f} %"
+
+
+def _print_summary(console: Console, summary: PortfolioSummary) -> None:
+    overview = Table(title=f"Portfolio as of {summary.as_of} (业务概览)", show_header=False)
+    overview.add_column("figure")
+    overview.add_column("value", justify="right")
+    overview.add_row("Customers (客户)", f"{summary.customers:,}")
+    overview.add_row("  of which erased (已删除个人信息)", f"{summary.erased_customers:,}")
+    overview.add_row("Policies stored (保单)", f"{summary.policies:,}")
+    overview.add_row("Policies in force (有效保单)", f"{summary.policies_in_force:,}")
+    overview.add_row(
+        "Annual premium in force (有效年保费)",
+        f"{summary.currency} {summary.premium_in_force.amount:,.2f}",
+    )
+    console.print(overview)
+
+    total = summary.premium_in_force.amount
+    lines = Table(title="Policies in force by product line (险种)")
+    lines.add_column("险种")
+    lines.add_column("Product line")
+    lines.add_column("Policies", justify="right")
+    lines.add_column(f"Annual premium ({summary.currency})", justify="right")
+    lines.add_column("Share", justify="right")
+    for figures in summary.in_force_by_line:
+        lines.add_row(
+            figures.line.label_zh,
+            figures.line.name,
+            f"{figures.policies:,}",
+            f"{figures.annual_premium.amount:,.2f}",
+            _share(figures.annual_premium.amount, total),
+        )
+    lines.add_section()
+    lines.add_row(
+        "合计", "Total", f"{summary.policies_in_force:,}", f"{total:,.2f}", _share(total, total)
+    )
+    console.print(lines)
+
+    grades = Table(title="Credit grades (信用等级)")
+    grades.add_column("Grade")
+    grades.add_column("等级")
+    grades.add_column("Customers", justify="right")
+    grades.add_column("Share", justify="right")
+    for count in summary.credit_grades:
+        grades.add_row(
+            count.key,
+            count.label_zh,
+            f"{count.customers:,}",
+            _share(count.customers, summary.customers),
+        )
+    console.print(grades)
+
+
+def main() -> None:
+    """Run the command line (the ``insurcrm`` console script)."""
+    cli(prog_name="insurcrm")

@@ -1,0 +1,100 @@
+"""Customer use cases (客户): register a customer, erase one's personal data (DOMAIN.md §10.4).
+
+Every function takes a :class:`~insurcrm.domain.unit_of_work.UnitOfWork`, runs
+in its own ``with uow:`` block (one transaction) and commits; on any error
+nothing is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from insurcrm.domain.customers import Customer
+from insurcrm.domain.policies import Beneficiary, Policy
+from insurcrm.domain.unit_of_work import UnitOfWork
+
+__all__ = ["erase_customer", "forget_beneficiary", "register_customer"]
+
+
+def register_customer(uow: UnitOfWork, customer: Customer) -> Customer:
+    """Store a new customer in one transaction.
+
+    Args:
+        uow: the unit of work to use (not yet inside a ``with`` block).
+        customer: a new customer, e.g. from :meth:`Customer.register`.
+
+    Returns:
+        The stored customer (version 1).
+
+    Raises:
+        Duplicate: the customer id is taken.
+        NotFound: the customer's household or referrer is not stored.
+    """
+    with uow:
+        stored = uow.customers.add(customer)
+        uow.commit()
+    return stored
+
+
+def forget_beneficiary(policy: Policy, customer_id: str) -> Policy:
+    """The policy without the personal data of beneficiary ``customer_id`` (erasure, §10.4).
+
+    Only the beneficiary entries naming that customer lose their name and
+    relation (and are marked ``erased``); their customer id (an anonymous
+    stub's id) and share stay, so the shares still add up to 100 %. Other
+    beneficiaries are other people, whose data is not touched.
+
+    Returns:
+        The same object when there is nothing to remove, so callers can tell.
+    """
+    changed = False
+    kept: list[Beneficiary] = []
+    for beneficiary in policy.beneficiaries:
+        if beneficiary.customer_id == customer_id and (
+            beneficiary.name is not None
+            or beneficiary.relation is not None
+            or not beneficiary.erased
+        ):
+            beneficiary = attrs.evolve(beneficiary, name=None, relation=None, erased=True)
+            changed = True
+        kept.append(beneficiary)
+    return attrs.evolve(policy, beneficiaries=tuple(kept)) if changed else policy
+
+
+def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
+    """Erase a customer's personal data everywhere it is stored, in one transaction (§10.4).
+
+    The customer becomes an anonymous stub (:meth:`Customer.erase`): the
+    basic profile, life situation, family members and the insurers' names on
+    holdings are gone, the id and non-identifying facts stay. On every
+    policy naming the customer as beneficiary, that beneficiary's name and
+    relation are removed (:func:`forget_beneficiary`). Policies, purchases and
+    counts are kept, so anonymous aggregates stay consistent.
+
+    Idempotent: erasing an erased customer changes nothing (the first
+    erasure date is kept) apart from clearing beneficiary data written since.
+
+    Args:
+        uow: the unit of work to use (not yet inside a ``with`` block).
+        customer_id: the customer to erase.
+        on: the day of the erasure.
+
+    Returns:
+        The stored, erased customer.
+
+    Raises:
+        NotFound: no such customer.
+        ConcurrencyError: another writer changed the customer or a policy meanwhile.
+    """
+    with uow:
+        customer = uow.customers.get(customer_id)
+        if not customer.is_erased:
+            customer = uow.customers.save(customer.erase(on))
+        for policy in uow.policies.naming_beneficiary(customer_id):
+            cleaned = forget_beneficiary(policy, customer_id)
+            if cleaned is not policy:
+                uow.policies.save(cleaned)
+        uow.commit()
+    return customer

@@ -1,0 +1,149 @@
+"""The command line: demo, summary, db upgrade, --version, and how errors are reported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from insurcrm import __version__
+from insurcrm.adapters.sql import SqlStore, head_revision
+from insurcrm.cli import DEFAULT_DB_URL, cli
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def counts(url: str) -> tuple[int, int]:
+    store = SqlStore.open(url)
+    try:
+        with store.unit_of_work() as uow:
+            return uow.customers.count(), uow.policies.count()
+    finally:
+        store.dispose()
+
+
+def assert_clean_failure(result: Result) -> None:
+    """Exit code 1, one red line on stderr, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'demo.db'}"
+
+
+class TestDemo:
+    def test_builds_the_book_and_prints_the_summary(self, url: str) -> None:
+        result = run("demo", "--db", url, "--customers", "200")
+        assert result.exit_code == 0, result.output
+        assert "Added 200 customers" in result.stdout
+        for label in ("寿险", "重疾险", "车险", "信用等级", "无等级", "Premium", "CNY"):
+            assert label.lower() in result.stdout.lower()
+        assert counts(url)[0] == 200
+
+    def test_running_twice_adds_nothing(self, url: str) -> None:
+        first = run("demo", "--db", url, "--customers", "200")
+        assert first.exit_code == 0, first.output
+        after_first = counts(url)
+        second = run("demo", "--url", url, "--customers", "200")
+        assert second.exit_code == 0, second.output
+        assert "already in this database" in second.stdout
+        assert counts(url) == after_first
+        # The same figures are printed both times.
+        assert first.stdout.split("Portfolio as of")[1] == second.stdout.split("Portfolio as of")[1]
+
+    def test_prints_no_personal_data(self, url: str) -> None:
+        result = run("demo", "--db", url, "--customers", "200", "--seed", "11")
+        assert result.exit_code == 0, result.output
+        store = SqlStore.open(url)
+        try:
+            with store.unit_of_work() as uow:
+                profiles = [c.profile for c in uow.customers.iterate() if c.profile is not None]
+        finally:
+            store.dispose()
+        for profile in profiles:
+            assert profile.name.value not in result.output
+            assert profile.id_number is None or profile.id_number.value not in result.output
+            assert profile.mobile is None or profile.mobile.e164[3:] not in result.output
+
+    def test_the_default_database_is_in_the_working_directory(self) -> None:
+        assert DEFAULT_DB_URL == "sqlite:///insurcrm-demo.db"
+
+
+class TestSummary:
+    def test_summarises_an_existing_book(self, url: str) -> None:
+        run("demo", "--db", url, "--customers", "60")
+        result = run("summary", "--db", url)
+        assert result.exit_code == 0, result.output
+        assert "Customers (客户)" in result.stdout
+        assert "60" in result.stdout
+
+    def test_a_database_without_schema_says_to_upgrade(self, url: str) -> None:
+        result = run("summary", "--db", url)
+        assert_clean_failure(result)
+        assert "insurcrm db upgrade" in result.stderr
+
+
+class TestDbUpgrade:
+    def test_creates_the_schema(self, url: str) -> None:
+        result = run("db", "upgrade", "--db", url)
+        assert result.exit_code == 0, result.output
+        assert head_revision() in result.stdout
+        assert counts(url) == (0, 0)
+
+    def test_is_safe_to_run_again_with_the_url_alias(self, url: str) -> None:
+        assert run("db", "upgrade", "--url", url).exit_code == 0
+        again = run("db", "upgrade", "--url", url)
+        assert again.exit_code == 0, again.output
+        assert "up to date" in again.stdout
+
+    def test_needs_a_url(self) -> None:
+        result = run("db", "upgrade")
+        assert result.exit_code == 2
+        assert "--db" in result.stderr
+
+
+class TestErrors:
+    @pytest.mark.parametrize(
+        ("db_url", "expected"),
+        [
+            ("not a url", "not a database URL"),
+            ("mysql://someone:secret@host/db", "unsupported database"),
+        ],
+    )
+    def test_a_bad_url_is_one_clear_line(self, db_url: str, expected: str) -> None:
+        result = run("demo", "--db", db_url, "--customers", "5")
+        assert_clean_failure(result)
+        assert expected in result.stderr
+        assert "secret" not in result.output
+
+    def test_an_unreachable_database_is_one_clear_line(self, tmp_path: Path) -> None:
+        missing = tmp_path / "no" / "such" / "dir" / "x.db"
+        result = run("db", "upgrade", "--db", f"sqlite:///{missing}")
+        assert_clean_failure(result)
+        assert "cannot open the database" in result.stderr
+
+
+class TestVersion:
+    def test_version_option(self) -> None:
+        result = run("--version")
+        assert result.exit_code == 0
+        assert result.stdout.strip() == f"insurcrm, version {__version__}"
+
+    def test_python_dash_m(self) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "insurcrm", "--version"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert __version__ in done.stdout
