@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -35,9 +36,14 @@ from rich.table import Table
 from insurcrm import __version__
 from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.engine import describe_url
+from insurcrm.domain.labels import LabelledEnum
+from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
+from insurcrm.domain.rfm import RfmSegment
+from insurcrm.domain.segmentation import RetentionClass, ValueQuadrant
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
+from insurcrm.services.segmentation import PortfolioSegmentation, segment_portfolio
 
 __all__ = ["DEFAULT_DB_URL", "cli", "main"]
 
@@ -128,9 +134,11 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
             bar.update(task, completed=customers)
         _print_stats(console, stats, time.perf_counter() - started)
         summary = portfolio_summary(store.unit_of_work(), day)
+        segments = segment_portfolio(store.unit_of_work(), day)
     finally:
         store.dispose()
     _print_summary(console, summary)
+    _print_segmentation(console, segments)
 
 
 @cli.command()
@@ -143,9 +151,11 @@ def summary(url: str, as_of: dt.datetime) -> None:
     try:
         console.print(f"Database: {describe_url(url)}")
         result = portfolio_summary(store.unit_of_work(), as_of.date())
+        segments = segment_portfolio(store.unit_of_work(), as_of.date())
     finally:
         store.dispose()
     _print_summary(console, result)
+    _print_segmentation(console, segments)
 
 
 @cli.group()
@@ -232,6 +242,54 @@ def _print_summary(console: Console, summary: PortfolioSummary) -> None:
             _share(count.customers, summary.customers),
         )
     console.print(grades)
+
+
+def _count_table(
+    title: str, counts: Counter[object], members: Iterable[LabelledEnum], total: int
+) -> Table:
+    table = Table(title=title)
+    table.add_column("Class")
+    table.add_column("中文")
+    table.add_column("Customers", justify="right")
+    table.add_column("Share", justify="right")
+    for member in members:
+        n = counts.get(member, 0)
+        table.add_row(member.name, member.label_zh, f"{n:,}", _share(n, total))
+    unclassed = counts.get(None, 0)
+    if unclassed:
+        table.add_row("–", "未分类（无购买）", f"{unclassed:,}", _share(unclassed, total))
+    return table
+
+
+def _print_segmentation(console: Console, book: PortfolioSegmentation) -> None:
+    total = len(book.customers)
+    tables = [
+        ("Loyalty ladder (客户忠诚度级别)", lambda c: c.ladder.level, LoyaltyLevel),
+        ("Loyalty types (忠诚类型)", lambda c: c.loyalty_type.type, LoyaltyType),
+        ("RFM segments (RFM 客户价值分类)", lambda c: c.rfm.segment if c.rfm else None, RfmSegment),
+        (
+            "Value quadrants (四象限价值分类)",
+            lambda c: c.quadrant.quadrant if c.quadrant else None,
+            ValueQuadrant,
+        ),
+        (
+            "Retention classes (客户保持策略)",
+            lambda c: c.retention.retention_class if c.retention else None,
+            RetentionClass,
+        ),
+    ]
+    for title, key, members in tables:
+        console.print(_count_table(title, book.count_by(key), members, total))
+    means = book.figures.rfm_means
+    pareto = book.pareto
+    console.print(
+        f"RFM means over {means.customers:,} buying customers: R {means.recency} days, "
+        f"F {means.frequency}, M {means.monetary:,}."
+    )
+    console.print(
+        f"Pareto (二八定律): the top {pareto.top_customers:,} customers "
+        f"({pareto.top_fraction:.0%}) bring {pareto.share:.1%} of the premium in the RFM window."
+    )
 
 
 def main() -> None:

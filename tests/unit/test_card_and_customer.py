@@ -59,7 +59,8 @@ def personal_strings(value: object) -> list[str]:
         for item in value:
             found.extend(personal_strings(item))
     elif attrs.has(type(value)):
-        for field in attrs.fields(type(value)):
+        kind: Any = type(value)
+        for field in attrs.fields(kind):
             found.extend(personal_strings(getattr(value, field.name)))
     return found
 

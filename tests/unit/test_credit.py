@@ -194,16 +194,18 @@ class TestConfig:
     @pytest.mark.parametrize("field", ["a_min_purchases", "b_min_purchases", "lookback_years"])
     @pytest.mark.parametrize("value", [0, -1, True, 1.5, "3", None])
     def test_positive_fields_refuse_bad_values(self, field: str, value: object) -> None:
+        bad: dict[str, Any] = {field: value}
         with pytest.raises(ValidationError) as info:
-            CreditConfig(**{field: value})
+            CreditConfig(**bad)
         assert (info.value.field, info.value.rule) == (field, "config.range")
         assert field in str(info.value)
 
     @pytest.mark.parametrize("field", ["a_max_missed", "b_max_missed"])
     @pytest.mark.parametrize("value", [-1, False, 0.5, "1", None])
     def test_non_negative_fields_refuse_bad_values(self, field: str, value: object) -> None:
+        bad: dict[str, Any] = {field: value}
         with pytest.raises(ValidationError) as info:
-            CreditConfig(**{field: value})
+            CreditConfig(**bad)
         assert (info.value.field, info.value.rule) == (field, "config.range")
 
     def test_a_rule_may_not_be_easier_than_b(self) -> None:
