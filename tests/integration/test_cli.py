@@ -50,6 +50,21 @@ class TestDemo:
             assert label.lower() in result.stdout.lower()
         assert counts(url)[0] == 200
 
+    def test_reports_the_segmentation(self, url: str) -> None:
+        result = run("demo", "--db", url, "--customers", "200")
+        assert result.exit_code == 0, result.output
+        for label in (
+            "客户忠诚度级别",
+            "忠诚类型",
+            "RFM 客户价值分类",
+            "四象限价值分类",
+            "客户保持策略",
+            "Pareto",
+            "活跃的客户",
+            "优质客户",
+        ):
+            assert label in result.stdout, label
+
     def test_running_twice_adds_nothing(self, url: str) -> None:
         first = run("demo", "--db", url, "--customers", "200")
         assert first.exit_code == 0, first.output

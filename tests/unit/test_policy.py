@@ -346,17 +346,18 @@ class TestBeneficiaries:
         assert Beneficiary(Decimal(100), erased=True).erased
         assert raised(Beneficiary, Decimal(100), customer_id="").rule == "id.format"
 
-    def test_without_personal_data(self) -> None:
+    def test_forget_beneficiary_touches_only_that_customer(self) -> None:
+        other = Beneficiary(Decimal(60), name=PersonName("张小"), relation="女儿")
         policy = make_policy(
             beneficiaries=[
                 Beneficiary(Decimal(40), customer_id="C2", name=PersonName("李四"), relation="妻"),
-                Beneficiary(Decimal(60), name=PersonName("张小"), relation="女儿"),
+                other,
             ]
         )
-        anonymous = policy.without_personal_data().beneficiaries
+        anonymous = policy.forget_beneficiary("C2").beneficiaries
         assert [(b.customer_id, b.name, b.relation, b.erased) for b in anonymous] == [
-            ("C2", None, None, False),
-            (None, None, None, True),
+            ("C2", None, None, True),
+            (None, other.name, "女儿", False),
         ]
         assert [b.share for b in anonymous] == [Decimal(40), Decimal(60)]
 

@@ -27,7 +27,7 @@ from insurcrm.domain.policies import (
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import Duplicate, NotFound, RuleViolation
-from insurcrm.services.customers import erase_customer, forget_beneficiary, register_customer
+from insurcrm.services.customers import erase_customer, register_customer
 from insurcrm.services.policies import issue_policy, portfolio_summary
 
 DAY = dt.date(2024, 3, 1)
@@ -209,7 +209,7 @@ class TestErase:
 
     def test_forget_beneficiary_returns_the_same_policy_when_nothing_names_them(self) -> None:
         plain = policy("P9", "C2")
-        assert forget_beneficiary(plain, "C1") is plain
+        assert plain.forget_beneficiary("C1") is plain
 
 
 # -- issue -------------------------------------------------------------------------------------

@@ -376,10 +376,23 @@ class Policy:
         missed = MissedPremium(due_date, amount if amount is not None else self.annual_premium)
         return attrs.evolve(self, missed_premiums=(*self.missed_premiums, missed))
 
-    def without_personal_data(self) -> Policy:
-        """The policy with beneficiary names and relations removed (erasure, §10.4)."""
-        anonymous = tuple(
-            attrs.evolve(b, name=None, relation=None, erased=b.customer_id is None)
-            for b in self.beneficiaries
-        )
-        return attrs.evolve(self, beneficiaries=anonymous)
+    def forget_beneficiary(self, customer_id: str) -> Policy:
+        """The policy without the personal data of beneficiary ``customer_id`` (erasure, §10.4).
+
+        Only the entries naming that customer lose their name and relation (and are
+        marked ``erased``); their customer id (an anonymous stub's id) and share stay,
+        so the shares still add up to 100 %. Other beneficiaries are other people,
+        whose data is not touched. Returns the same object when nothing changes.
+        """
+        changed = False
+        kept: list[Beneficiary] = []
+        for beneficiary in self.beneficiaries:
+            if beneficiary.customer_id == customer_id and (
+                beneficiary.name is not None
+                or beneficiary.relation is not None
+                or not beneficiary.erased
+            ):
+                beneficiary = attrs.evolve(beneficiary, name=None, relation=None, erased=True)
+                changed = True
+            kept.append(beneficiary)
+        return attrs.evolve(self, beneficiaries=tuple(kept)) if changed else self

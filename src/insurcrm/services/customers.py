@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import attrs
-
 from insurcrm.domain.customers import Customer
-from insurcrm.domain.policies import Beneficiary, Policy
 from insurcrm.domain.unit_of_work import UnitOfWork
 
-__all__ = ["erase_customer", "forget_beneficiary", "register_customer"]
+__all__ = ["erase_customer", "register_customer"]
 
 
 def register_customer(uow: UnitOfWork, customer: Customer) -> Customer:
@@ -38,31 +35,6 @@ def register_customer(uow: UnitOfWork, customer: Customer) -> Customer:
     return stored
 
 
-def forget_beneficiary(policy: Policy, customer_id: str) -> Policy:
-    """The policy without the personal data of beneficiary ``customer_id`` (erasure, §10.4).
-
-    Only the beneficiary entries naming that customer lose their name and
-    relation (and are marked ``erased``); their customer id (an anonymous
-    stub's id) and share stay, so the shares still add up to 100 %. Other
-    beneficiaries are other people, whose data is not touched.
-
-    Returns:
-        The same object when there is nothing to remove, so callers can tell.
-    """
-    changed = False
-    kept: list[Beneficiary] = []
-    for beneficiary in policy.beneficiaries:
-        if beneficiary.customer_id == customer_id and (
-            beneficiary.name is not None
-            or beneficiary.relation is not None
-            or not beneficiary.erased
-        ):
-            beneficiary = attrs.evolve(beneficiary, name=None, relation=None, erased=True)
-            changed = True
-        kept.append(beneficiary)
-    return attrs.evolve(policy, beneficiaries=tuple(kept)) if changed else policy
-
-
 def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
     """Erase a customer's personal data everywhere it is stored, in one transaction (§10.4).
 
@@ -70,7 +42,7 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
     basic profile, life situation, family members and the insurers' names on
     holdings are gone, the id and non-identifying facts stay. On every
     policy naming the customer as beneficiary, that beneficiary's name and
-    relation are removed (:func:`forget_beneficiary`). Policies, purchases and
+    relation are removed (:meth:`Policy.forget_beneficiary`). Policies, purchases and
     counts are kept, so anonymous aggregates stay consistent.
 
     Idempotent: erasing an erased customer changes nothing (the first
@@ -93,7 +65,7 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
         if not customer.is_erased:
             customer = uow.customers.save(customer.erase(on))
         for policy in uow.policies.naming_beneficiary(customer_id):
-            cleaned = forget_beneficiary(policy, customer_id)
+            cleaned = policy.forget_beneficiary(customer_id)
             if cleaned is not policy:
                 uow.policies.save(cleaned)
         uow.commit()
