@@ -127,7 +127,7 @@ def structure(data: Any, kind: type[T]) -> T:
         return _CONVERTER.structure(data, kind)
     except (ClassValidationError, IterableValidationError, ValidationError) as error:
         raise _first_error(error) from None
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
         raise ValidationError("", "structure", type(error).__name__) from None
 
 

@@ -15,6 +15,7 @@ from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLin
 from insurcrm.domain.values import Money
 from insurcrm.errors import ValidationError
 from insurcrm.testing import strategies as gen
+from insurcrm.testing.contracts import make_policy
 
 AS_OF = dt.date(2024, 3, 1)
 START = dt.date(2019, 1, 1)
@@ -68,7 +69,7 @@ IN_WINDOW_2 = dt.date(2022, 6, 1)
 
 
 class TestDefaultRule:
-    def test_no_purchase_no_grade(self) -> None:
+    def test_no_purchase_nograde_credit(self) -> None:
         assessment = grade_credit([], AS_OF)
         assert assessment == CreditAssessment(None, 0, 0, ("no grade: no purchase yet",))
         assert grade(policy(purchases=0)) is None
@@ -250,8 +251,9 @@ def configs(draw: st.DrawFn) -> CreditConfig:
     )
 
 
-def expected_grade(policies: list[Policy], as_of: dt.date, cfg: CreditConfig) -> Any:
-    """DOMAIN.md §1.3 read literally: first match wins."""
+def expectedgrade_credit(policies: list[Policy], as_of: dt.date, cfg: CreditConfig) -> Any:
+    """DOMAIN.md §1.3 read literally: first match wins, over the policies of our company."""
+    policies = [p for p in policies if p.is_ours]
     since = add_years(as_of, -cfg.lookback_years)
     bought = sum(1 for p in policies for b in p.purchases if b.on <= as_of)
     missed = sum(1 for p in policies for m in p.missed_premiums if since < m.due_date <= as_of)
@@ -273,7 +275,7 @@ def expected_grade(policies: list[Policy], as_of: dt.date, cfg: CreditConfig) ->
 
 class TestProperties:
     @given(portfolios(), st.dates(START, dt.date(2035, 12, 31)))
-    def test_every_customer_with_a_purchase_gets_exactly_one_grade(
+    def test_every_customer_with_a_purchase_gets_exactly_onegrade_credit(
         self, policies: list[Policy], as_of: dt.date
     ) -> None:
         assessment = grade_credit(policies, as_of)
@@ -292,7 +294,7 @@ class TestProperties:
     ) -> None:
         assessment = grade_credit(policies, as_of, config)
         assert (assessment.grade, assessment.purchases, assessment.missed_premiums) == (
-            expected_grade(policies, as_of, config)
+            expectedgrade_credit(policies, as_of, config)
         )
 
     @given(
@@ -301,7 +303,7 @@ class TestProperties:
         st.dates(dt.date(2015, 1, 1), dt.date(2030, 12, 31)),
         st.data(),
     )
-    def test_a_missed_premium_never_improves_the_grade(
+    def test_a_missed_premium_never_improves_thegrade_credit(
         self, policies: list[Policy], as_of: dt.date, due: dt.date, data: st.DataObject
     ) -> None:
         before = grade_credit(policies, as_of).grade
@@ -334,7 +336,7 @@ class TestProperties:
         assert any(reason.name in r for r in assessment.reasons)
 
     @given(
-        gen.policies("C1", "C1", status=PolicyStatus.IN_FORCE),
+        gen.policies("C1", "C1", status=PolicyStatus.IN_FORCE, ours=True),
         st.integers(min_value=0, max_value=1_000),
         st.integers(min_value=0, max_value=1_000),
     )
@@ -345,3 +347,14 @@ class TestProperties:
         cancelled = generated.cancel(on, EndReason.FRAUD)
         assert grade_credit([cancelled], on + dt.timedelta(days=later)).grade is CreditGrade.D
         assert grade_credit([cancelled], on - dt.timedelta(days=1)).grade is not CreditGrade.D
+
+
+def test_policies_with_other_insurers_do_not_count() -> None:
+    elsewhere = (
+        make_policy("P9", "C1", insurer="平安人寿")
+        .activate(dt.date(2024, 3, 1))
+        .cancel(dt.date(2024, 6, 1), EndReason.FRAUD)
+    )
+    assessment = grade_credit([elsewhere], dt.date(2025, 1, 1))
+    assert assessment.grade is None
+    assert assessment.purchases == 0

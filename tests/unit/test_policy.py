@@ -420,3 +420,15 @@ class TestPolicyValidation:
         assert policy.status is status
         assert all(c.on <= until for c in policy.history)
         assert [c.to_status for c in policy.history[:-1]].count(PolicyStatus.CANCELLED) == 0
+
+
+def test_a_renewal_cannot_be_backdated_into_a_lapse() -> None:
+    policy = (
+        make_policy()
+        .activate(dt.date(2020, 1, 1))
+        .lapse(dt.date(2021, 6, 1))
+        .reinstate(dt.date(2022, 1, 1))
+    )
+    with pytest.raises(RuleViolation):
+        policy.renew(dt.date(2021, 7, 1))
+    assert policy.renew(dt.date(2022, 1, 1)).purchases[-1].on == dt.date(2022, 1, 1)

@@ -377,3 +377,8 @@ class TestBadPolicyData:
         assert error.field == path
         if rule is not None:
             assert error.rule == rule
+
+
+def test_data_of_the_wrong_shape_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        structure(["C1"], Customer)

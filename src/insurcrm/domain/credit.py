@@ -7,7 +7,8 @@ Default rule, first match wins:
 * B: ≥ 1 purchase and at most 1 missed premium in the last 3 years;
 * C: any other customer with a purchase.
 
-Customers without a purchase have no grade. Purchases are counted over the
+Customers without a purchase have no grade. Only policies of our company count:
+the payment record is the record with us. Purchases are counted over the
 whole relationship up to the assessment date ("transaction volume with the
 company"); only the missed premiums are limited to the look-back window.
 """
@@ -91,6 +92,8 @@ def grade_credit(
     missed = 0
     bad: list[str] = []
     for policy in policies:
+        if not policy.is_ours:
+            continue  # the payment record is with us; holdings elsewhere do not count
         purchases += sum(1 for p in policy.purchases if p.on <= as_of)
         missed += sum(1 for m in policy.missed_premiums if since < m.due_date <= as_of)
         for change in policy.history:

@@ -362,6 +362,10 @@ class Policy:
             raise RuleViolation(f"policy {self.number}: only a policy in force can be renewed")
         if self.purchases and on < self.purchases[-1].on:
             raise RuleViolation(f"policy {self.number}: a renewal cannot predate the last purchase")
+        if self.history and on < self.history[-1].on:
+            raise RuleViolation(
+                f"policy {self.number}: a renewal cannot predate the last status change"
+            )
         amount = premium if premium is not None else self.annual_premium
         if amount.currency != self.currency:
             raise ValidationError("premium", "money.mixed", "must be in the policy's currency")
