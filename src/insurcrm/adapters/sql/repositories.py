@@ -47,6 +47,19 @@ def _versioned(aggregate: V, version: int) -> V:
     return attrs.evolve(aggregate, version=version)
 
 
+def _update_versioned(
+    conn: Connection, table: Table, kind: str, key: str, version: int, values: dict[str, Any]
+) -> None:
+    """``UPDATE … WHERE id = key AND version = version``; no row means stale or unknown."""
+    result = conn.execute(
+        sql_update(table).where(table.c.id == key, table.c.version == version).values(values)
+    )
+    if result.rowcount == 0:
+        if not _exists(conn, table, key):
+            raise NotFound(kind, key)
+        raise _stale(kind, key, version)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -118,37 +131,29 @@ class SqlCustomers:
         return _versioned(customer, 1)
 
     def get(self, customer_id: str) -> Customer:
-        row = (
-            self._conn.execute(select(t.customers).where(t.customers.c.id == customer_id))
-            .mappings()
-            .first()
-        )
-        if row is None:
+        found = self._select(t.customers.c.id == customer_id)
+        if not found:
             raise NotFound("customer", customer_id)
-        return customer_from_row(row)
+        return found[0]
 
     def save(self, customer: Customer) -> Customer:
         self._check_references(customer)
         values = customer_values(customer)
         values["version"] = customer.version + 1
-        result = self._conn.execute(
-            sql_update(t.customers)
-            .where(t.customers.c.id == customer.id, t.customers.c.version == customer.version)
-            .values(values)
+        _update_versioned(
+            self._conn, t.customers, "customer", customer.id, customer.version, values
         )
-        if result.rowcount == 0:
-            if not _exists(self._conn, t.customers, customer.id):
-                raise NotFound("customer", customer.id)
-            raise _stale("customer", customer.id, customer.version)
         return _versioned(customer, customer.version + 1)
 
-    def _where(self, *conditions: ColumnElement[bool]) -> list[Customer]:
+    def _select(self, *conditions: ColumnElement[bool]) -> list[Customer]:
         rows = self._conn.execute(
-            select(t.customers)
-            .where(t.customers.c.erased_on.is_(None), *conditions)
-            .order_by(t.customers.c.id)
+            select(t.customers).where(*conditions).order_by(t.customers.c.id)
         ).mappings()
         return [customer_from_row(r) for r in rows]
+
+    def _where(self, condition: ColumnElement[bool]) -> list[Customer]:
+        """Customers matching ``condition`` on personal data: never an erased one."""
+        return self._select(t.customers.c.erased_on.is_(None), condition)
 
     def find_by_id_number(self, id_number: ResidentId) -> Sequence[Customer]:
         return self._where(t.customers.c.id_number == id_number.value)
@@ -171,17 +176,11 @@ class SqlCustomers:
     def find_by_name(self, name: str) -> Sequence[Customer]:
         return self._where(t.customers.c.name == name)
 
-    def _all_where(self, condition: ColumnElement[bool]) -> list[Customer]:
-        rows = self._conn.execute(
-            select(t.customers).where(condition).order_by(t.customers.c.id)
-        ).mappings()
-        return [customer_from_row(r) for r in rows]
-
     def in_household(self, household_id: str) -> Sequence[Customer]:
-        return self._all_where(t.customers.c.household_id == household_id)
+        return self._select(t.customers.c.household_id == household_id)
 
     def referrals_of(self, customer_id: str) -> Sequence[Customer]:
-        return self._all_where(t.customers.c.referred_by == customer_id)
+        return self._select(t.customers.c.referred_by == customer_id)
 
     def iterate(self) -> Iterator[Customer]:
         last: str | None = None
@@ -399,15 +398,7 @@ class SqlPolicies:
         self._check_parties(policy)
         values = policy_values(policy)
         values["version"] = policy.version + 1
-        result = self._conn.execute(
-            sql_update(t.policies)
-            .where(t.policies.c.id == policy.id, t.policies.c.version == policy.version)
-            .values(values)
-        )
-        if result.rowcount == 0:
-            if not _exists(self._conn, t.policies, policy.id):
-                raise NotFound("policy", policy.id)
-            raise _stale("policy", policy.id, policy.version)
+        _update_versioned(self._conn, t.policies, "policy", policy.id, policy.version, values)
         for table in _CHILDREN:
             self._conn.execute(delete(table).where(table.c.policy_id == policy.id))
         self._write_children(policy)
@@ -469,13 +460,8 @@ class SqlHouseholds:
         return Household(row["id"], row["label"], row["version"])
 
     def save(self, household: Household) -> Household:
-        result = self._conn.execute(
-            sql_update(t.households)
-            .where(t.households.c.id == household.id, t.households.c.version == household.version)
-            .values(label=household.label, version=household.version + 1)
+        values = {"label": household.label, "version": household.version + 1}
+        _update_versioned(
+            self._conn, t.households, "household", household.id, household.version, values
         )
-        if result.rowcount == 0:
-            if not _exists(self._conn, t.households, household.id):
-                raise NotFound("household", household.id)
-            raise _stale("household", household.id, household.version)
         return Household(household.id, household.label, household.version + 1)
