@@ -52,18 +52,14 @@ def current_revision(engine: Engine) -> str | None:
     Raises:
         StorageError: the database cannot be opened.
     """
-    url = engine.url
-    with translate_errors(url):
-        try:
-            with engine.connect() as connection:
-                context = MigrationContext.configure(
-                    connection, opts={"version_table": VERSION_TABLE}
-                )
-                return context.get_current_revision()
-        except DBAPIError as error:
-            raise StorageError(
-                f"cannot open the database {describe_url(url)}: {error.orig}"
-            ) from None
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+            return context.get_current_revision()
+    except DBAPIError as error:
+        raise StorageError(
+            f"cannot open the database {describe_url(engine.url)}: {error.orig}"
+        ) from None
 
 
 def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
@@ -112,7 +108,8 @@ def check_schema(engine: Engine) -> None:
         StorageError: the database cannot be opened.
     """
     current = current_revision(engine)
-    head = head_revision()
+    script = ScriptDirectory.from_config(_config())
+    head = script.get_current_head()
     where = describe_url(engine.url)
     if current == head:
         return
@@ -121,7 +118,6 @@ def check_schema(engine: Engine) -> None:
             f"{where} has no insurcrm schema: run `insurcrm db upgrade --db URL` "
             "(or insurcrm.adapters.sql.upgrade(URL))"
         )
-    script = ScriptDirectory.from_config(_config())
     known = {rev.revision for rev in script.walk_revisions()}
     if current in known:
         raise SchemaError(

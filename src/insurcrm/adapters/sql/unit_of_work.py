@@ -12,7 +12,8 @@ from sqlalchemy.engine import URL
 
 from insurcrm.adapters.sql.engine import make_engine, translate_errors
 from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
-from insurcrm.adapters.sql.schema import check_schema, upgrade
+from insurcrm.adapters.sql.schema import check_schema
+from insurcrm.adapters.sql.schema import upgrade as upgrade_schema
 from insurcrm.domain.repositories import (
     CustomerRepository,
     HouseholdRepository,
@@ -52,7 +53,7 @@ class SqlStore:
         """
         engine = make_engine(url, **engine_options)
         if upgrade:
-            _upgrade(engine)
+            upgrade_schema(engine)
         check_schema(engine)
         return cls(engine)
 
@@ -63,9 +64,6 @@ class SqlStore:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-
-
-_upgrade = upgrade
 
 
 class _Closed:
