@@ -477,3 +477,9 @@ class TestGender:
         assert Gender.FEMALE.label_zh == "女"
         assert Gender("FEMALE") is Gender.FEMALE  # type: ignore[call-arg]
         assert repr(Gender.MALE) == "Gender.MALE"
+
+
+def test_compose_computes_the_check_digit() -> None:
+    rid = ResidentId.compose("110105", dt.date(1949, 12, 31), 2)
+    assert rid == ResidentId("11010519491231002X")
+    assert (rid.birth_date, rid.gender) == (dt.date(1949, 12, 31), Gender.FEMALE)

@@ -160,6 +160,18 @@ class ResidentId:
 
     value: str = attrs.field(converter=_normalise_id, validator=_validate_id)
 
+    @classmethod
+    def compose(cls, region: str, birth_date: dt.date, sequence: int) -> Self:
+        """The ID number of a six-digit region code, a birth date and a 3-digit sequence
+        (odd for men, even for women), with its GB 11643 check digit computed.
+
+        Raises:
+            ValidationError: the parts do not make a valid number.
+        """
+        body = f"{region}{birth_date:%Y%m%d}{sequence:03d}"
+        # calc_check_digit ignores the last character it is given: pass a placeholder.
+        return cls(body + str(ric.calc_check_digit(body + "0")))
+
     @property
     def birth_date(self) -> dt.date:
         """The date of birth encoded in digits 7–14."""

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
-from stdnum.cn import ric
 
 from insurcrm.domain.card import Education, FamilyMember, Holding, LifeSituation, MaritalStatus
 from insurcrm.domain.customers import (
@@ -501,11 +500,10 @@ class _Sampler:
         region = self.pick(local if local and (self.chance(0.7) or not moved) else moved)
         odd = 1 if person.gender is Gender.MALE else 0
         while True:
-            body = f"{region}{person.birth:%Y%m%d}{self.rng.randint(0, 499) * 2 + odd:03d}"
-            number = body + ric.calc_check_digit(body + "0")
-            if number not in self.id_numbers:
-                self.id_numbers.add(number)
-                return ResidentId(number), _NATIVE_PLACES[region]
+            rid = ResidentId.compose(region, person.birth, self.rng.randint(0, 499) * 2 + odd)
+            if rid.value not in self.id_numbers:
+                self.id_numbers.add(rid.value)
+                return rid, _NATIVE_PLACES[region]
 
     def mobile(self) -> Phone:
         while True:
