@@ -272,8 +272,13 @@ def classify_customer(
     portfolio: PortfolioFigures,
     as_of: dt.date,
     config: SegmentationConfig | None = None,
+    figures: CustomerFigures | None = None,
 ) -> CustomerClassification:
-    """Apply every rule of §4–§5 to one customer against the portfolio's statistics."""
+    """Apply every rule of §4–§5 to one customer against the portfolio's statistics.
+
+    ``figures`` are the customer's :func:`customer_figures` when already computed
+    (for the portfolio statistics); they are computed here otherwise.
+    """
     cfg = config or SegmentationConfig()
     customer = facts.customer
     contacts = facts.two_way_contacts
@@ -298,7 +303,8 @@ def classify_customer(
     )
     kind = loyalty_type(signals, cfg.types)
     credit = grade_credit(facts.policies, as_of, cfg.credit)
-    figures = customer_figures(facts, as_of, cfg)
+    if figures is None:
+        figures = customer_figures(facts, as_of, cfg)
     rfm = quadrant = retention = None
     if figures.rfm is not None and figures.value is not None:
         rfm = classify_rfm(figures.rfm, portfolio.rfm_means, as_of, cfg.rfm)

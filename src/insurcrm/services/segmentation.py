@@ -100,10 +100,11 @@ def segment_portfolio(
     with uow:
         facts = gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
     facts.sort(key=lambda f: f.customer.id)
-    figures = PortfolioFigures.of((customer_figures(f, as_of, cfg) for f in facts), cfg)
+    each = [customer_figures(f, as_of, cfg) for f in facts]
+    figures = PortfolioFigures.of(each, cfg)
     results = []
-    for i, f in enumerate(facts, 1):
-        results.append(classify_customer(f, figures, as_of, cfg))
+    for i, (f, own) in enumerate(zip(facts, each, strict=True), 1):
+        results.append(classify_customer(f, figures, as_of, cfg, own))
         if progress is not None and (i % 500 == 0 or i == len(facts)):
             progress(i, len(facts))
     premiums = [r.rfm.figures.monetary for r in results if r.rfm is not None]
