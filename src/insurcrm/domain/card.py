@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from insurcrm.domain.checks import optional_of
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import ProductLine
 from insurcrm.domain.privacy import mask_text
@@ -70,21 +71,6 @@ def _private(**kwargs: Any) -> Any:
     return attrs.field(default=None, validator=_optional_text, repr=mask_text, **kwargs)
 
 
-def _typed(kind: type | tuple[type, ...]) -> Any:
-    """An optional field of a value type, with a type check naming the field."""
-
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and not isinstance(value, kind):
-            raise ValidationError(attribute.name, "type", f"must be {_kind_name(kind)}")
-
-    return attrs.field(default=None, validator=check)
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(k.__name__ for k in kinds)
-
-
 @attrs.frozen
 class BasicProfile:
     """Basic profile (基本资料): who the customer is and how to reach them.
@@ -98,22 +84,22 @@ class BasicProfile:
     """
 
     name: PersonName = attrs.field(validator=attrs.validators.instance_of(PersonName))
-    gender: Gender | None = _typed(Gender)
-    birth_date: dt.date | None = _typed(dt.date)
+    gender: Gender | None = optional_of(Gender)
+    birth_date: dt.date | None = optional_of(dt.date)
     native_place: str | None = _private()
-    marital_status: MaritalStatus | None = _typed(MaritalStatus)
-    education: Education | None = _typed(Education)
-    id_number: ResidentId | None = _typed(ResidentId)
-    mobile: Phone | None = _typed(Phone)
+    marital_status: MaritalStatus | None = optional_of(MaritalStatus)
+    education: Education | None = optional_of(Education)
+    id_number: ResidentId | None = optional_of(ResidentId)
+    mobile: Phone | None = optional_of(Phone)
     employer: str | None = _private()
     department: str | None = _private()
     employer_address: str | None = _private()
     position: str | None = _private()
-    work_phone: Phone | None = _typed(Phone)
+    work_phone: Phone | None = optional_of(Phone)
     occupation_type: str | None = _private()
-    email: Email | None = _typed(Email)
-    work_fax: Phone | None = _typed(Phone)
-    home_phone: Phone | None = _typed(Phone)
+    email: Email | None = optional_of(Email)
+    work_fax: Phone | None = optional_of(Phone)
+    home_phone: Phone | None = optional_of(Phone)
     home_address: str | None = _private()
 
     def __attrs_post_init__(self) -> None:
@@ -162,8 +148,8 @@ class FamilyMember:
     """A family member (家属情况): relation (称谓) is required."""
 
     relation: str = attrs.field(validator=_relation)
-    name: PersonName | None = _typed(PersonName)
-    birth_date: dt.date | None = _typed(dt.date)
+    name: PersonName | None = optional_of(PersonName)
+    birth_date: dt.date | None = optional_of(dt.date)
     occupation: str | None = _private()
 
 
@@ -182,10 +168,10 @@ class Holding:
 
     insurer: str = attrs.field(validator=_insurer)
     line: ProductLine = attrs.field(validator=attrs.validators.instance_of(ProductLine))
-    start_date: dt.date | None = _typed(dt.date)
+    start_date: dt.date | None = optional_of(dt.date)
     term_years: int | None = attrs.field(default=None, validator=_term)
-    sum_assured: Money | None = _typed(Money)
-    annual_premium: Money | None = _typed(Money)
+    sum_assured: Money | None = optional_of(Money)
+    annual_premium: Money | None = optional_of(Money)
 
 
 def check_card_dates(

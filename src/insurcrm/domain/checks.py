@@ -1,4 +1,5 @@
-"""attrs validators shared by the rule configurations (each names the field it refuses)."""
+"""attrs validators shared by the domain's classes and rule configurations (each names the
+field it refuses)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ import attrs
 
 from insurcrm.errors import ValidationError
 
-__all__ = ["fraction", "non_negative_decimal", "non_negative_int", "positive_int"]
+__all__ = ["fraction", "non_negative_decimal", "non_negative_int", "optional_of", "positive_int"]
+
+
+def optional_of(kind: type | tuple[type, ...]) -> Any:
+    """An attrs field, default None, holding a ``kind`` (a type check naming the field)."""
+    names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+
+    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, kind):
+            raise ValidationError(attribute.name, "type", f"must be {names}")
+
+    return attrs.field(default=None, validator=check)
 
 
 def non_negative_int(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -211,7 +211,7 @@ class PortfolioFigures:
     ) -> PortfolioFigures:
         """Compute the statistics in one pass over the customers' figures."""
         cfg = config or SegmentationConfig()
-        means = RfmMeans(0, 0, 0, Decimal("0.00"))
+        means = RfmMeans.of(())
         scores: list[Decimal] = []
         profits: list[Decimal] = []
         values: list[Decimal] = []

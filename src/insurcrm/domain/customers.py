@@ -21,6 +21,7 @@ from insurcrm.domain.card import (
     LifeSituation,
     check_card_dates,
 )
+from insurcrm.domain.checks import optional_of
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import check_id
 from insurcrm.domain.privacy import mask_text
@@ -69,14 +70,6 @@ def _optional_id(instance: Any, attribute: attrs.Attribute[Any], value: object) 
         check_id(value, attribute.name)
 
 
-def _optional(kind: type) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None and not isinstance(value, kind):
-            raise ValidationError(attribute.name, "type", f"must be {kind.__name__}")
-
-    return attrs.field(default=None, validator=check)
-
-
 def _prefixed(prefix: str, build: Any) -> Any:
     """Run ``build()`` and put ``prefix`` before the path of any ValidationError."""
     try:
@@ -117,18 +110,18 @@ class Customer:
 
     id: str = attrs.field(validator=_id)
     created_on: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
-    profile: BasicProfile | None = _optional(BasicProfile)
+    profile: BasicProfile | None = optional_of(BasicProfile)
     life: LifeSituation = attrs.field(factory=LifeSituation)
     family: tuple[FamilyMember, ...] = attrs.field(default=(), converter=_family_tuple)
     holdings: tuple[Holding, ...] = attrs.field(default=(), converter=_holdings_tuple)
-    lead_source: LeadSource | None = _optional(LeadSource)
+    lead_source: LeadSource | None = optional_of(LeadSource)
     referred_by: str | None = attrs.field(default=None, validator=_optional_id)
     is_internal: bool = False
     csr_id: str | None = attrs.field(default=None, validator=_optional_id)
     agent_id: str | None = attrs.field(default=None, validator=_optional_id)
     household_id: str | None = attrs.field(default=None, validator=_optional_id)
-    pdp: PdpPersonality | None = _optional(PdpPersonality)
-    risk_preference: RiskPreference | None = _optional(RiskPreference)
+    pdp: PdpPersonality | None = optional_of(PdpPersonality)
+    risk_preference: RiskPreference | None = optional_of(RiskPreference)
     erased_on: dt.date | None = None
     version: int = 0
 

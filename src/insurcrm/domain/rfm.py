@@ -148,14 +148,10 @@ class RfmMeans:
     @classmethod
     def of(cls, figures: Iterable[RfmFigures]) -> RfmMeans:
         """Totals in one pass over the portfolio's figures."""
-        count = r = f = 0
-        m = Decimal("0.00")
+        means = cls(0, 0, 0, Decimal("0.00"))
         for fig in figures:
-            count += 1
-            r += fig.recency_days
-            f += fig.frequency
-            m += fig.monetary
-        return cls(count, r, f, m)
+            means = means.add(fig)
+        return means
 
     def add(self, fig: RfmFigures) -> RfmMeans:
         """The totals with one more customer."""
