@@ -17,7 +17,11 @@ from typing import Any, TypeVar
 
 import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from insurcrm.domain.customers import Customer
+from insurcrm.domain.policies import Policy
+from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import ValidationError
 
@@ -46,6 +50,17 @@ def make_converter() -> cattrs.Converter:
         Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
     )
     conv.register_structure_hook(Money, _structure_money)
+    for aggregate in (Customer, Policy, TierMembership):
+        # Recorded events travel through the unit of work, not with the stored aggregate.
+        conv.register_unstructure_hook(
+            aggregate, make_dict_unstructure_fn(aggregate, conv, events=override(omit=True))
+        )
+        conv.register_structure_hook(
+            aggregate,
+            make_dict_structure_fn(
+                aggregate, conv, events=override(omit=True), _cattrs_forbid_extra_keys=True
+            ),
+        )
     return conv
 
 

@@ -9,14 +9,20 @@ Aggregates are immutable, so the store keeps them as they are.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 import attrs
 
+from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.policies import Policy
+from insurcrm.domain.repositories import OutboxEvent
+from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
 
@@ -35,25 +41,42 @@ A = TypeVar("A", bound=_Versioned)
 
 
 class MemoryStore:
-    """The committed state shared by every :class:`MemoryUnitOfWork` made from it."""
+    """The committed state shared by every :class:`MemoryUnitOfWork` made from it.
 
-    def __init__(self) -> None:
+    ``handlers`` are called with the events of each commit, after it.
+    """
+
+    def __init__(self, handlers: EventHandlers | None = None) -> None:
         self.lock = threading.Lock()
+        self.handlers = handlers if handlers is not None else EventHandlers()
         self.customers: dict[str, Customer] = {}
         self.policies: dict[str, Policy] = {}
         self.households: dict[str, Household] = {}
+        self.tiers: dict[str, TierMembership] = {}
+        self.outbox: dict[str, OutboxEvent] = {}
+        self.positions = 0
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A new unit of work over this store."""
         return MemoryUnitOfWork(self)
 
 
+def stored_copy(item: A, version: int) -> A:
+    """The copy a store hands back: the new version, no recorded events."""
+    changes: dict[str, Any] = {"version": version}
+    if hasattr(item, "events"):
+        changes["events"] = ()
+    new: A = attrs.evolve(item, **changes)  # type: ignore[misc]
+    return new
+
+
 class _Table(Generic[A]):
     """Staged writes over one committed dict."""
 
-    def __init__(self, kind: str, committed: dict[str, A]) -> None:
+    def __init__(self, kind: str, committed: dict[str, A], record: Callable[[A], None]) -> None:
         self.kind = kind
         self.committed = committed
+        self.record = record
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
 
@@ -71,9 +94,10 @@ class _Table(Generic[A]):
             )
         if self.current(item.id) is not None:
             raise Duplicate(self.kind, item.id)
-        stored: A = attrs.evolve(item, version=1)  # type: ignore[misc]
+        stored = stored_copy(item, 1)
         self.expected.setdefault(item.id, 0)
         self.staged[item.id] = stored
+        self.record(item)
         return stored
 
     def get(self, key: str) -> A:
@@ -89,9 +113,10 @@ class _Table(Generic[A]):
                 f"{self.kind} {item.id}: saved from version {item.version}, "
                 f"stored version is {stored.version}"
             )
-        new: A = attrs.evolve(item, version=item.version + 1)  # type: ignore[misc]
+        new = stored_copy(item, item.version + 1)
         self.expected.setdefault(item.id, item.version)
         self.staged[item.id] = new
+        self.record(item)
         return new
 
     def check(self) -> None:
@@ -107,6 +132,9 @@ class _Table(Generic[A]):
     def clear(self) -> None:
         self.staged.clear()
         self.expected.clear()
+
+
+_Tables = tuple[_Table[Customer], _Table[Policy], _Table[Household], _Table[TierMembership]]
 
 
 class _Customers:
@@ -243,6 +271,55 @@ class _Households:
         return self._uow.table_households().save(household)
 
 
+class _Tiers:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, membership: TierMembership) -> TierMembership:
+        self._uow.customers.get(membership.customer_id)
+        return self._uow.table_tiers().add(membership)
+
+    def get(self, customer_id: str) -> TierMembership:
+        return self._uow.table_tiers().get(customer_id)
+
+    def find(self, customer_id: str) -> TierMembership | None:
+        return self._uow.table_tiers().current(customer_id)
+
+    def save(self, membership: TierMembership) -> TierMembership:
+        return self._uow.table_tiers().save(membership)
+
+    def iterate(self) -> Iterator[TierMembership]:
+        return iter(self._uow.table_tiers().values())
+
+    def count_by_tier(self) -> dict[str, int]:
+        return dict(Counter(m.tier for m in self._uow.table_tiers().values()))
+
+
+class _Outbox:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def pending(self, limit: int = 100, after: int = 0) -> Sequence[OutboxEvent]:
+        self._uow.table_customers()  # inside `with`
+        marked = self._uow.marked
+        found = sorted(
+            (
+                e
+                for e in self._uow.store.outbox.values()
+                if not e.delivered and e.position > after and e.id not in marked
+            ),
+            key=lambda e: e.position,
+        )
+        return found[:limit]
+
+    def mark_delivered(self, ids: Iterable[str]) -> None:
+        self._uow.table_customers()
+        self._uow.marked.update(ids)
+
+    def count_pending(self) -> int:
+        return len(self.pending(limit=len(self._uow.store.outbox) + 1))
+
+
 class MemoryUnitOfWork:
     """A unit of work over a :class:`MemoryStore`.
 
@@ -251,15 +328,22 @@ class MemoryUnitOfWork:
 
     def __init__(self, store: MemoryStore | None = None) -> None:
         self.store = store if store is not None else MemoryStore()
-        self._tables: tuple[_Table[Customer], _Table[Policy], _Table[Household]] | None = None
+        self._tables: _Tables | None = None
         self.customers = _Customers(self)
         self.policies = _Policies(self)
         self.households = _Households(self)
+        self.tiers = _Tiers(self)
+        self.outbox = _Outbox(self)
+        self.recorded: list[DomainEvent] = []
+        self.marked: set[str] = set()
 
-    def _active(self) -> tuple[_Table[Customer], _Table[Policy], _Table[Household]]:
+    def _active(self) -> _Tables:
         if self._tables is None:
             raise StorageError("use the unit of work inside a `with` block")
         return self._tables
+
+    def _record(self, item: object) -> None:
+        self.recorded.extend(getattr(item, "events", ()))
 
     def table_customers(self) -> _Table[Customer]:
         return self._active()[0]
@@ -270,13 +354,17 @@ class MemoryUnitOfWork:
     def table_households(self) -> _Table[Household]:
         return self._active()[2]
 
+    def table_tiers(self) -> _Table[TierMembership]:
+        return self._active()[3]
+
     def __enter__(self) -> Self:
         if self._tables is not None:
             raise StorageError("this unit of work is already in a `with` block")
         self._tables = (
-            _Table("customer", self.store.customers),
-            _Table("policy", self.store.policies),
-            _Table("household", self.store.households),
+            _Table("customer", self.store.customers, self._record),
+            _Table("policy", self.store.policies, self._record),
+            _Table("household", self.store.households, self._record),
+            _Table("tier membership", self.store.tiers, self._record),
         )
         return self
 
@@ -291,7 +379,8 @@ class MemoryUnitOfWork:
 
     def commit(self) -> None:
         tables = self._active()
-        with self.store.lock:
+        store = self.store
+        with store.lock:
             try:
                 for table in tables:
                     table.check()
@@ -300,7 +389,25 @@ class MemoryUnitOfWork:
                 raise
             for table in tables:
                 table.apply()
+            stored = []
+            for event in self.recorded:
+                store.positions += 1
+                item = OutboxEvent(str(uuid.uuid4()), store.positions, event)
+                store.outbox[item.id] = item
+                stored.append(item)
+            for key in self.marked:
+                if key in store.outbox:
+                    store.outbox[key] = attrs.evolve(store.outbox[key], delivered=True)
+            self.recorded.clear()
+            self.marked.clear()
+        delivered = store.handlers.deliver(stored) if stored else []
+        if delivered:
+            with store.lock:
+                for key in delivered:
+                    store.outbox[key] = attrs.evolve(store.outbox[key], delivered=True)
 
     def rollback(self) -> None:
         for table in self._active():
             table.clear()
+        self.recorded.clear()
+        self.marked.clear()

@@ -17,7 +17,7 @@ import attrs
 
 from insurcrm.domain.credit import CreditAssessment, CreditConfig, grade_credit
 from insurcrm.domain.customers import Customer, LeadSource
-from insurcrm.domain.dates import add_years
+from insurcrm.domain.dates import add_years, whole_years_between
 from insurcrm.domain.loyalty import (
     LadderConfig,
     LadderResult,
@@ -66,6 +66,7 @@ from insurcrm.domain.segmentation import (
     loyalty_score,
     median,
 )
+from insurcrm.domain.tiers import TierFigures
 
 __all__ = [
     "TWO_WAY_LEAD_SOURCES",
@@ -76,6 +77,7 @@ __all__ = [
     "SegmentationConfig",
     "classify_customer",
     "customer_figures",
+    "tier_figures",
 ]
 
 #: Lead sources obtained by talking with the customer: until contacts are logged, such a
@@ -267,6 +269,56 @@ def _growth_potential(
     return GrowthPotential.LOW, "all cover with us, not new, no referred buyers"
 
 
+def _ladder(facts: CustomerFacts, as_of: dt.date, cfg: SegmentationConfig) -> LadderResult:
+    contacts = facts.two_way_contacts
+    if contacts == 0 and facts.customer.lead_source in TWO_WAY_LEAD_SOURCES:
+        contacts = 1
+    return loyalty_level(
+        ladder_facts(
+            facts.policies,
+            as_of,
+            two_way_contacts=contacts,
+            referred_buyers=facts.referred_buyers,
+        ),
+        as_of,
+        cfg.ladder,
+    )
+
+
+def tier_figures(
+    facts: CustomerFacts, as_of: dt.date, config: SegmentationConfig | None = None
+) -> TierFigures:
+    """The customer's service-tier indicators (§6) as of ``as_of``, with the same
+    definitions as the other rules (loyalty level §4.2, credit grade §1.3).
+
+    Only our policies count; premiums and counts are of policies in force on
+    ``as_of`` that the customer holds as policyholder; tenure runs from their
+    first purchase; referrals are referred customers who bought.
+    """
+    cfg = config or SegmentationConfig()
+    in_force = [
+        p for p in facts.policies if p.is_ours and p.status_on(as_of) is PolicyStatus.IN_FORCE
+    ]
+    household = facts.household_policies or facts.policies
+    long_term = {
+        p.id
+        for p in household
+        if p.is_ours and p.is_long_term and p.status_on(as_of) is PolicyStatus.IN_FORCE
+    }
+    bought = purchase_dates(facts.policies, as_of)
+    first = min(bought) if bought else None
+    return TierFigures(
+        annual_premium=sum((p.annual_premium.amount for p in in_force), Decimal(0)),
+        policies_in_force=len(in_force),
+        tenure_years=whole_years_between(first, as_of) if first is not None else 0,
+        first_purchase=first,
+        referrals=facts.referred_buyers,
+        household_long_term_policies=len(long_term),
+        loyalty_level=_ladder(facts, as_of, cfg).level,
+        credit_grade=grade_credit(facts.policies, as_of, cfg.credit).grade,
+    )
+
+
 def classify_customer(
     facts: CustomerFacts,
     portfolio: PortfolioFigures,
@@ -281,19 +333,7 @@ def classify_customer(
     """
     cfg = config or SegmentationConfig()
     customer = facts.customer
-    contacts = facts.two_way_contacts
-    if contacts == 0 and customer.lead_source in TWO_WAY_LEAD_SOURCES:
-        contacts = 1
-    ladder = loyalty_level(
-        ladder_facts(
-            facts.policies,
-            as_of,
-            two_way_contacts=contacts,
-            referred_buyers=facts.referred_buyers,
-        ),
-        as_of,
-        cfg.ladder,
-    )
+    ladder = _ladder(facts, as_of, cfg)
     signals = derive_signals(
         facts.policies,
         as_of,

@@ -22,6 +22,7 @@ from insurcrm.domain.card import (
     check_card_dates,
 )
 from insurcrm.domain.checks import optional_of
+from insurcrm.domain.events import CustomerErased, CustomerRegistered, DomainEvent
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import check_id
 from insurcrm.domain.privacy import mask_text
@@ -124,6 +125,7 @@ class Customer:
     risk_preference: RiskPreference | None = optional_of(RiskPreference)
     erased_on: dt.date | None = None
     version: int = 0
+    events: tuple[DomainEvent, ...] = attrs.field(default=(), eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.referred_by is not None and self.referred_by == self.id:
@@ -168,7 +170,7 @@ class Customer:
         profile = _prefixed("profile", lambda: BasicProfile(name=person, **profile_args))
         customer: Customer = cls(id=id, created_on=on, profile=profile, **other)
         check_card_dates(customer.profile, customer.family, customer.holdings, on)
-        return customer
+        return attrs.evolve(customer, events=(CustomerRegistered(id, on),))
 
     @property
     def is_erased(self) -> bool:
@@ -205,7 +207,13 @@ class Customer:
         """
         holdings = tuple(attrs.evolve(h, insurer="erased") for h in self.holdings)
         return attrs.evolve(
-            self, profile=None, life=LifeSituation(), family=(), holdings=holdings, erased_on=on
+            self,
+            profile=None,
+            life=LifeSituation(),
+            family=(),
+            holdings=holdings,
+            erased_on=on,
+            events=(*self.events, CustomerErased(self.id, on)),
         )
 
 

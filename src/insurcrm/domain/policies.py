@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from insurcrm.domain.events import DomainEvent, PolicyStatusChanged
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.privacy import mask_text
 from insurcrm.domain.values import Money, PersonName, check_text
@@ -249,6 +250,7 @@ class Policy:
     )
     campaign: str | None = attrs.field(default=None, validator=_optional_name)
     version: int = 0
+    events: tuple[DomainEvent, ...] = attrs.field(default=(), eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self.sum_assured.currency != self.annual_premium.currency:
@@ -319,7 +321,21 @@ class Policy:
         purchases = self.purchases
         if self.status is PolicyStatus.PENDING and self.is_ours:
             purchases = (*purchases, Purchase(on, self.annual_premium, PurchaseKind.NEW))
-        return attrs.evolve(self, status=to, history=(*self.history, change), purchases=purchases)
+        event = PolicyStatusChanged(
+            self.policyholder_id,
+            on,
+            self.id,
+            self.status.name,
+            to.name,
+            reason.name if reason is not None else None,
+        )
+        return attrs.evolve(
+            self,
+            status=to,
+            history=(*self.history, change),
+            purchases=purchases,
+            events=(*self.events, event),
+        )
 
     def activate(self, on: dt.date) -> Policy:
         """Put a pending policy in force (承保); records the new-policy purchase."""

@@ -13,18 +13,31 @@ behaves the same way:
   :class:`~insurcrm.errors.ConcurrencyError` and changes nothing.
 * Lookups by personal data (ID number, phone, email, name) never find an
   erased customer.
+* The domain events an added or saved aggregate recorded go to the unit of
+  work's outbox in the same transaction; the returned copy has none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
+import attrs
+
 from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.policies import Policy
+from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 
-__all__ = ["CustomerRepository", "HouseholdRepository", "PolicyRepository"]
+__all__ = [
+    "CustomerRepository",
+    "HouseholdRepository",
+    "Outbox",
+    "OutboxEvent",
+    "PolicyRepository",
+    "TierMembershipRepository",
+]
 
 
 class CustomerRepository(Protocol):
@@ -169,4 +182,85 @@ class HouseholdRepository(Protocol):
             ConcurrencyError: the household was changed since it was read.
             NotFound: no such household.
         """
+        ...
+
+
+class TierMembershipRepository(Protocol):
+    """Stores each customer's tier membership and its history (§6)."""
+
+    def add(self, membership: TierMembership) -> TierMembership:
+        """Store a new membership; returns it with version 1.
+
+        Raises:
+            Duplicate: the customer already has one.
+            NotFound: no such customer.
+        """
+        ...
+
+    def get(self, customer_id: str) -> TierMembership:
+        """The membership of this customer.
+
+        Raises:
+            NotFound: the customer has no membership yet.
+        """
+        ...
+
+    def find(self, customer_id: str) -> TierMembership | None:
+        """The membership of this customer, or None before their first evaluation."""
+        ...
+
+    def save(self, membership: TierMembership) -> TierMembership:
+        """Store a changed membership; returns it with its version bumped.
+
+        Raises:
+            ConcurrencyError: the membership was changed since it was read.
+            NotFound: no such membership.
+        """
+        ...
+
+    def iterate(self) -> Iterator[TierMembership]:
+        """Every membership, by customer id; streams rather than loading all at once."""
+        ...
+
+    def count_by_tier(self) -> dict[str, int]:
+        """How many customers hold each tier (tiers nobody holds are left out)."""
+        ...
+
+
+@attrs.frozen
+class OutboxEvent:
+    """A domain event as kept in the outbox.
+
+    Attributes:
+        id: unique for ever (a UUID): consumers de-duplicate on it, since
+            delivery is at least once.
+        position: the order events were stored in (increasing, with gaps).
+        event: the domain event.
+        delivered: whether it was marked delivered.
+    """
+
+    id: str
+    position: int
+    event: DomainEvent
+    delivered: bool = False
+
+    @property
+    def kind(self) -> str:
+        """The event's class name, e.g. ``"TierUpgraded"``."""
+        return type(self.event).__name__
+
+
+class Outbox(Protocol):
+    """The events stored by committed units of work, for at-least-once delivery."""
+
+    def pending(self, limit: int = 100, after: int = 0) -> Sequence[OutboxEvent]:
+        """Up to ``limit`` undelivered events with a position above ``after``, oldest first."""
+        ...
+
+    def mark_delivered(self, ids: Iterable[str]) -> None:
+        """Mark these events delivered (part of this unit of work; unknown ids are ignored)."""
+        ...
+
+    def count_pending(self) -> int:
+        """How many events are not yet delivered."""
         ...

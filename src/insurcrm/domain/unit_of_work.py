@@ -18,23 +18,29 @@ from typing import Protocol, Self
 from insurcrm.domain.repositories import (
     CustomerRepository,
     HouseholdRepository,
+    Outbox,
     PolicyRepository,
+    TierMembershipRepository,
 )
 
 __all__ = ["UnitOfWork", "UnitOfWorkFactory"]
 
 
 class UnitOfWork(Protocol):
-    """A transaction over the customer, policy and household repositories.
+    """A transaction over the repositories and the outbox.
 
     The repositories may only be used inside ``with uow:``. A unit of work
     can be entered again after it was left; each ``with`` block is a new
-    transaction.
+    transaction. The events of the aggregates added or saved are stored in
+    the outbox by the same commit, then given to the store's event handlers;
+    a rollback stores and publishes none of them.
     """
 
     customers: CustomerRepository
     policies: PolicyRepository
     households: HouseholdRepository
+    tiers: TierMembershipRepository
+    outbox: Outbox
 
     def __enter__(self) -> Self:
         """Begin a transaction."""
@@ -50,7 +56,9 @@ class UnitOfWork(Protocol):
         ...
 
     def commit(self) -> None:
-        """Make everything done so far in this block permanent.
+        """Make everything done so far in this block permanent, with its events;
+        then call the store's handlers for those events (a handler's failure
+        leaves its event pending in the outbox and does not undo the commit).
 
         Raises:
             ConcurrencyError: another writer changed an aggregate saved here.

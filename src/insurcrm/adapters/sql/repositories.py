@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, i
 from sqlalchemy import update as sql_update
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.values import Email, Phone, ResidentId
@@ -44,18 +45,25 @@ V = TypeVar("V", Customer, Policy)
 
 
 def _versioned(aggregate: V, version: int) -> V:
-    return attrs.evolve(aggregate, version=version)
+    """The copy handed back after a write: the new version, its events gone to the outbox."""
+    return attrs.evolve(aggregate, version=version, events=())
 
 
 def _update_versioned(
-    conn: Connection, table: Table, kind: str, key: str, version: int, values: dict[str, Any]
+    conn: Connection,
+    table: Table,
+    kind: str,
+    key: str,
+    version: int,
+    values: dict[str, Any],
+    column: str = "id",
 ) -> None:
     """``UPDATE … WHERE id = key AND version = version``; no row means stale or unknown."""
     result = conn.execute(
-        sql_update(table).where(table.c.id == key, table.c.version == version).values(values)
+        sql_update(table).where(table.c[column] == key, table.c.version == version).values(values)
     )
     if result.rowcount == 0:
-        if not _exists(conn, table, key):
+        if not _exists(conn, table, key, column):
             raise NotFound(kind, key)
         raise _stale(kind, key, version)
 
@@ -106,8 +114,9 @@ def customer_from_row(row: Mapping[Any, Any]) -> Customer:
 class SqlCustomers:
     """:class:`~insurcrm.domain.repositories.CustomerRepository` on SQL."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, outbox: SqlOutbox) -> None:
         self._conn = conn
+        self._outbox = outbox
 
     def _check_references(self, customer: Customer) -> None:
         if customer.household_id is not None and not _exists(
@@ -128,6 +137,7 @@ class SqlCustomers:
         values = customer_values(customer)
         values["version"] = 1
         self._conn.execute(insert(t.customers), values)
+        self._outbox.record(customer.events)
         return _versioned(customer, 1)
 
     def get(self, customer_id: str) -> Customer:
@@ -143,6 +153,7 @@ class SqlCustomers:
         _update_versioned(
             self._conn, t.customers, "customer", customer.id, customer.version, values
         )
+        self._outbox.record(customer.events)
         return _versioned(customer, customer.version + 1)
 
     def _select(self, *conditions: ColumnElement[bool]) -> list[Customer]:
@@ -320,8 +331,9 @@ def policy_from_rows(
 class SqlPolicies:
     """:class:`~insurcrm.domain.repositories.PolicyRepository` on SQL."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, outbox: SqlOutbox) -> None:
         self._conn = conn
+        self._outbox = outbox
 
     def _check_parties(self, policy: Policy) -> None:
         wanted = [policy.policyholder_id, policy.insured_id]
@@ -358,6 +370,7 @@ class SqlPolicies:
         values["version"] = 1
         self._conn.execute(insert(t.policies), values)
         self._write_children(policy)
+        self._outbox.record(policy.events)
         return _versioned(policy, 1)
 
     def _load(self, condition: ColumnElement[bool]) -> list[Policy]:
@@ -402,6 +415,7 @@ class SqlPolicies:
         for table in _CHILDREN:
             self._conn.execute(delete(table).where(table.c.policy_id == policy.id))
         self._write_children(policy)
+        self._outbox.record(policy.events)
         return _versioned(policy, policy.version + 1)
 
     def of_customer(self, customer_id: str) -> Sequence[Policy]:

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -28,9 +29,12 @@ __all__ = [
     "households",
     "metadata",
     "missed_premiums",
+    "outbox",
     "policies",
     "purchases",
     "status_changes",
+    "tier_changes",
+    "tier_memberships",
 ]
 
 metadata = MetaData()
@@ -178,4 +182,56 @@ missed_premiums = _child(
     Column("due_date", Date, nullable=False),
     Column("amount", Amount, nullable=False),
     Column("currency", String(3), nullable=False),
+)
+
+TIER = String(32)
+
+tier_memberships = Table(
+    "tier_memberships",
+    metadata,
+    Column("customer_id", ID, ForeignKey("customers.id"), primary_key=True),
+    Column("tier", TIER, nullable=False),
+    Column("since", Date, nullable=False),
+    Column("failing_since", Date, nullable=True),
+    Column("last_review", Date, nullable=True),
+    Column("grant_tier", TIER, nullable=True),
+    Column("grant_kind", CODE, nullable=True),
+    Column("grant_reason", Text, nullable=True),
+    Column("granted_on", Date, nullable=True),
+    Column("grant_expires_on", Date, nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_tier_memberships_tier", "tier"),
+)
+
+tier_changes = Table(
+    "tier_changes",
+    metadata,
+    Column(
+        "customer_id",
+        ID,
+        ForeignKey("tier_memberships.customer_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("position", Integer, primary_key=True),
+    Column("on", Date, nullable=False),
+    Column("kind", CODE, nullable=False),
+    Column("from_tier", TIER, nullable=True),
+    Column("to_tier", TIER, nullable=False),
+    Column("reasons", Text, nullable=False),
+)
+
+#: Domain events stored with the commit that raised them (the transactional outbox).
+#: ``position`` only grows (AUTOINCREMENT on SQLite), so readers can page by it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("kind", String(64), nullable=False),
+    Column("customer_id", ID, nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_outbox_delivered_at", "delivered_at"),
+    sqlite_autoincrement=True,
 )

@@ -11,13 +11,18 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from insurcrm.adapters.sql.engine import make_engine, translate_errors
+from insurcrm.adapters.sql.outbox import SqlOutbox, mark_delivered
 from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
 from insurcrm.adapters.sql.schema import check_schema
 from insurcrm.adapters.sql.schema import upgrade as upgrade_schema
+from insurcrm.adapters.sql.tiers import SqlTierMemberships
+from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.repositories import (
     CustomerRepository,
     HouseholdRepository,
+    Outbox,
     PolicyRepository,
+    TierMembershipRepository,
 )
 from insurcrm.errors import StorageError
 
@@ -33,17 +38,27 @@ class SqlStore:
     0
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, handlers: EventHandlers | None = None) -> None:
         self.engine = engine
+        self.handlers = handlers if handlers is not None else EventHandlers()
 
     @classmethod
-    def open(cls, url: str | URL, *, upgrade: bool = False, **engine_options: Any) -> SqlStore:
+    def open(
+        cls,
+        url: str | URL,
+        *,
+        upgrade: bool = False,
+        handlers: EventHandlers | None = None,
+        **engine_options: Any,
+    ) -> SqlStore:
         """Open the database at ``url``.
 
         Args:
             url: e.g. ``sqlite:///insurcrm.db``, ``sqlite://`` (in memory) or
                 ``postgresql+psycopg://user:password@host/dbname``.
             upgrade: create or upgrade the schema first (as ``insurcrm db upgrade``).
+            handlers: the event handlers called after each commit (default: none yet;
+                subscribe later on ``store.handlers``).
             **engine_options: passed to :func:`sqlalchemy.create_engine`.
 
         Raises:
@@ -55,11 +70,11 @@ class SqlStore:
         if upgrade:
             upgrade_schema(engine)
         check_schema(engine)
-        return cls(engine)
+        return cls(engine, handlers)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         """A new unit of work on this database."""
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.handlers)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -114,10 +129,14 @@ class SqlUnitOfWork:
     customers: CustomerRepository
     policies: PolicyRepository
     households: HouseholdRepository
+    tiers: TierMembershipRepository
+    outbox: Outbox
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, handlers: EventHandlers | None = None) -> None:
         self.engine = engine
+        self.handlers = handlers if handlers is not None else EventHandlers()
         self._conn: Connection | None = None
+        self._outbox: SqlOutbox | None = None
         self._set_closed()
 
     def _set_closed(self) -> None:
@@ -125,6 +144,9 @@ class SqlUnitOfWork:
         self.customers = closed
         self.policies = closed
         self.households = closed
+        self.tiers = closed
+        self.outbox = closed
+        self._outbox = None
 
     @property
     def connection(self) -> Connection:
@@ -141,9 +163,12 @@ class SqlUnitOfWork:
             conn = self.engine.connect()
             conn.begin()
         self._conn = conn
-        self.customers = _guarded(SqlCustomers(conn), url)
-        self.policies = _guarded(SqlPolicies(conn), url)
+        outbox = self._outbox = SqlOutbox(conn)
+        self.customers = _guarded(SqlCustomers(conn, outbox), url)
+        self.policies = _guarded(SqlPolicies(conn, outbox), url)
         self.households = _guarded(SqlHouseholds(conn), url)
+        self.tiers = _guarded(SqlTierMemberships(conn, outbox), url)
+        self.outbox = _guarded(outbox, url)
         return self
 
     def __exit__(
@@ -162,12 +187,22 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         conn = self.connection
+        assert self._outbox is not None
         self._run(conn.commit)
+        written = list(self._outbox.written)
+        self._outbox.written.clear()
+        if written:
+            # After the commit, outside any transaction of ours: a handler may write.
+            delivered = self.handlers.deliver(written)
+            if delivered:
+                self._run(lambda: mark_delivered(self.engine, delivered))
         self._run(conn.begin)
 
     def rollback(self) -> None:
         conn = self.connection
         self._run(conn.rollback)
+        if self._outbox is not None:
+            self._outbox.written.clear()
         self._run(conn.begin)
 
     def _run(self, step: Callable[[], object]) -> None:
