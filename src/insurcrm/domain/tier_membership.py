@@ -213,13 +213,15 @@ class TierEvaluation:
         return self.change is not None
 
 
-def _missing(ladder: TierLadder, index: int, figures: TierFigures) -> tuple[str, ...]:
+def _missing(
+    ladder: TierLadder, index: int, figures: TierFigures, verb: str = "reach"
+) -> tuple[str, ...]:
     tier = ladder.tiers[index]
     gaps = [r.gap for r in tier.check(figures) if r.gap is not None]
     if not gaps:
         return ()
     joiner = " and " if tier.combine.name == "ALL" else ", or "
-    return (f"{joiner.join(gaps)} to reach {tier.code}",)
+    return (f"{joiner.join(gaps)} to {verb} {tier.code}",)
 
 
 def _event(change: TierChange, customer_id: str) -> DomainEvent:
@@ -404,7 +406,7 @@ def _result(
         next_tier=None if top else ladder.tiers[q + 1].code,
         to_next=() if top else _missing(ladder, q + 1, figures),
         at_risk=at_risk,
-        to_keep=_missing(ladder, held, figures) if at_risk else (),
+        to_keep=_missing(ladder, held, figures, "keep") if at_risk else (),
         keep_by=_keep_by(ladder, m, as_of, floor, held) if at_risk else None,
         reasons=reasons,
     )

@@ -183,6 +183,13 @@ _NOUNS = {
 }
 
 
+_SINGULAR = {
+    Indicator.POLICIES_IN_FORCE: "policy in force",
+    Indicator.REFERRALS: "referred buyer",
+    Indicator.HOUSEHOLD_LONG_TERM_POLICIES: "household long-term policy",
+}
+
+
 # -- criteria ------------------------------------------------------------------------
 
 
@@ -302,7 +309,9 @@ class Criterion:
             case _:
                 assert isinstance(value, int)
                 assert isinstance(self.at_least, int)
-                return f"{self.at_least - value} more {_NOUNS[self.indicator]}"
+                more = self.at_least - value
+                noun = _NOUNS[self.indicator] if more != 1 else _SINGULAR[self.indicator]
+                return f"{more} more {noun}"
 
 
 @attrs.frozen

@@ -42,7 +42,8 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
     basic profile, life situation, family members and the insurers' names on
     holdings are gone, the id and non-identifying facts stay. On every
     policy naming the customer as beneficiary, that beneficiary's name and
-    relation are removed (:meth:`Policy.forget_beneficiary`). Policies, purchases and
+    relation are removed (:meth:`Policy.forget_beneficiary`); a manual tier grant
+    loses its free-text reason. Policies, purchases, tier history and
     counts are kept, so anonymous aggregates stay consistent.
 
     Idempotent: erasing an erased customer changes nothing (the first
@@ -68,5 +69,10 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
             cleaned = policy.forget_beneficiary(customer_id)
             if cleaned is not policy:
                 uow.policies.save(cleaned)
+        membership = uow.tiers.find(customer_id)
+        if membership is not None:
+            cleaned_membership = membership.without_personal_data()
+            if cleaned_membership != membership:
+                uow.tiers.save(cleaned_membership)
         uow.commit()
     return customer

@@ -27,7 +27,13 @@ from insurcrm.domain.policies import Policy
 from insurcrm.domain.segmentation import ParetoResult, pareto_share
 from insurcrm.domain.unit_of_work import UnitOfWork
 
-__all__ = ["PortfolioSegmentation", "classify_one", "gather_facts", "segment_portfolio"]
+__all__ = [
+    "PortfolioSegmentation",
+    "classify_one",
+    "facts_of",
+    "gather_facts",
+    "segment_portfolio",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -111,6 +117,40 @@ def segment_portfolio(
     return PortfolioSegmentation(as_of, figures, tuple(results), pareto_share(premiums))
 
 
+def facts_of(uow: UnitOfWork, customer_id: str, as_of: dt.date) -> CustomerFacts:
+    """One customer's facts, read through ``uow`` (already inside ``with uow:``).
+
+    Raises:
+        NotFound: no such customer.
+    """
+    customer = uow.customers.get(customer_id)
+    own = tuple(
+        p for p in uow.policies.of_customer(customer_id) if p.policyholder_id == customer_id
+    )
+    if customer.household_id is not None:
+        household = tuple(
+            p
+            for member in uow.customers.in_household(customer.household_id)
+            for p in uow.policies.of_customer(member.id)
+            if p.policyholder_id == member.id
+        )
+    else:
+        household = own
+    referrals = uow.customers.referrals_of(customer_id)
+    referred_buyers = 0
+    for r in referrals:
+        theirs = [p for p in uow.policies.of_customer(r.id) if p.policyholder_id == r.id]
+        if purchase_dates(theirs, as_of):
+            referred_buyers += 1
+    return CustomerFacts(
+        customer=customer,
+        policies=own,
+        household_policies=household,
+        referrals=len(referrals),
+        referred_buyers=referred_buyers,
+    )
+
+
 def classify_one(
     uow: UnitOfWork,
     customer_id: str,
@@ -125,30 +165,5 @@ def classify_one(
         NotFound: no such customer.
     """
     with uow:
-        customer = uow.customers.get(customer_id)
-        own = tuple(
-            p for p in uow.policies.of_customer(customer_id) if p.policyholder_id == customer_id
-        )
-        if customer.household_id is not None:
-            household = tuple(
-                p
-                for member in uow.customers.in_household(customer.household_id)
-                for p in uow.policies.of_customer(member.id)
-                if p.policyholder_id == member.id
-            )
-        else:
-            household = own
-        referrals = uow.customers.referrals_of(customer_id)
-        referred_buyers = 0
-        for r in referrals:
-            theirs = [p for p in uow.policies.of_customer(r.id) if p.policyholder_id == r.id]
-            if purchase_dates(theirs, as_of):
-                referred_buyers += 1
-    facts = CustomerFacts(
-        customer=customer,
-        policies=own,
-        household_policies=household,
-        referrals=len(referrals),
-        referred_buyers=referred_buyers,
-    )
+        facts = facts_of(uow, customer_id, as_of)
     return classify_customer(facts, portfolio, as_of, config)

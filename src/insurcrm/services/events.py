@@ -1,0 +1,38 @@
+"""Deliver the events still pending in the outbox (after a crash, or a handler that failed).
+
+Run it at start-up and from time to time (a scheduler, a worker loop)::
+
+    deliver_pending(store.unit_of_work(), store.handlers)
+
+Each batch is read, given to the handlers, and the delivered events are
+marked in one transaction. Delivery is at least once: an event whose handler
+ran but whose mark was lost is delivered again, so handlers de-duplicate on
+``stored.id``.
+"""
+
+from __future__ import annotations
+
+from insurcrm.dispatch import EventHandlers
+from insurcrm.domain.unit_of_work import UnitOfWork
+
+__all__ = ["deliver_pending"]
+
+
+def deliver_pending(uow: UnitOfWork, handlers: EventHandlers, batch: int = 500) -> int:
+    """Give every pending event, oldest first, to ``handlers``; return how many were delivered.
+
+    Events no handler is subscribed to, and events whose handler raised, stay
+    pending (the failure is logged on the ``insurcrm.events`` logger).
+    """
+    delivered = 0
+    after = 0
+    while True:
+        with uow:
+            events = uow.outbox.pending(limit=batch, after=after)
+            if not events:
+                return delivered
+            done = handlers.deliver(events)
+            uow.outbox.mark_delivered(done)
+            uow.commit()
+        delivered += len(done)
+        after = events[-1].position
