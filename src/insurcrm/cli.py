@@ -4,6 +4,8 @@ Commands::
 
     insurcrm demo [--db URL] [--customers N] [--seed S]   build a sample book and summarise it
     insurcrm summary [--db URL]                            summarise the book in a database
+    insurcrm tiers review --db URL [--as-of D] [--ladder F]  review every customer's tier
+    insurcrm tiers show --db URL --customer ID [--as-of D]   one customer's tier, with reasons
     insurcrm db upgrade --db URL                           create or upgrade the schema
     insurcrm --version
 
@@ -36,14 +38,25 @@ from rich.table import Table
 from insurcrm import __version__
 from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.engine import describe_url
+from insurcrm.domain.dates import add_years
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.rfm import RfmSegment
 from insurcrm.domain.segmentation import RetentionClass, ValueQuadrant
+from insurcrm.domain.tier_membership import TierChangeKind, TierEvaluation
+from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
 from insurcrm.services.segmentation import PortfolioSegmentation, segment_portfolio
+from insurcrm.services.tiers import (
+    TierReview,
+    count_tier_changes,
+    evaluate_customer_tier,
+    load_ladder,
+    replay_tier_reviews,
+    review_tiers,
+)
 
 __all__ = ["DEFAULT_DB_URL", "cli", "main"]
 
@@ -65,6 +78,7 @@ class _Cli(click.Group):
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def _db_option(**kwargs: Any) -> Callable[[F], F]:
@@ -135,10 +149,46 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
         _print_stats(console, stats, time.perf_counter() - started)
         summary = portfolio_summary(store.unit_of_work(), day)
         segments = segment_portfolio(store.unit_of_work(), day)
+        reviews = _with_progress(
+            console,
+            "Reviewing service tiers",
+            lambda progress: replay_tier_reviews(
+                store.unit_of_work(), _quarter_ends(day), progress=progress
+            ),
+        )
+        year_ago = add_years(day, -1)
+        changes = count_tier_changes(store.unit_of_work(), year_ago, day)
     finally:
         store.dispose()
     _print_summary(console, summary)
     _print_segmentation(console, segments)
+    _print_tiers(console, reviews[-1], DEFAULT_LADDER, changes, year_ago)
+
+
+def _quarter_ends(day: dt.date) -> list[dt.date]:
+    """The last two years of quarterly reviews up to ``day`` (the demo's tier history)."""
+    dates = [day]
+    for _ in range(8):
+        first = dates[-1].replace(day=1)
+        month = (first.month - 1) // 3 * 3 + 1
+        quarter_start = first.replace(month=month)
+        dates.append(quarter_start - dt.timedelta(days=1))
+    return sorted(set(dates))
+
+
+def _with_progress(
+    console: Console, label: str, work: Callable[[Callable[[int, int], None]], T]
+) -> T:
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        return work(lambda done, total: bar.update(task, completed=done, total=total))
 
 
 @cli.command()
@@ -290,6 +340,160 @@ def _print_segmentation(console: Console, book: PortfolioSegmentation) -> None:
         f"Pareto (二八定律): the top {pareto.top_customers:,} customers "
         f"({pareto.top_fraction:.0%}) bring {pareto.share:.1%} of the premium in the RFM window."
     )
+
+
+_ladder_option = click.option(
+    "--ladder",
+    "ladder_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The company's tier ladder (TOML or JSON); default: the ladder insurcrm ships.",
+)
+
+
+def _ladder(path: str | None) -> TierLadder:
+    return DEFAULT_LADDER if path is None else load_ladder(path)
+
+
+@cli.group()
+def tiers() -> None:
+    """Service-upgrade tiers (客户服务升级规划)."""
+
+
+@tiers.command("review")
+@_db_option(required=True)
+@_as_of_option
+@_ladder_option
+def tiers_review(url: str, as_of: dt.datetime, ladder_file: str | None) -> None:
+    """Review every customer's tier as of a date and store the changes.
+
+    Upgrades happen at once; downgrades only as the ladder's downgrade rules
+    say. Running it again for the same date changes nothing.
+    """
+    console = Console(highlight=False)
+    ladder = _ladder(ladder_file)
+    day = as_of.date()
+    store = SqlStore.open(url)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        review = _with_progress(
+            console,
+            "Reviewing service tiers",
+            lambda progress: review_tiers(store.unit_of_work(), day, ladder, progress=progress),
+        )
+    finally:
+        store.dispose()
+    _print_review(console, review, ladder)
+
+
+@tiers.command("show")
+@_db_option(required=True)
+@click.option("--customer", "customer_id", required=True, help="The customer id.")
+@_as_of_option
+@_ladder_option
+def tiers_show(url: str, customer_id: str, as_of: dt.datetime, ladder_file: str | None) -> None:
+    """Show one customer's tier evaluation with its reasons (stores nothing)."""
+    console = Console(highlight=False)
+    ladder = _ladder(ladder_file)
+    store = SqlStore.open(url)
+    try:
+        result = evaluate_customer_tier(store.unit_of_work(), customer_id, as_of.date(), ladder)
+    finally:
+        store.dispose()
+    _print_evaluation(console, customer_id, result)
+
+
+def _tier_table(title: str, per_tier: dict[str, int], ladder: TierLadder) -> Table:
+    total = sum(per_tier.values())
+    table = Table(title=title)
+    table.add_column("Tier")
+    table.add_column("中文")
+    table.add_column("Customers", justify="right")
+    table.add_column("Share", justify="right")
+    table.add_column("Discount", justify="right")
+    table.add_column("Entry criteria")
+    for tier in ladder.tiers:
+        n = per_tier.get(tier.code, 0)
+        table.add_row(
+            tier.code,
+            tier.name_zh,
+            f"{n:,}",
+            _share(n, total),
+            f"{tier.benefits.premium_discount} %",
+            tier.describe(),
+        )
+    return table
+
+
+def _print_at_risk(console: Console, review: TierReview) -> None:
+    due = review.downgrades_due(90)
+    console.print(
+        f"At risk (持有级别但已不达标): {len(review.at_risk):,} customers; "
+        f"downgrades due within 90 days: {len(due):,}."
+    )
+    if not due:
+        return
+    table = Table(title="Downgrades due soonest (first 10)")
+    table.add_column("Customer")
+    table.add_column("Tier")
+    table.add_column("Qualifies for")
+    table.add_column("Falls on")
+    table.add_column("To keep the tier")
+    for item in due[:10]:
+        table.add_row(
+            item.customer_id,
+            item.tier,
+            item.qualifying,
+            str(item.keep_by),
+            "; ".join(item.to_keep),
+        )
+    console.print(table)
+
+
+def _print_tiers(
+    console: Console,
+    review: TierReview,
+    ladder: TierLadder,
+    changes: Counter[TierChangeKind],
+    since: dt.date,
+) -> None:
+    console.print(
+        _tier_table(f"Service tiers as of {review.as_of} (服务级别)", review.per_tier, ladder)
+    )
+    console.print(
+        f"Tier changes from {since} to {review.as_of}: "
+        f"{changes[TierChangeKind.UPGRADED]:,} upgrades (升级), "
+        f"{changes[TierChangeKind.DOWNGRADED]:,} downgrades (降级), "
+        f"{changes[TierChangeKind.ENROLLED]:,} enrolments (入会)."
+    )
+    _print_at_risk(console, review)
+
+
+def _print_review(console: Console, review: TierReview, ladder: TierLadder) -> None:
+    console.print(
+        _tier_table(f"Service tiers as of {review.as_of} (服务级别)", review.per_tier, ladder)
+    )
+    console.print(
+        f"This review: {review.enrolled:,} enrolled, {review.upgraded:,} upgraded, "
+        f"{review.downgraded:,} downgraded, {review.grants_ended:,} grants ended, "
+        f"{review.unchanged:,} unchanged, {review.skipped:,} skipped."
+    )
+    _print_at_risk(console, review)
+
+
+def _print_evaluation(console: Console, customer_id: str, result: TierEvaluation) -> None:
+    console.print(
+        f"Customer {customer_id} as of {result.as_of}: holds {result.tier}, "
+        f"qualifies for {result.qualifying}."
+    )
+    for line in result.reasons:
+        console.print(f"  • {line}")
+    for item in result.to_next:
+        console.print(f"  Next: {item}")
+    if result.at_risk:
+        when = f"by {result.keep_by}" if result.keep_by else "(no downgrade date under these rules)"
+        for item in result.to_keep:
+            console.print(f"  [yellow]At risk: needs {item} {when}[/yellow]")
 
 
 def main() -> None:

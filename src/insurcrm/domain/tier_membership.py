@@ -177,21 +177,21 @@ class TierMembership:
 class TierEvaluation:
     """The result of :func:`evaluate_tier`.
 
+    The explanations (``criteria``, ``to_next``, ``to_keep``, ``reasons``) are
+    worked out when asked for, so a review over millions of customers pays
+    only for the ones it reads.
+
     Attributes:
         as_of: the evaluation date.
         qualifying: the highest tier whose criteria the customer meets.
         tier: the tier held after this evaluation.
         membership: the membership after this evaluation (save it when ``changed``).
         change: the change made on this date, if any.
-        criteria: the qualifying tier's criteria, checked.
-        next_tier: the tier above the qualifying one (None at the top).
-        to_next: what is missing for ``next_tier``, e.g.
-            ``¥3,200.00 more annual premium in force to reach GOLD``.
         at_risk: whether the customer holds a tier they no longer qualify for.
-        to_keep: what they need to keep it.
         keep_by: the date they would be downgraded if nothing changes (None when
             not at risk or when the rules never downgrade).
-        reasons: why the customer holds ``tier``.
+        ladder: the ladder evaluated against.
+        figures: the customer's figures.
     """
 
     as_of: dt.date
@@ -199,18 +199,61 @@ class TierEvaluation:
     tier: str
     membership: TierMembership
     change: TierChange | None
-    criteria: tuple[CriterionResult, ...]
-    next_tier: str | None
-    to_next: tuple[str, ...]
     at_risk: bool
-    to_keep: tuple[str, ...]
     keep_by: dt.date | None
-    reasons: tuple[str, ...]
+    ladder: TierLadder = attrs.field(repr=False, eq=False)
+    figures: TierFigures = attrs.field(repr=False)
+    held_by: tuple[str, ...] | None = attrs.field(default=None, repr=False)
 
     @property
     def changed(self) -> bool:
         """True when this evaluation changed the membership (it needs saving)."""
         return self.change is not None
+
+    @property
+    def criteria(self) -> tuple[CriterionResult, ...]:
+        """The qualifying tier's criteria, checked."""
+        return self.ladder.tier(self.qualifying).check(self.figures)
+
+    @property
+    def next_tier(self) -> str | None:
+        """The tier above the qualifying one (None at the top)."""
+        q = self.ladder.index(self.qualifying)
+        return self.ladder.tiers[q + 1].code if q + 1 < len(self.ladder.tiers) else None
+
+    @property
+    def to_next(self) -> tuple[str, ...]:
+        """What is missing for :attr:`next_tier`, e.g.
+        ``¥3,200.00 more annual premium in force to reach GOLD``."""
+        if self.next_tier is None:
+            return ()
+        return _missing(self.ladder, self.ladder.index(self.next_tier), self.figures)
+
+    @property
+    def to_keep(self) -> tuple[str, ...]:
+        """What an at-risk customer needs to keep their tier (by :attr:`keep_by`)."""
+        if not self.at_risk:
+            return ()
+        return _missing(self.ladder, self.ladder.index(self.tier), self.figures, "keep")
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Why the customer holds :attr:`tier`."""
+        if self.change is not None:
+            return self.change.reasons
+        if self.held_by is not None:
+            return self.held_by
+        qualifies = _qualifying_reasons(
+            self.ladder, self.ladder.index(self.qualifying), self.figures
+        )
+        if self.at_risk:
+            since = self.membership.failing_since
+            return (
+                f"keeps {self.tier} until the downgrade rules move them "
+                f"(below its criteria since {since})",
+                *qualifies,
+            )
+        return qualifies
 
 
 def _missing(
@@ -293,13 +336,16 @@ def evaluate_tier(
             tier) is not on ``ladder``.
     """
     q = ladder.qualifying(figures)
-    why = _qualifying_reasons(ladder, q, figures)
+
+    def why() -> tuple[str, ...]:
+        return _qualifying_reasons(ladder, q, figures)
+
     if membership is None:
         code = ladder.tiers[q].code
-        enrolled = TierChange(as_of, TierChangeKind.ENROLLED, None, code, why)
+        enrolled = TierChange(as_of, TierChangeKind.ENROLLED, None, code, why())
         m = TierMembership(customer_id, code, as_of, history=(enrolled,))
         m = attrs.evolve(m, events=(_event(enrolled, customer_id),))
-        return _result(ladder, figures, as_of, q, m, enrolled, why)
+        return _result(ladder, figures, as_of, q, m, enrolled, None)
     if membership.customer_id != customer_id:
         raise RuleViolation("the membership belongs to another customer")
     if as_of < membership.last_changed:
@@ -327,7 +373,7 @@ def evaluate_tier(
     new = current
     failing = m.failing_since
     last_review = m.last_review
-    reasons: tuple[str, ...] = why
+    reasons: tuple[str, ...] | None = None
     if grant is not None and grant.kind is GrantKind.PIN:
         new = ladder.index(grant.tier)
         failing = None
@@ -359,11 +405,12 @@ def evaluate_tier(
                 target = max(target, floor, q)
                 if target < new:
                     new = target
-                    reasons = (why_down, *why)
+                    reasons = (why_down, *why())
                     failing = as_of if q < new else None
     if new != current:
         kind = TierChangeKind.UPGRADED if new > current else TierChangeKind.DOWNGRADED
-        changes.append(TierChange(as_of, kind, m.tier, ladder.tiers[new].code, reasons))
+        because = reasons if reasons is not None else why()
+        changes.append(TierChange(as_of, kind, m.tier, ladder.tiers[new].code, because))
         m = attrs.evolve(m, tier=ladder.tiers[new].code, since=as_of)
     m = attrs.evolve(
         m,
@@ -388,10 +435,9 @@ def _result(
     q: int,
     m: TierMembership,
     change: TierChange | None,
-    reasons: tuple[str, ...],
+    held_by: tuple[str, ...] | None,
 ) -> TierEvaluation:
     held = ladder.index(m.tier)
-    top = q + 1 >= len(ladder.tiers)
     at_risk = held > q and not (m.grant is not None and m.grant.kind is GrantKind.PIN)
     floor = (
         ladder.index(m.grant.tier) if m.grant is not None and m.grant.kind is GrantKind.FLOOR else 0
@@ -402,13 +448,11 @@ def _result(
         tier=m.tier,
         membership=m,
         change=change,
-        criteria=ladder.tiers[q].check(figures),
-        next_tier=None if top else ladder.tiers[q + 1].code,
-        to_next=() if top else _missing(ladder, q + 1, figures),
         at_risk=at_risk,
-        to_keep=_missing(ladder, held, figures, "keep") if at_risk else (),
         keep_by=_keep_by(ladder, m, as_of, floor, held) if at_risk else None,
-        reasons=reasons,
+        ladder=ladder,
+        figures=figures,
+        held_by=held_by,
     )
 
 

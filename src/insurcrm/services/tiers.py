@@ -9,6 +9,7 @@ review again for a date (or after a crash part-way) is safe.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import tomllib
 from collections import Counter
@@ -35,9 +36,11 @@ from insurcrm.services.segmentation import facts_of, gather_facts
 __all__ = [
     "AtRisk",
     "TierReview",
+    "count_tier_changes",
     "evaluate_customer_tier",
     "grant_customer_tier",
     "load_ladder",
+    "replay_tier_reviews",
     "review_tiers",
 ]
 
@@ -152,11 +155,48 @@ def review_tiers(
         ConcurrencyError: another writer changed a membership meanwhile; run the
             review again (it is idempotent).
     """
+    return replay_tier_reviews(uow, [as_of], ladder, config, progress)[0]
+
+
+def replay_tier_reviews(
+    uow: UnitOfWork,
+    dates: Sequence[dt.date],
+    ladder: TierLadder = DEFAULT_LADDER,
+    config: SegmentationConfig | None = None,
+    progress: Progress | None = None,
+) -> list[TierReview]:
+    """Run :func:`review_tiers` for each of ``dates`` in order, reading the book once
+    (e.g. monthly reviews over a past period to build the tier history).
+
+    Raises:
+        ValidationError: ``dates`` are not in increasing order.
+    """
+    if any(b <= a for a, b in itertools.pairwise(dates)):
+        raise ValidationError("dates", "dates.order", "must be in increasing order")
     cfg = config or SegmentationConfig()
     with uow:
-        facts = gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
+        customers = list(uow.customers.iterate())
+        policies = list(uow.policies.iterate())
         memberships = {m.customer_id: m for m in uow.tiers.iterate()}
-    facts.sort(key=lambda f: f.customer.id)
+    reviews = []
+    for as_of in dates:
+        facts = gather_facts(customers, policies, as_of)
+        facts.sort(key=lambda f: f.customer.id)
+        review, changed = _review(ladder, facts, memberships, as_of, cfg, progress)
+        for stored in _write(uow, changed):
+            memberships[stored.customer_id] = stored
+        reviews.append(review)
+    return reviews
+
+
+def _review(
+    ladder: TierLadder,
+    facts: Sequence[CustomerFacts],
+    memberships: dict[str, TierMembership],
+    as_of: dt.date,
+    cfg: SegmentationConfig,
+    progress: Progress | None,
+) -> tuple[TierReview, list[tuple[TierMembership, bool]]]:
     kinds: Counter[TierChangeKind] = Counter()
     changed: list[tuple[TierMembership, bool]] = []
     at_risk: list[AtRisk] = []
@@ -173,9 +213,8 @@ def review_tiers(
             result = _evaluate(ladder, f, as_of, old, cfg)
             per_tier[result.tier] += 1
             if result.changed:
-                kinds.update(
-                    c.kind for c in result.membership.history[len(old.history) if old else 0 :]
-                )
+                new = result.membership.history[len(old.history) if old else 0 :]
+                kinds.update(c.kind for c in new)
                 changed.append((result.membership, old is None))
             else:
                 unchanged += 1
@@ -191,10 +230,9 @@ def review_tiers(
                 )
         if progress is not None and (i % 500 == 0 or i == total):
             progress(i, total)
-    _write(uow, changed)
     far = dt.date.max
     at_risk.sort(key=lambda a: (a.keep_by or far, a.customer_id))
-    return TierReview(
+    review = TierReview(
         as_of=as_of,
         per_tier={code: per_tier.get(code, 0) for code in ladder.codes},
         enrolled=kinds[TierChangeKind.ENROLLED],
@@ -205,17 +243,20 @@ def review_tiers(
         skipped=skipped,
         at_risk=tuple(at_risk),
     )
+    return review, changed
 
 
-def _write(uow: UnitOfWork, changed: Sequence[tuple[TierMembership, bool]]) -> None:
+def _write(uow: UnitOfWork, changed: Sequence[tuple[TierMembership, bool]]) -> list[TierMembership]:
+    stored = []
     for start in range(0, len(changed), REVIEW_BATCH):
         with uow:
             for membership, new in changed[start : start + REVIEW_BATCH]:
                 if new:
-                    uow.tiers.add(membership)
+                    stored.append(uow.tiers.add(membership))
                 else:
-                    uow.tiers.save(membership)
+                    stored.append(uow.tiers.save(membership))
             uow.commit()
+    return stored
 
 
 def evaluate_customer_tier(
@@ -282,3 +323,12 @@ def grant_customer_tier(
         stored = uow.tiers.add(granted) if new else uow.tiers.save(granted)
         uow.commit()
     return stored
+
+
+def count_tier_changes(uow: UnitOfWork, after: dt.date, until: dt.date) -> Counter[TierChangeKind]:
+    """How many changes of each kind the stored tier histories record in ``(after, until]``."""
+    counts: Counter[TierChangeKind] = Counter()
+    with uow:
+        for membership in uow.tiers.iterate():
+            counts.update(c.kind for c in membership.history if after < c.on <= until)
+    return counts

@@ -23,24 +23,45 @@ class SqlOutbox:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._staged: list[DomainEvent] = []
         self.written: list[OutboxEvent] = []
 
     def record(self, events: Iterable[DomainEvent]) -> None:
-        """Insert ``events`` in the current transaction (remembered for dispatch)."""
-        for event in events:
-            key = str(uuid.uuid4())
-            payload = json.dumps(unstructure(event), ensure_ascii=False, separators=(",", ":"))
-            position = self._conn.execute(
-                insert(t.outbox).returning(t.outbox.c.position),
-                {
-                    "id": key,
-                    "kind": type(event).__name__,
-                    "customer_id": event.customer_id,
-                    "occurred_on": event.on,
-                    "payload": payload,
-                },
-            ).scalar_one()
-            self.written.append(OutboxEvent(key, position, event))
+        """Keep ``events`` for :meth:`flush` (called just before the commit)."""
+        self._staged.extend(events)
+
+    def discard(self) -> None:
+        """Forget the events of a rolled-back transaction."""
+        self._staged.clear()
+        self.written.clear()
+
+    def flush(self) -> None:
+        """Insert the recorded events in the current transaction, in one statement batch."""
+        if not self._staged:
+            return
+        ids = [str(uuid.uuid4()) for _ in self._staged]
+        rows = [
+            {
+                "id": key,
+                "kind": type(event).__name__,
+                "customer_id": event.customer_id,
+                "occurred_on": event.on,
+                "payload": json.dumps(
+                    unstructure(event), ensure_ascii=False, separators=(",", ":")
+                ),
+            }
+            for key, event in zip(ids, self._staged, strict=True)
+        ]
+        c = t.outbox.c
+        returned = self._conn.execute(
+            insert(t.outbox).returning(c.id, c.position, sort_by_parameter_order=True), rows
+        )
+        positions = [r.position for r in returned]
+        self.written.extend(
+            OutboxEvent(key, position, event)
+            for key, position, event in zip(ids, positions, self._staged, strict=True)
+        )
+        self._staged.clear()
 
     def pending(self, limit: int = 100, after: int = 0) -> Sequence[OutboxEvent]:
         c = t.outbox.c

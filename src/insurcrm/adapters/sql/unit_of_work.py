@@ -187,10 +187,16 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         conn = self.connection
-        assert self._outbox is not None
-        self._run(conn.commit)
-        written = list(self._outbox.written)
-        self._outbox.written.clear()
+        outbox = self._outbox
+        assert outbox is not None
+        try:
+            self._run(outbox.flush)
+            self._run(conn.commit)
+        except BaseException:
+            outbox.discard()
+            raise
+        written = list(outbox.written)
+        outbox.written.clear()
         if written:
             # After the commit, outside any transaction of ours: a handler may write.
             delivered = self.handlers.deliver(written)
@@ -202,7 +208,7 @@ class SqlUnitOfWork:
         conn = self.connection
         self._run(conn.rollback)
         if self._outbox is not None:
-            self._outbox.written.clear()
+            self._outbox.discard()
         self._run(conn.begin)
 
     def _run(self, step: Callable[[], object]) -> None:
