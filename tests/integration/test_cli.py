@@ -162,3 +162,71 @@ class TestVersion:
             check=True,
         )
         assert __version__ in done.stdout
+
+
+class TestTiers:
+    def test_demo_reports_tiers_changes_and_downgrades_due(self, url: str) -> None:
+        result = run("demo", "--db", url, "--customers", "200")
+        assert result.exit_code == 0, result.output
+        for label in ("服务级别", "STANDARD", "PLATINUM", "白金/VIP", "Tier changes", "At risk"):
+            assert label in result.stdout, label
+        store = SqlStore.open(url)
+        try:
+            with store.unit_of_work() as uow:
+                per_tier = uow.tiers.count_by_tier()
+        finally:
+            store.dispose()
+        assert sum(per_tier.values()) == 200
+
+    def test_review_is_idempotent_for_a_date(self, url: str) -> None:
+        run("demo", "--db", url, "--customers", "80")
+        first = run("tiers", "review", "--db", url, "--as-of", "2026-09-30")
+        assert first.exit_code == 0, first.output
+        assert "This review:" in first.stdout
+        second = run("tiers", "review", "--db", url, "--as-of", "2026-09-30")
+        assert second.exit_code == 0, second.output
+        assert "0 enrolled, 0 upgraded, 0 downgraded" in second.stdout
+        assert "80 unchanged" in second.stdout
+
+    def test_review_with_another_ladder_refuses_unknown_stored_tiers(self, tmp_path: Path) -> None:
+        ladder = tmp_path / "ladder.toml"
+        ladder.write_text(
+            '[[tiers]]\ncode = "BLUE"\n\n[[tiers]]\ncode = "RED"\n'
+            'criteria = [{ indicator = "POLICIES_IN_FORCE", at_least = 1 }]\n',
+            encoding="utf-8",
+        )
+        fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+        run("demo", "--db", fresh, "--customers", "40")
+        # The demo enrolled everyone on the default ladder: its tiers are not on this one.
+        refused = run("tiers", "review", "--db", fresh, "--ladder", str(ladder))
+        assert_clean_failure(refused)
+        assert "not on this ladder" in refused.stderr
+
+    def test_a_bad_ladder_file_is_one_clear_line(self, url: str, tmp_path: Path) -> None:
+        run("db", "upgrade", "--db", url)
+        ladder = tmp_path / "ladder.toml"
+        ladder.write_text(
+            '[[tiers]]\ncode = "BLUE"\n\n[[tiers]]\ncode = "RED"\n'
+            'criteria = [{ indicator = "SHOE_SIZE", at_least = 1 }]\n',
+            encoding="utf-8",
+        )
+        result = run("tiers", "review", "--db", url, "--ladder", str(ladder))
+        assert_clean_failure(result)
+        assert "ladder.toml:tiers[1].criteria[0].indicator" in result.stderr
+
+    def test_show_explains_one_customer(self, url: str) -> None:
+        run("demo", "--db", url, "--customers", "60")
+        result = run("tiers", "show", "--db", url, "--customer", "C000001")
+        assert result.exit_code == 0, result.output
+        assert "Customer C000001" in result.stdout
+        assert "qualifies for" in result.stdout
+
+    def test_show_an_unknown_customer_is_one_clear_line(self, url: str) -> None:
+        run("db", "upgrade", "--db", url)
+        result = run("tiers", "show", "--db", url, "--customer", "NOBODY")
+        assert_clean_failure(result)
+
+    def test_review_needs_an_upgraded_schema(self, url: str) -> None:
+        result = run("tiers", "review", "--db", url)
+        assert_clean_failure(result)
+        assert "insurcrm db upgrade" in result.stderr
