@@ -21,6 +21,16 @@ from insurcrm.domain.customers import (
     PdpPersonality,
     RiskPreference,
 )
+from insurcrm.domain.events import (
+    CustomerErased,
+    CustomerRegistered,
+    DomainEvent,
+    PolicyStatusChanged,
+    TierDowngraded,
+    TierEnrolled,
+    TierGranted,
+    TierUpgraded,
+)
 from insurcrm.domain.policies import (
     Beneficiary,
     EndReason,
@@ -31,6 +41,24 @@ from insurcrm.domain.policies import (
     Purchase,
     PurchaseKind,
     StatusChange,
+)
+from insurcrm.domain.tier_membership import (
+    GrantKind,
+    TierEvaluation,
+    TierGrant,
+    TierMembership,
+    evaluate_tier,
+    grant_tier,
+)
+from insurcrm.domain.tiers import (
+    DEFAULT_LADDER,
+    Benefits,
+    Criterion,
+    DowngradeRules,
+    Indicator,
+    Tier,
+    TierFigures,
+    TierLadder,
 )
 from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
@@ -46,21 +74,30 @@ from insurcrm.errors import (
 )
 
 __all__ = [
+    "DEFAULT_LADDER",
     "BasicProfile",
     "Beneficiary",
+    "Benefits",
     "ConcurrencyError",
     "CreditAssessment",
     "CreditConfig",
     "CreditGrade",
+    "Criterion",
     "Customer",
+    "CustomerErased",
+    "CustomerRegistered",
+    "DomainEvent",
+    "DowngradeRules",
     "Duplicate",
     "Education",
     "Email",
     "EndReason",
     "FamilyMember",
     "Gender",
+    "GrantKind",
     "Holding",
     "Household",
+    "Indicator",
     "InsurCRMError",
     "LeadSource",
     "LifeSituation",
@@ -73,6 +110,7 @@ __all__ = [
     "Phone",
     "Policy",
     "PolicyStatus",
+    "PolicyStatusChanged",
     "ProductLine",
     "Purchase",
     "PurchaseKind",
@@ -82,11 +120,23 @@ __all__ = [
     "SchemaError",
     "StatusChange",
     "StorageError",
+    "Tier",
+    "TierDowngraded",
+    "TierEnrolled",
+    "TierEvaluation",
+    "TierFigures",
+    "TierGrant",
+    "TierGranted",
+    "TierLadder",
+    "TierMembership",
+    "TierUpgraded",
     "UnitOfWork",
     "UnitOfWorkFactory",
     "ValidationError",
     "__version__",
+    "evaluate_tier",
     "grade_credit",
+    "grant_tier",
 ]
 
 __version__ = "0.1.0"

@@ -8,8 +8,16 @@ import sys
 import insurcrm
 
 
+def _isort_key(name: str) -> tuple[int, str]:
+    """ruff's RUF022 order: CONSTANTS, then Classes, then everything else."""
+    if name.isupper():
+        return 0, name
+    return (1 if name[0].isupper() else 2), name
+
+
 def test_all_is_sorted_and_importable() -> None:
-    assert insurcrm.__all__ == sorted(insurcrm.__all__)
+    assert insurcrm.__all__ == sorted(insurcrm.__all__, key=_isort_key)
+    assert len(set(insurcrm.__all__)) == len(insurcrm.__all__)
     for name in insurcrm.__all__:
         assert hasattr(insurcrm, name), name
 
