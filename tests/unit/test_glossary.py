@@ -12,6 +12,8 @@ from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import LeadSource, PdpPersonality, RiskPreference
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import EndReason, PolicyStatus, ProductLine, PurchaseKind
+from insurcrm.domain.tier_membership import GrantKind, TierChangeKind
+from insurcrm.domain.tiers import Combine, DowngradeMode, DropPolicy, Indicator, ReviewSchedule
 from insurcrm.domain.values import Gender
 
 GLOSSARY = Path(__file__).parents[2] / "docs" / "reference" / "glossary.md"
@@ -28,6 +30,13 @@ ENUMS: list[type[LabelledEnum]] = [
     PolicyStatus,
     EndReason,
     PurchaseKind,
+    Indicator,
+    Combine,
+    DowngradeMode,
+    ReviewSchedule,
+    DropPolicy,
+    GrantKind,
+    TierChangeKind,
 ]
 
 

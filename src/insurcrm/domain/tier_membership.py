@@ -192,6 +192,9 @@ class TierEvaluation:
             not at risk or when the rules never downgrade).
         ladder: the ladder evaluated against.
         figures: the customer's figures.
+        changed: True when this evaluation changed the membership (it needs saving):
+            a ``change``, or only the failing clock started or stopped or a review
+            held without a move.
     """
 
     as_of: dt.date
@@ -204,11 +207,7 @@ class TierEvaluation:
     ladder: TierLadder = attrs.field(repr=False, eq=False)
     figures: TierFigures = attrs.field(repr=False)
     held_by: tuple[str, ...] | None = attrs.field(default=None, repr=False)
-
-    @property
-    def changed(self) -> bool:
-        """True when this evaluation changed the membership (it needs saving)."""
-        return self.change is not None
+    changed: bool = False
 
     @property
     def criteria(self) -> tuple[CriterionResult, ...]:
@@ -345,7 +344,7 @@ def evaluate_tier(
         enrolled = TierChange(as_of, TierChangeKind.ENROLLED, None, code, why())
         m = TierMembership(customer_id, code, as_of, history=(enrolled,))
         m = attrs.evolve(m, events=(_event(enrolled, customer_id),))
-        return _result(ladder, figures, as_of, q, m, enrolled, None)
+        return _result(ladder, figures, as_of, q, m, enrolled, None, changed=True)
     if membership.customer_id != customer_id:
         raise RuleViolation("the membership belongs to another customer")
     if as_of < membership.last_changed:
@@ -425,7 +424,7 @@ def evaluate_tier(
     change: TierChange | None = changes[-1] if changes else None
     if m == membership:
         change = None
-    return _result(ladder, figures, as_of, q, m, change, reasons)
+    return _result(ladder, figures, as_of, q, m, change, reasons, changed=m != membership)
 
 
 def _result(
@@ -436,6 +435,8 @@ def _result(
     m: TierMembership,
     change: TierChange | None,
     held_by: tuple[str, ...] | None,
+    *,
+    changed: bool,
 ) -> TierEvaluation:
     held = ladder.index(m.tier)
     at_risk = held > q and not (m.grant is not None and m.grant.kind is GrantKind.PIN)
@@ -453,6 +454,7 @@ def _result(
         ladder=ladder,
         figures=figures,
         held_by=held_by,
+        changed=changed,
     )
 
 

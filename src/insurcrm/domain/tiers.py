@@ -455,18 +455,31 @@ class Tier:
         return joiner.join(c.describe() for c in self.criteria)
 
 
+def _binding(tier: Tier) -> tuple[Criterion, ...]:
+    """The criteria of ``tier`` that some customer can fail; none when every customer meets it.
+
+    A count or amount ≥ 0 and the lowest loyalty level are met by everybody (credit
+    grade ≥ D is not: a customer without a grade fails it). Such a criterion adds
+    nothing to an ALL tier and makes an ANY tier every customer's.
+    """
+    binding = tuple(c for c in tier.criteria if c.indicator is Indicator.CREDIT_GRADE or c.rank > 0)
+    if tier.combine is Combine.ANY and len(binding) < len(tier.criteria):
+        return ()
+    return binding
+
+
 def _implies(higher: Tier, lower: Tier) -> bool:
     """True when every customer qualifying for ``higher`` also qualifies for ``lower``
     (indicators taken as independent)."""
-    if not lower.criteria:
+    hs, ls = _binding(higher), _binding(lower)
+    if not ls:
         return True
-    if not higher.criteria:
+    if not hs:
         return False
 
     def covers(h: Criterion, low: Criterion) -> bool:
         return h.indicator is low.indicator and h.rank >= low.rank
 
-    hs, ls = higher.criteria, lower.criteria
     if higher.combine is Combine.ALL and lower.combine is Combine.ALL:
         return all(any(covers(h, low) for h in hs) for low in ls)
     if higher.combine is Combine.ALL:  # lower ANY: one of them is enough
@@ -747,12 +760,13 @@ def _tier_from(data: object, path: str) -> Tier:
         made_benefits = Benefits(**benefits)
     except ValidationError as error:
         raise error.at(f"{path}.benefits") from None
+    combine = _enum(Combine, data.get("combine", "ALL"), f"{path}.combine")
     try:
         return Tier(
             code=data["code"],
             name_zh=data.get("name_zh", ""),
             criteria=tuple(criteria),
-            combine=_enum(Combine, data.get("combine", "ALL"), f"{path}.combine"),
+            combine=combine,
             benefits=made_benefits,
         )
     except ValidationError as error:

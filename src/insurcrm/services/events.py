@@ -4,10 +4,11 @@ Run it at start-up and from time to time (a scheduler, a worker loop)::
 
     deliver_pending(store.unit_of_work(), store.handlers)
 
-Each batch is read, given to the handlers, and the delivered events are
-marked in one transaction. Delivery is at least once: an event whose handler
-ran but whose mark was lost is delivered again, so handlers de-duplicate on
-``stored.id``.
+Each batch is read in one transaction, given to the handlers outside any
+transaction (so a handler may write to the store, as after a commit), and the
+delivered events are marked in another. Delivery is at least once: an event
+whose handler ran but whose mark was lost is delivered again, so handlers
+de-duplicate on ``stored.id``.
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ def deliver_pending(uow: UnitOfWork, handlers: EventHandlers, batch: int = 500) 
     while True:
         with uow:
             events = uow.outbox.pending(limit=batch, after=after)
-            if not events:
-                return delivered
-            done = handlers.deliver(events)
-            uow.outbox.mark_delivered(done)
-            uow.commit()
+        if not events:
+            return delivered
+        # Outside the read transaction: a handler may write to the store (on SQLite a
+        # write by a handler would otherwise make this transaction's snapshot stale).
+        done = handlers.deliver(events)
+        if done:
+            with uow:
+                uow.outbox.mark_delivered(done)
+                uow.commit()
         delivered += len(done)
         after = events[-1].position

@@ -17,19 +17,44 @@ Every test calls ``empty_store()`` for a store with no data, so each test
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections import Counter
 from decimal import Decimal
+from typing import Any, cast
 
 import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.card import FamilyMember, Holding, LifeSituation
+from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import Customer, Household, LeadSource
+from insurcrm.domain.events import (
+    EVENT_TYPES,
+    CustomerErased,
+    CustomerRegistered,
+    DomainEvent,
+    PolicyStatusChanged,
+    TierUpgraded,
+)
 from insurcrm.domain.policies import Beneficiary, EndReason, Policy, ProductLine
+from insurcrm.domain.repositories import OutboxEvent
+from insurcrm.domain.tier_membership import (
+    GrantKind,
+    TierChange,
+    TierChangeKind,
+    TierGrant,
+    TierMembership,
+    evaluate_tier,
+    grant_tier,
+)
+from insurcrm.domain.tiers import DEFAULT_LADDER, TierFigures
 from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
+from insurcrm.services.events import deliver_pending
 from insurcrm.testing import strategies as gen
 
 __all__ = ["TRICKY_TEXTS", "StoreContract"]
@@ -79,12 +104,98 @@ def make_policy(
     )
 
 
+#: Figures that reach SILVER on the default ladder (and no higher).
+SILVER_FIGURES = TierFigures(
+    annual_premium=Decimal("12000.00"),
+    tenure_years=1,
+    first_purchase=dt.date(2023, 1, 1),
+    credit_grade=CreditGrade.B,
+)
+#: Figures that reach GOLD on the default ladder (and no higher).
+GOLD_FIGURES = TierFigures(
+    annual_premium=Decimal("35000.00"),
+    policies_in_force=2,
+    tenure_years=3,
+    first_purchase=dt.date(2020, 1, 1),
+    credit_grade=CreditGrade.B,
+)
+#: A staff member's reason for a grant, with the text a careless store mangles.
+GRANT_REASON = "客户张伟续保 3 张保单（VIP）'; DROP TABLE tier_memberships; -- 👨‍👩‍👧‍👦\t✓"
+#: Grant reasons that must come back byte for byte (a reason has at most 500 characters).
+GRANT_REASONS = (*(t for t in TRICKY_TEXTS if len(t) <= 500), "长" * 500)
+
+
+def enrolled(customer_id: str = "C1", on: dt.date = DAY) -> TierMembership:
+    """A new membership (version 0) at STANDARD from ``on``, with its TierEnrolled event."""
+    return evaluate_tier(DEFAULT_LADDER, customer_id, TierFigures(), on).membership
+
+
+def make_membership(customer_id: str = "C1", reason: str = GRANT_REASON) -> TierMembership:
+    """A new membership (version 0) with every kind of history entry, a failing clock, a
+    held review and a FLOOR grant for ``reason``.
+
+    Enrolled at STANDARD on 2024-03-01, up to SILVER on 2024-03-31, a GOLD floor granted on
+    2024-04-30 (moves up; expired on 2025-04-05), failing from 2024-05-30, down to SILVER
+    on 2025-05-05 at the review of 2025-04-30, failing again from 2025-06-01, and a SILVER
+    floor granted on 2025-06-15 until 2026-06-15.
+    """
+    ladder = DEFAULT_LADDER
+    none = TierFigures()
+    m = enrolled(customer_id, dt.date(2024, 3, 1))
+    m = evaluate_tier(ladder, customer_id, SILVER_FIGURES, dt.date(2024, 3, 31), m).membership
+    floor = TierGrant(
+        "GOLD", GrantKind.FLOOR, "一年保底", dt.date(2024, 4, 30), dt.date(2025, 4, 5)
+    )
+    m = grant_tier(ladder, m, floor)
+    m = evaluate_tier(ladder, customer_id, none, dt.date(2024, 5, 30), m).membership
+    m = evaluate_tier(ladder, customer_id, none, dt.date(2025, 5, 5), m).membership
+    m = evaluate_tier(ladder, customer_id, SILVER_FIGURES, dt.date(2025, 5, 20), m).membership
+    m = evaluate_tier(ladder, customer_id, none, dt.date(2025, 6, 1), m).membership
+    grant = TierGrant("SILVER", GrantKind.FLOOR, reason, dt.date(2025, 6, 15), dt.date(2026, 6, 15))
+    return grant_tier(ladder, m, grant)
+
+
+def plain_membership(customer_id: str, tier: str) -> TierMembership:
+    """A new membership (version 0) at ``tier`` since :data:`DAY`, without events."""
+    change = TierChange(DAY, TierChangeKind.ENROLLED, None, tier, (f"{customer_id} 入会",))
+    return TierMembership(customer_id, tier, DAY, history=(change,))
+
+
+class _Recorder:
+    """A handler that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.seen: list[OutboxEvent] = []
+
+    def __call__(self, stored: OutboxEvent) -> None:
+        self.seen.append(stored)
+
+    @property
+    def events(self) -> list[DomainEvent]:
+        return [s.event for s in self.seen]
+
+
+def _fail(stored: OutboxEvent) -> None:
+    raise RuntimeError("the mail server is down")
+
+
 #: The properties run once per adapter subclass; Hypothesis must not treat that as flaky.
 _SHARED = settings(suppress_health_check=[HealthCheck.differing_executors])
 
 
 def _save_and_commit(uow: UnitOfWork, customer: Customer) -> None:
     uow.customers.save(customer)
+    uow.commit()
+
+
+def _save_membership_and_commit(uow: UnitOfWork, membership: TierMembership) -> None:
+    uow.tiers.save(membership)
+    uow.commit()
+
+
+def _add_save_and_commit(uow: UnitOfWork, new: Customer, changed: Customer) -> None:
+    uow.customers.add(new)
+    uow.customers.save(changed)
     uow.commit()
 
 
@@ -478,3 +589,526 @@ class StoreContract:
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.policies.get(policy.id) == added == attrs.evolve(policy, version=1)
+
+    # -- tier memberships -------------------------------------------------------------------
+
+    def test_a_tier_membership_round_trips_with_its_history(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        membership = make_membership("C1")
+        assert [c.kind for c in membership.history] == [
+            TierChangeKind.ENROLLED,
+            TierChangeKind.UPGRADED,
+            TierChangeKind.GRANTED,
+            TierChangeKind.UPGRADED,
+            TierChangeKind.GRANT_ENDED,
+            TierChangeKind.DOWNGRADED,
+            TierChangeKind.GRANTED,
+        ]
+        with store.unit_of_work() as uow:
+            added = uow.tiers.add(membership)
+            uow.commit()
+        assert added == attrs.evolve(membership, version=1)
+        assert added.events == ()
+        with store.unit_of_work() as uow:
+            back = uow.tiers.get("C1")
+            assert uow.tiers.find("C1") == back
+        assert back == added
+        assert (back.tier, back.since, back.failing_since, back.last_review) == (
+            "SILVER",
+            dt.date(2025, 5, 5),
+            dt.date(2025, 6, 1),
+            dt.date(2025, 4, 30),
+        )
+        assert back.grant == TierGrant(
+            "SILVER", GrantKind.FLOOR, GRANT_REASON, dt.date(2025, 6, 15), dt.date(2026, 6, 15)
+        )
+        assert back.history == membership.history
+        assert back.events == ()
+
+    @pytest.mark.parametrize("reason", GRANT_REASONS)
+    def test_a_grant_reason_comes_back_byte_for_byte(self, reason: str) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        grant = TierGrant("GOLD", GrantKind.PIN, reason, DAY, dt.date(2025, 3, 1))
+        membership = grant_tier(DEFAULT_LADDER, enrolled("C1"), grant)
+        with store.unit_of_work() as uow:
+            added = uow.tiers.add(membership)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            back = uow.tiers.get("C1")
+        assert back == added
+        assert back.grant is not None
+        assert back.grant.reason.encode() == reason.encode()
+
+    def test_a_customer_without_membership_is_not_found(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            assert uow.tiers.find("C1") is None
+            assert uow.tiers.find("nobody") is None
+            with pytest.raises(NotFound):
+                uow.tiers.get("C1")
+            with pytest.raises(NotFound):
+                uow.tiers.get("nobody")
+
+    def test_a_membership_needs_a_stored_customer(self) -> None:
+        store = self.empty_store()
+        with store.unit_of_work() as uow:
+            with pytest.raises(NotFound):
+                uow.tiers.add(make_membership("C-none"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.tiers.find("C-none") is None
+            assert uow.tiers.count_by_tier() == {}
+            assert uow.outbox.count_pending() == 0
+
+    def test_a_second_membership_for_a_customer_raises_duplicate(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"), make_customer("C2"))
+        with store.unit_of_work() as uow:
+            uow.tiers.add(enrolled("C1"))
+            with pytest.raises(Duplicate):  # seen in the same unit of work
+                uow.tiers.add(make_membership("C1"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(Duplicate):
+                uow.tiers.add(make_membership("C1"))
+            with pytest.raises((Duplicate, ConcurrencyError)):
+                uow.tiers.add(uow.tiers.get("C1"))
+        with store.unit_of_work() as uow:
+            assert uow.tiers.get("C1") == attrs.evolve(enrolled("C1"), version=1)
+
+    def test_a_membership_save_bumps_the_version_and_appends_history(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = uow.tiers.add(enrolled("C1"))
+            uow.commit()
+        up = evaluate_tier(DEFAULT_LADDER, "C1", GOLD_FIGURES, dt.date(2024, 6, 1), added)
+        assert up.change is not None
+        with store.unit_of_work() as uow:
+            upgraded = uow.tiers.save(up.membership)
+            uow.commit()
+        assert (upgraded.version, upgraded.events) == (2, ())
+        assert upgraded == attrs.evolve(up.membership, version=2)
+        grant = TierGrant(
+            "PLATINUM", GrantKind.PIN, "董事会决议", dt.date(2024, 7, 1), DAY.replace(2026)
+        )
+        with store.unit_of_work() as uow:
+            pinned = uow.tiers.save(grant_tier(DEFAULT_LADDER, upgraded, grant))
+            uow.commit()
+        assert pinned.version == 3
+        with store.unit_of_work() as uow:
+            back = uow.tiers.get("C1")
+        assert back == pinned
+        assert [(c.kind, c.from_tier, c.to_tier) for c in back.history] == [
+            (TierChangeKind.ENROLLED, None, "STANDARD"),
+            (TierChangeKind.UPGRADED, "STANDARD", "GOLD"),
+            (TierChangeKind.GRANTED, "GOLD", "PLATINUM"),
+            (TierChangeKind.UPGRADED, "GOLD", "PLATINUM"),
+        ]
+        assert back.history[:2] == upgraded.history
+
+    def test_a_membership_save_without_a_history_change_is_stored(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        silver = evaluate_tier(DEFAULT_LADDER, "C1", SILVER_FIGURES, DAY).membership
+        with store.unit_of_work() as uow:
+            added = uow.tiers.add(silver)
+            uow.commit()
+        failing = evaluate_tier(DEFAULT_LADDER, "C1", TierFigures(), dt.date(2024, 4, 1), added)
+        assert failing.change is None
+        assert failing.changed
+        with store.unit_of_work() as uow:
+            saved = uow.tiers.save(failing.membership)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            back = uow.tiers.get("C1")
+        assert back == saved
+        assert (back.version, back.failing_since, back.history) == (
+            2,
+            dt.date(2024, 4, 1),
+            added.history,
+        )
+
+    def test_a_stale_membership_save_raises_and_keeps_the_stored_row(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = uow.tiers.add(enrolled("C1"))
+            uow.commit()
+        on = dt.date(2024, 6, 1)
+        with store.unit_of_work() as uow:
+            fresh = uow.tiers.save(
+                evaluate_tier(DEFAULT_LADDER, "C1", SILVER_FIGURES, on, added).membership
+            )
+            uow.commit()
+        stale = evaluate_tier(DEFAULT_LADDER, "C1", GOLD_FIGURES, on, added).membership
+        with store.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError):
+                uow.tiers.save(stale)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.tiers.get("C1") == fresh
+            assert uow.tiers.count_by_tier() == {"SILVER": 1}
+        assert fresh.version == 2
+        assert len(fresh.history) == 2
+
+    def test_two_writers_on_the_same_membership_never_lose_an_update(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            uow.tiers.add(enrolled("C1"))
+            uow.commit()
+        on = dt.date(2024, 6, 1)
+        first, second = store.unit_of_work(), store.unit_of_work()
+        with first, second:
+            mine = first.tiers.get("C1")
+            theirs = second.tiers.get("C1")
+            first.tiers.save(evaluate_tier(DEFAULT_LADDER, "C1", GOLD_FIGURES, on, mine).membership)
+            first.commit()
+            silver = evaluate_tier(DEFAULT_LADDER, "C1", SILVER_FIGURES, on, theirs).membership
+            with pytest.raises(ConcurrencyError):
+                _save_membership_and_commit(second, silver)
+        with store.unit_of_work() as uow:
+            back = uow.tiers.get("C1")
+        assert (back.tier, back.version, len(back.history)) == ("GOLD", 2, 2)
+
+    def test_saving_an_unknown_membership_raises_not_found(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.tiers.save(attrs.evolve(enrolled("C1"), version=1))
+
+    def test_a_membership_added_without_commit_is_not_stored(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = uow.tiers.add(make_membership("C1"))
+            assert uow.tiers.get("C1") == added  # its own write
+            assert uow.tiers.count_by_tier() == {"SILVER": 1}
+        with store.unit_of_work() as uow:
+            assert uow.tiers.find("C1") is None
+            assert list(uow.tiers.iterate()) == []
+
+    def test_memberships_iterate_in_customer_id_order_across_batches(self) -> None:
+        store = self.empty_store()
+        ids = [f"C{i:04d}" for i in range(523)]  # more than one SQL batch (500)
+        codes = DEFAULT_LADDER.codes
+        expected = [plain_membership(c, codes[i * 7 % len(codes)]) for i, c in enumerate(ids)]
+        with store.unit_of_work() as uow:
+            for customer_id in ids:
+                uow.customers.add(make_customer(customer_id))
+            for membership in reversed(expected):
+                uow.tiers.add(membership)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            listed = list(uow.tiers.iterate())
+            counts = uow.tiers.count_by_tier()
+        assert [m.customer_id for m in listed] == ids
+        assert listed == [attrs.evolve(m, version=1) for m in expected]
+        assert counts == dict(Counter(m.tier for m in expected))
+        assert sum(counts.values()) == len(ids)
+
+    def test_count_by_tier_leaves_out_tiers_nobody_holds(self) -> None:
+        store = self.empty_store()
+        self.stored(store, *(make_customer(f"C{i}") for i in range(1, 5)))
+        with store.unit_of_work() as uow:
+            assert uow.tiers.count_by_tier() == {}
+            uow.tiers.add(plain_membership("C1", "STANDARD"))
+            uow.tiers.add(plain_membership("C2", "GOLD"))
+            gold = uow.tiers.add(plain_membership("C3", "GOLD"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.tiers.count_by_tier() == {"STANDARD": 1, "GOLD": 2}
+            grant = TierGrant("PLATINUM", GrantKind.PIN, "特批", DAY, DAY.replace(2025))
+            uow.tiers.save(grant_tier(DEFAULT_LADDER, gold, grant))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.tiers.count_by_tier() == {"STANDARD": 1, "GOLD": 1, "PLATINUM": 1}
+
+    # -- the outbox -------------------------------------------------------------------------
+
+    def event_handlers(self, store: UnitOfWorkFactory) -> EventHandlers:
+        """New, empty event handlers set as the store's ``handlers`` (units of work made
+        afterwards call them after each commit). A shared store (the PostgreSQL test
+        database) keeps its handlers between tests, so every outbox test starts here.
+        Override for a store that takes its handlers another way."""
+        handlers = EventHandlers()
+        cast(Any, store).handlers = handlers
+        return handlers
+
+    def pending(self, store: UnitOfWorkFactory) -> list[OutboxEvent]:
+        """Every pending event of the store, oldest first."""
+        with store.unit_of_work() as uow:
+            found = list(uow.outbox.pending(limit=10_000))
+            assert uow.outbox.count_pending() == len(found)
+        return found
+
+    def test_a_commit_stores_its_events_pending_in_order(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        customer = make_customer("C1")
+        activated = make_policy().activate(DAY)
+        with store.unit_of_work() as uow:
+            stored_customer = uow.customers.add(customer)
+            stored_policy = uow.policies.add(activated)
+            uow.commit()
+            lapsed = stored_policy.lapse(dt.date(2025, 1, 1))
+            stored_lapsed = uow.policies.save(lapsed)
+            new = enrolled("C1")
+            stored_new = uow.tiers.add(new)
+            up = evaluate_tier(DEFAULT_LADDER, "C1", GOLD_FIGURES, dt.date(2025, 2, 1), stored_new)
+            stored_up = uow.tiers.save(up.membership)
+            uow.commit()
+        stored = (stored_customer, stored_policy, stored_lapsed, stored_new, stored_up)
+        assert [s.events for s in stored] == [()] * 5
+        expected = [
+            *customer.events,
+            *activated.events,
+            *lapsed.events,
+            *new.events,
+            *up.membership.events,
+        ]
+        assert expected[0] == CustomerRegistered("C1", DAY)
+        assert expected[2] == PolicyStatusChanged(
+            "C1", dt.date(2025, 1, 1), "P1", "IN_FORCE", "LAPSED", "NON_PAYMENT"
+        )
+        assert isinstance(expected[4], TierUpgraded)
+        assert (expected[4].from_tier, expected[4].to_tier) == ("STANDARD", "GOLD")
+        assert expected[4].reasons  # ¥ and ≥ in them
+        found = self.pending(store)
+        assert [e.event for e in found] == expected
+        assert [e.kind for e in found] == [
+            "CustomerRegistered",
+            "PolicyStatusChanged",
+            "PolicyStatusChanged",
+            "TierEnrolled",
+            "TierUpgraded",
+        ]
+        assert all(type(e.event) is EVENT_TYPES[e.kind] for e in found)
+        assert len({e.id for e in found}) == len(found)
+        assert all(str(uuid.UUID(e.id)) == e.id for e in found)
+        positions = [e.position for e in found]
+        assert positions == sorted(set(positions))
+        assert not any(e.delivered for e in found)
+
+    def test_events_of_uncommitted_work_are_neither_stored_nor_published(self) -> None:
+        store = self.empty_store()
+        recorder = _Recorder()
+        self.event_handlers(store).subscribe(CustomerRegistered, recorder)
+
+        def add_c1(uow: UnitOfWork) -> None:
+            uow.customers.add(make_customer("C1"))
+            uow.policies.add(make_policy("P1", "C1").activate(DAY))
+
+        with store.unit_of_work() as uow:
+            add_c1(uow)
+
+        def add_c1_and_fail() -> None:
+            with store.unit_of_work() as uow:
+                add_c1(uow)
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            add_c1_and_fail()
+        assert self.pending(store) == []
+        with store.unit_of_work() as uow:
+            add_c1(uow)
+            uow.rollback()
+            uow.customers.add(make_customer("C2"))
+            uow.policies.add(make_policy("P2", "C2").activate(DAY))
+            uow.commit()
+        assert recorder.events == [CustomerRegistered("C2", DAY)]
+        assert [e.event for e in self.pending(store)] == [
+            PolicyStatusChanged("C2", DAY, "P2", "PENDING", "IN_FORCE")
+        ]
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.iterate()] == ["C2"]
+        self.event_handlers(store)
+
+    def test_handlers_are_called_after_the_commit_with_the_stored_event(self) -> None:
+        store = self.empty_store()
+        handlers = self.event_handlers(store)
+        calls: list[tuple[OutboxEvent, Customer, OutboxEvent | None]] = []
+
+        def handler(stored: OutboxEvent) -> None:
+            with store.unit_of_work() as uow:  # the commit is visible to other work
+                customer = uow.customers.get(stored.event.customer_id)
+                waiting = {e.id: e for e in uow.outbox.pending()}
+            calls.append((stored, customer, waiting.get(stored.id)))
+
+        handlers.subscribe(CustomerRegistered, handler)
+        with store.unit_of_work() as uow:
+            added = uow.customers.add(make_customer("C1"))
+            assert calls == []
+            uow.commit()
+            assert len(calls) == 1  # before commit() returns
+        ((stored, customer, waiting),) = calls
+        assert isinstance(stored, OutboxEvent)
+        assert stored.event == CustomerRegistered("C1", DAY)
+        assert stored.kind == "CustomerRegistered"
+        assert customer == added
+        assert waiting == stored  # the outbox's id, position and event
+        assert not stored.delivered
+        assert self.pending(store) == []
+        self.event_handlers(store)
+
+    def test_a_failing_handler_keeps_its_event_pending_but_not_the_commit(self) -> None:
+        store = self.empty_store()
+        handlers = self.event_handlers(store)
+        recorder, failures = _Recorder(), _Recorder()
+
+        def fail(stored: OutboxEvent) -> None:
+            failures(stored)
+            _fail(stored)
+
+        handlers.subscribe(CustomerRegistered, recorder)
+        handlers.subscribe(PolicyStatusChanged, fail)
+        with store.unit_of_work() as uow:
+            uow.customers.add(make_customer("C1"))
+            policy = uow.policies.add(make_policy().activate(DAY))
+            uow.commit()  # does not raise
+            uow.customers.add(make_customer("C2"))  # and the unit of work goes on
+            uow.commit()
+        assert recorder.events == [CustomerRegistered("C1", DAY), CustomerRegistered("C2", DAY)]
+        assert failures.events == [PolicyStatusChanged("C1", DAY, "P1", "PENDING", "IN_FORCE")]
+        found = self.pending(store)
+        assert found == [attrs.evolve(s, delivered=False) for s in failures.seen]
+        with store.unit_of_work() as uow:
+            assert uow.customers.count() == 2
+            assert uow.policies.get("P1") == policy
+        self.event_handlers(store)
+
+    def test_an_event_without_handler_stays_pending(self) -> None:
+        store = self.empty_store()
+        recorder = _Recorder()
+        self.event_handlers(store).subscribe(TierUpgraded, recorder)
+        self.stored(store, make_customer("C1"))
+        assert recorder.seen == []
+        assert [e.event for e in self.pending(store)] == [CustomerRegistered("C1", DAY)]
+        self.event_handlers(store)
+
+    def test_pending_pages_by_position(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, *(make_customer(f"C{i}") for i in range(7)))
+        everything = self.pending(store)
+        assert [e.event.customer_id for e in everything] == [f"C{i}" for i in range(7)]
+        pages: list[list[OutboxEvent]] = []
+        after = 0
+        with store.unit_of_work() as uow:
+            while page := list(uow.outbox.pending(limit=3, after=after)):
+                pages.append(page)
+                after = page[-1].position
+            assert (
+                list(uow.outbox.pending(limit=2, after=everything[2].position)) == (everything[3:5])
+            )
+            assert list(uow.outbox.pending(limit=0)) == []
+            assert list(uow.outbox.pending(after=everything[-1].position)) == []
+        assert [len(p) for p in pages] == [3, 3, 1]
+        assert [e for p in pages for e in p] == everything
+
+    def test_mark_delivered_takes_effect_on_commit(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, *(make_customer(f"C{i}") for i in range(3)))
+        ids = [e.id for e in self.pending(store)]
+        assert len(ids) == 3
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_delivered(ids[:2])
+            assert [e.id for e in uow.outbox.pending()] == ids[2:]  # its own write
+            assert uow.outbox.count_pending() == 1
+            with store.unit_of_work() as other:
+                assert [e.id for e in other.outbox.pending()] == ids
+        assert [e.id for e in self.pending(store)] == ids  # left without commit
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_delivered(ids[:2])
+            uow.rollback()
+            assert [e.id for e in uow.outbox.pending()] == ids
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_delivered(iter([ids[0], "no-such-event"]))
+            uow.outbox.mark_delivered([])
+            uow.commit()
+        assert [e.id for e in self.pending(store)] == ids[1:]
+        with store.unit_of_work() as uow:
+            uow.outbox.mark_delivered([ids[0]])  # again: no change
+            uow.commit()
+        assert [e.id for e in self.pending(store)] == ids[1:]
+
+    def test_deliver_pending_delivers_what_is_left_once(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)  # nobody listens at commit
+        with store.unit_of_work() as uow:
+            for i in (1, 2, 3):
+                uow.customers.add(make_customer(f"C{i}"))
+            for i in (1, 2):
+                uow.policies.add(make_policy(f"P{i}", f"C{i}").activate(DAY))
+            uow.commit()
+        waiting = self.pending(store)
+        assert len(waiting) == 5
+        recorder = _Recorder()
+
+        def policies(stored: OutboxEvent) -> None:
+            assert isinstance(stored.event, PolicyStatusChanged)
+            if stored.event.policy_id == "P2":
+                _fail(stored)
+            recorder(stored)
+
+        handlers = EventHandlers()
+        handlers.subscribe(CustomerRegistered, recorder)
+        handlers.subscribe(PolicyStatusChanged, policies)
+        assert deliver_pending(store.unit_of_work(), handlers, batch=2) == 4
+        assert recorder.seen == waiting[:4]
+        assert self.pending(store) == waiting[4:]
+        assert deliver_pending(store.unit_of_work(), handlers) == 0
+        assert recorder.seen == waiting[:4]  # delivered events are not given again
+        everyone = EventHandlers()
+        everyone.subscribe(PolicyStatusChanged, recorder)
+        assert deliver_pending(store.unit_of_work(), everyone) == 1
+        assert recorder.seen == waiting
+        assert self.pending(store) == []
+        assert deliver_pending(store.unit_of_work(), everyone) == 0
+
+    def test_a_handler_may_write_to_the_store(self) -> None:
+        store = self.empty_store()
+
+        def open_household(stored: OutboxEvent) -> None:
+            with store.unit_of_work() as uow:
+                uow.households.add(Household(f"H-{stored.event.customer_id}", "新客户"))
+                uow.commit()
+
+        self.event_handlers(store).subscribe(CustomerRegistered, open_household)
+        self.stored(store, make_customer("C1"))  # after a commit
+        assert self.pending(store) == []
+        self.event_handlers(store)
+        self.stored(store, make_customer("C2"))
+        handlers = EventHandlers()
+        handlers.subscribe(CustomerRegistered, open_household)
+        assert deliver_pending(store.unit_of_work(), handlers) == 1  # and from the outbox
+        assert self.pending(store) == []
+        with store.unit_of_work() as uow:
+            assert uow.households.get("H-C1").label == "新客户"
+            assert uow.households.get("H-C2").version == 1
+
+    def test_a_unit_of_work_that_loses_a_conflict_stores_none_of_its_events(self) -> None:
+        store = self.empty_store()
+        handlers = self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        recorder = _Recorder()
+        for kind in EVENT_TYPES.values():
+            handlers.subscribe(kind, recorder)
+        first, second = store.unit_of_work(), store.unit_of_work()
+        with first, second:
+            mine = first.customers.get("C1")
+            theirs = second.customers.get("C1")
+            first.customers.save(mine.erase(dt.date(2024, 4, 1)))
+            first.commit()
+            with pytest.raises(ConcurrencyError):  # on save or on commit
+                _add_save_and_commit(second, make_customer("C2"), theirs.erase(dt.date(2024, 5, 1)))
+        assert recorder.events == [CustomerErased("C1", dt.date(2024, 4, 1))]
+        assert [e.event for e in self.pending(store)] == [CustomerRegistered("C1", DAY)]
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.iterate()] == ["C1"]
+        self.event_handlers(store)

@@ -41,6 +41,7 @@ from insurcrm.domain.card import (
     LifeSituation,
     MaritalStatus,
 )
+from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import (
     Customer,
     Household,
@@ -48,12 +49,27 @@ from insurcrm.domain.customers import (
     PdpPersonality,
     RiskPreference,
 )
+from insurcrm.domain.dates import add_years, whole_years_between
+from insurcrm.domain.loyalty import LoyaltyLevel
 from insurcrm.domain.policies import (
     Beneficiary,
     EndReason,
     Policy,
     PolicyStatus,
     ProductLine,
+)
+from insurcrm.domain.tiers import (
+    Benefits,
+    Combine,
+    Criterion,
+    DowngradeMode,
+    DowngradeRules,
+    DropPolicy,
+    Indicator,
+    ReviewSchedule,
+    Tier,
+    TierFigures,
+    TierLadder,
 )
 from insurcrm.domain.values import (
     DEFAULT_CURRENCY,
@@ -90,6 +106,8 @@ __all__ = [
     "policies",
     "resident_ids",
     "texts",
+    "tier_figures",
+    "tier_ladders",
 ]
 
 T = TypeVar("T")
@@ -968,3 +986,188 @@ def invalid_card_fields(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
         return "id", kwargs
     kwargs["referred_by"] = kwargs["id"]
     return "referred_by", kwargs
+
+
+# -- service tiers (§6) ---------------------------------------------------------------------------
+
+#: Round annual premiums (yuan) that sit on or near the default ladder's thresholds.
+_ROUND_PREMIUMS = (0, 5_000, 9_999, 10_000, 26_800, 30_000, 99_999, 100_000, 500_000)
+_TIER_CODES = ("STANDARD", "SILVER", "GOLD", "PLATINUM", "DIAMOND")
+_TIER_NAMES = ("普通", "银卡", "金卡", "白金/VIP", "钻石")
+_TIER_SERVICES = (
+    "保单服务",
+    "理赔服务",
+    "客服热线",
+    "柜面优先",
+    "生日关怀",
+    "专属客服经理",
+    "年度健康体检",
+    "家庭保障规划",
+)
+#: The highest threshold drawn for each indicator, as a rank (premium in cents,
+#: loyalty level 0–5, credit grade D = 0 … A = 3).
+_TOP_RANK = {
+    Indicator.ANNUAL_PREMIUM: 50_000_000,
+    Indicator.POLICIES_IN_FORCE: 10,
+    Indicator.TENURE_YEARS: 30,
+    Indicator.REFERRALS: 10,
+    Indicator.HOUSEHOLD_LONG_TERM_POLICIES: 10,
+    Indicator.LOYALTY_LEVEL: 5,
+    Indicator.CREDIT_GRADE: 3,
+}
+#: The largest raise of a threshold from one tier to the next, as a rank.
+_STEP_RANK = {
+    Indicator.ANNUAL_PREMIUM: 10_000_000,
+    Indicator.POLICIES_IN_FORCE: 3,
+    Indicator.TENURE_YEARS: 5,
+    Indicator.REFERRALS: 3,
+    Indicator.HOUSEHOLD_LONG_TERM_POLICIES: 3,
+    Indicator.LOYALTY_LEVEL: 2,
+    Indicator.CREDIT_GRADE: 1,
+}
+
+
+@st.composite
+def tier_figures(draw: st.DrawFn, *, on: dt.date | None = None) -> TierFigures:
+    """A customer's service-tier indicators (:class:`~insurcrm.domain.tiers.TierFigures`).
+
+    Annual premium 0–500,000.00 (2 decimals, often a round amount near the default
+    ladder's thresholds), counts 0–10, tenure 0–30 whole years as of ``on``
+    (default :data:`DEFAULT_DAY`) with a first purchase that gives exactly that
+    tenure (or no first purchase at all, with tenure 0), any loyalty level, and
+    any credit grade or none.
+
+    Args:
+        on: the day the figures are as of (the tenure is counted to it).
+    """
+    day = on if on is not None else DEFAULT_DAY
+    cents = draw(
+        st.one_of(
+            st.integers(min_value=0, max_value=50_000_000),
+            st.sampled_from(_ROUND_PREMIUMS).map(lambda yuan: yuan * 100),
+        )
+    )
+    years = draw(st.integers(min_value=0, max_value=30))
+    first: dt.date | None = None
+    if years > 0 or draw(st.booleans()):
+        latest = add_years(day, -years)
+        first = draw(_dates(add_years(day, -(years + 1)) + dt.timedelta(days=1), latest))
+        if whole_years_between(first, day) != years:  # the 29 February edge
+            first = latest
+    counts = st.integers(min_value=0, max_value=10)
+    return TierFigures(
+        annual_premium=Decimal(cents).scaleb(-2),
+        policies_in_force=draw(counts),
+        tenure_years=years,
+        first_purchase=first,
+        referrals=draw(counts),
+        household_long_term_policies=draw(counts),
+        loyalty_level=draw(_choice(tuple(LoyaltyLevel))),
+        credit_grade=draw(_optional(_choice(tuple(CreditGrade)))),
+    )
+
+
+def _threshold_of(indicator: Indicator, rank: int) -> Decimal | int | LoyaltyLevel | CreditGrade:
+    """The ``at_least`` value of ``indicator`` with rank ``rank`` (see ``_TOP_RANK``)."""
+    if indicator is Indicator.ANNUAL_PREMIUM:
+        return Decimal(rank).scaleb(-2)
+    if indicator is Indicator.LOYALTY_LEVEL:
+        return list(LoyaltyLevel)[rank]
+    if indicator is Indicator.CREDIT_GRADE:
+        return list(CreditGrade)[3 - rank]
+    return rank
+
+
+def _first_rank(indicator: Indicator) -> st.SearchStrategy[int]:
+    """The first threshold of ``indicator``: one every customer need not meet, at most half
+    the top (credit grade D or better is not met by a customer without a grade)."""
+    low = 0 if indicator is Indicator.CREDIT_GRADE else 1
+    return st.integers(min_value=low, max_value=_TOP_RANK[indicator] // 2)
+
+
+@st.composite
+def _downgrade_rules(draw: st.DrawFn) -> DowngradeRules:
+    month = draw(st.integers(min_value=1, max_value=12))
+    last = (dt.date(2023 + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
+    return DowngradeRules(
+        mode=draw(_choice(tuple(DowngradeMode))),
+        schedule=draw(_choice(tuple(ReviewSchedule))),
+        review_month=month,
+        review_day=draw(st.integers(min_value=1, max_value=last)),
+        drop=draw(_choice(tuple(DropPolicy))),
+        grace_days=draw(
+            st.one_of(
+                st.sampled_from((0, 1, 30, 90, 180, 365)), st.integers(min_value=0, max_value=400)
+            )
+        ),
+    )
+
+
+@st.composite
+def _benefits(draw: st.DrawFn) -> Benefits:
+    return Benefits(
+        services=tuple(draw(st.lists(_choice(_TIER_SERVICES), max_size=4, unique=True))),
+        premium_discount=Decimal(draw(st.integers(min_value=0, max_value=10_000))).scaleb(-2),
+        dedicated_csr=draw(st.booleans()),
+        claims_green_channel=draw(st.booleans()),
+        health_check_up=draw(st.booleans()),
+    )
+
+
+def _tier_code(text: str) -> str:
+    return text.strip()[:32].strip()
+
+
+@st.composite
+def tier_ladders(draw: st.DrawFn, *, min_tiers: int = 1, max_tiers: int = 5) -> TierLadder:
+    """Valid service-tier ladders (:class:`~insurcrm.domain.tiers.TierLadder`).
+
+    The lowest tier has no criteria. Each higher tier is strictly nested in the
+    one below: an ALL tier keeps every criterion of the tier below with its
+    threshold kept or raised and may add an indicator; the first tier with
+    criteria may be ANY, and an ANY tier may be followed by an ANY tier on the
+    same indicators with thresholds raised. At least one threshold is raised
+    or one indicator added at every step, so no two tiers are equally hard, and
+    no threshold is one every customer meets (such as 0 policies). Thresholds
+    fit :func:`tier_figures` (premium ≤ 500,000.00, counts ≤ 10, tenure ≤ 30).
+    Codes are mostly ``STANDARD``, ``SILVER``… and sometimes any printable
+    text; the downgrade rules are random.
+
+    Args:
+        min_tiers: the least number of tiers (1–5).
+        max_tiers: the most tiers (``min_tiers``–5).
+    """
+    size = draw(st.integers(min_value=min_tiers, max_value=max_tiers))
+    codes: Sequence[str] = _TIER_CODES[:size]
+    if draw(st.booleans()):
+        code_texts = st.text(alphabet=_PRINTABLE, min_size=1, max_size=40).map(_tier_code)
+        codes = draw(st.lists(code_texts.filter(bool), min_size=size, max_size=size, unique=True))
+    tiers = [Tier(codes[0], draw(_choice(_TIER_NAMES)), benefits=draw(_benefits()))]
+    ranks: dict[Indicator, int] = {}
+    combine = Combine.ALL
+    for code in codes[1:]:
+        if not ranks:
+            chosen = draw(st.lists(_choice(tuple(Indicator)), min_size=1, max_size=3, unique=True))
+            for indicator in chosen:
+                ranks[indicator] = draw(_first_rank(indicator))
+            combine = draw(_choice((Combine.ALL, Combine.ANY)))
+        else:
+            previous = dict(ranks)
+            raisable = [i for i in ranks if ranks[i] < _TOP_RANK[i]]
+            # An ANY tier may only be followed by an ANY tier on the same, raised thresholds.
+            if combine is Combine.ANY and (not raisable or draw(st.booleans())):
+                combine = Combine.ALL
+            for indicator in raisable:
+                if draw(st.booleans()):
+                    step = draw(st.integers(min_value=1, max_value=_STEP_RANK[indicator]))
+                    ranks[indicator] = min(_TOP_RANK[indicator], ranks[indicator] + step)
+            unused = [i for i in Indicator if i not in ranks]
+            if combine is Combine.ALL and unused and (ranks == previous or draw(st.booleans())):
+                added = draw(_choice(tuple(unused)))
+                ranks[added] = draw(_first_rank(added))
+            if ranks == previous:
+                ranks[raisable[0]] += 1
+        criteria = tuple(Criterion(i, _threshold_of(i, r)) for i, r in ranks.items())
+        name = draw(_choice(_TIER_NAMES))
+        tiers.append(Tier(code, name, criteria, combine, draw(_benefits())))
+    return TierLadder(tiers, draw(_downgrade_rules()))
