@@ -46,6 +46,11 @@ class EventHandlers:
         ``stored.event`` is the event and ``stored.id`` its unique id."""
         self._by_kind[kind].append(handler)
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The class names of the events some handler is subscribed to."""
+        return frozenset(k.__name__ for k, handlers in self._by_kind.items() if handlers)
+
     def __contains__(self, kind: type) -> bool:
         return bool(self._by_kind.get(kind))
 

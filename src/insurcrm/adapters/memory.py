@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -299,14 +299,19 @@ class _Outbox:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def pending(self, limit: int = 100, after: int = 0) -> Sequence[OutboxEvent]:
+    def pending(
+        self, limit: int = 100, after: int = 0, kinds: Collection[str] | None = None
+    ) -> Sequence[OutboxEvent]:
         self._uow.table_customers()  # inside `with`
         marked = self._uow.marked
         found = sorted(
             (
                 e
                 for e in self._uow.store.outbox.values()
-                if not e.delivered and e.position > after and e.id not in marked
+                if not e.delivered
+                and e.position > after
+                and e.id not in marked
+                and (kinds is None or e.kind in kinds)
             ),
             key=lambda e: e.position,
         )

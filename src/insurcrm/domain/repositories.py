@@ -19,7 +19,7 @@ behaves the same way:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Protocol
 
 import attrs
@@ -253,8 +253,11 @@ class OutboxEvent:
 class Outbox(Protocol):
     """The events stored by committed units of work, for at-least-once delivery."""
 
-    def pending(self, limit: int = 100, after: int = 0) -> Sequence[OutboxEvent]:
-        """Up to ``limit`` undelivered events with a position above ``after``, oldest first."""
+    def pending(
+        self, limit: int = 100, after: int = 0, kinds: Collection[str] | None = None
+    ) -> Sequence[OutboxEvent]:
+        """Up to ``limit`` undelivered events with a position above ``after``, oldest first;
+        only those whose class name is in ``kinds`` when given."""
         ...
 
     def mark_delivered(self, ids: Iterable[str]) -> None:

@@ -22,14 +22,19 @@ __all__ = ["deliver_pending"]
 def deliver_pending(uow: UnitOfWork, handlers: EventHandlers, batch: int = 500) -> int:
     """Give every pending event, oldest first, to ``handlers``; return how many were delivered.
 
-    Events no handler is subscribed to, and events whose handler raised, stay
-    pending (the failure is logged on the ``insurcrm.events`` logger).
+    Only events some handler is subscribed to are read, so a backlog of events
+    nobody consumes in-process (left for an outbox relay) costs nothing here.
+    Events whose handler raised stay pending (the failure is logged on the
+    ``insurcrm.events`` logger).
     """
     delivered = 0
     after = 0
+    kinds = handlers.kinds
+    if not kinds:
+        return 0
     while True:
         with uow:
-            events = uow.outbox.pending(limit=batch, after=after)
+            events = uow.outbox.pending(limit=batch, after=after, kinds=kinds)
         if not events:
             return delivered
         # Outside the read transaction: a handler may write to the store (on SQLite a

@@ -1010,6 +1010,30 @@ class StoreContract:
         assert [len(p) for p in pages] == [3, 3, 1]
         assert [e for p in pages for e in p] == everything
 
+    def test_pending_filters_by_kind_and_deliver_pending_reads_only_handled_kinds(
+        self,
+    ) -> None:
+        store = self.empty_store()
+        handlers = self.event_handlers(store)
+        self.stored(store, make_customer("C1"), make_customer("C2"))
+        with store.unit_of_work() as uow:
+            policy = uow.policies.add(make_policy().activate(DAY))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            kinds = {"PolicyStatusChanged"}
+            only = list(uow.outbox.pending(kinds=kinds))
+            assert [e.kind for e in only] == ["PolicyStatusChanged"]
+            event = only[0].event
+            assert isinstance(event, PolicyStatusChanged)
+            assert event.policy_id == policy.id
+            assert list(uow.outbox.pending(kinds=set())) == []
+        got: list[str] = []
+        handlers.subscribe(PolicyStatusChanged, lambda stored: got.append(stored.id))
+        assert deliver_pending(store.unit_of_work(), handlers) == 1
+        assert got == [only[0].id]
+        assert [e.kind for e in self.pending(store)] == ["CustomerRegistered"] * 2
+        assert deliver_pending(store.unit_of_work(), EventHandlers()) == 0
+
     def test_mark_delivered_takes_effect_on_commit(self) -> None:
         store = self.empty_store()
         self.event_handlers(store)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -63,14 +63,16 @@ class SqlOutbox:
         )
         self._staged.clear()
 
-    def pending(self, limit: int = 100, after: int = 0) -> Sequence[OutboxEvent]:
+    def pending(
+        self, limit: int = 100, after: int = 0, kinds: Collection[str] | None = None
+    ) -> Sequence[OutboxEvent]:
         c = t.outbox.c
-        rows = self._conn.execute(
-            select(c.id, c.position, c.kind, c.payload)
-            .where(c.delivered_at.is_(None), c.position > after)
-            .order_by(c.position)
-            .limit(limit)
+        query = select(c.id, c.position, c.kind, c.payload).where(
+            c.delivered_at.is_(None), c.position > after
         )
+        if kinds is not None:
+            query = query.where(c.kind.in_(sorted(kinds)))
+        rows = self._conn.execute(query.order_by(c.position).limit(limit))
         return [
             OutboxEvent(r.id, r.position, structure(json.loads(r.payload), EVENT_TYPES[r.kind]))
             for r in rows
