@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.repositories import OutboxEvent
@@ -29,7 +28,6 @@ __all__ = ["EventHandlers", "Handler"]
 
 log = logging.getLogger("insurcrm.events")
 
-E = TypeVar("E")
 
 #: A handler gets the stored event: ``.id`` (to de-duplicate), ``.position``, ``.event``.
 Handler = Callable[[OutboxEvent], None]

@@ -302,7 +302,7 @@ class _Outbox:
     def pending(
         self, limit: int = 100, after: int = 0, kinds: Collection[str] | None = None
     ) -> Sequence[OutboxEvent]:
-        self._uow.table_customers()  # inside `with`
+        self._uow.check_active()
         marked = self._uow.marked
         found = sorted(
             (
@@ -318,7 +318,7 @@ class _Outbox:
         return found[:limit]
 
     def mark_delivered(self, ids: Iterable[str]) -> None:
-        self._uow.table_customers()
+        self._uow.check_active()
         self._uow.marked.update(ids)
 
     def count_pending(self) -> int:
@@ -349,6 +349,10 @@ class MemoryUnitOfWork:
 
     def _record(self, item: object) -> None:
         self.recorded.extend(getattr(item, "events", ()))
+
+    def check_active(self) -> None:
+        """Refuse use outside a ``with`` block."""
+        self._active()
 
     def table_customers(self) -> _Table[Customer]:
         return self._active()[0]

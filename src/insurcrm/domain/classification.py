@@ -30,12 +30,13 @@ from insurcrm.domain.loyalty import (
     loyalty_type,
     purchase_dates,
 )
-from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
+from insurcrm.domain.policies import Policy, PurchaseKind, ours_in_force
 from insurcrm.domain.programmes import (
     ProductMix,
     ProgrammeConfig,
     ProgrammeResult,
     communication_style,
+    household_long_term_in_force,
     internal_customer_benefits,
     loyalty_purchase_reward,
     product_mix,
@@ -152,14 +153,7 @@ def _value_figures(
     facts: CustomerFacts, rfm: RfmFigures, as_of: dt.date, cfg: RfmConfig
 ) -> ValueFigures:
     since = as_of - dt.timedelta(days=cfg.window_days)
-    ours = sum(
-        (
-            p.annual_premium.amount
-            for p in facts.policies
-            if p.is_ours and p.status_on(as_of) is PolicyStatus.IN_FORCE
-        ),
-        Decimal(0),
-    )
+    ours = sum((p.annual_premium.amount for p in ours_in_force(facts.policies, as_of)), Decimal(0))
     elsewhere = sum(
         (h.annual_premium.amount for h in facts.customer.holdings if h.annual_premium is not None),
         Decimal(0),
@@ -296,15 +290,8 @@ def tier_figures(
     first purchase; referrals are referred customers who bought.
     """
     cfg = config or SegmentationConfig()
-    in_force = [
-        p for p in facts.policies if p.is_ours and p.status_on(as_of) is PolicyStatus.IN_FORCE
-    ]
+    in_force = ours_in_force(facts.policies, as_of)
     household = facts.household_policies or facts.policies
-    long_term = {
-        p.id
-        for p in household
-        if p.is_ours and p.is_long_term and p.status_on(as_of) is PolicyStatus.IN_FORCE
-    }
     bought = purchase_dates(facts.policies, as_of)
     first = min(bought) if bought else None
     return TierFigures(
@@ -313,7 +300,7 @@ def tier_figures(
         tenure_years=whole_years_between(first, as_of) if first is not None else 0,
         first_purchase=first,
         referrals=facts.referred_buyers,
-        household_long_term_policies=len(long_term),
+        household_long_term_policies=household_long_term_in_force(household, as_of),
         loyalty_level=_ladder(facts, as_of, cfg).level,
         credit_grade=grade_credit(facts.policies, as_of, cfg.credit).grade,
     )

@@ -17,7 +17,7 @@ import attrs
 from insurcrm.domain.checks import fraction, non_negative_decimal, non_negative_int, positive_int
 from insurcrm.domain.dates import add_years, whole_years_between
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import Policy, PolicyStatus
+from insurcrm.domain.policies import Policy, ours_in_force
 from insurcrm.errors import ValidationError
 
 __all__ = [
@@ -265,9 +265,7 @@ def ladder_facts(
     """Collect the ladder facts from the customer's policies (as policyholder)."""
     return LadderFacts(
         purchases=purchase_dates(policies, as_of),
-        has_policy_in_force=any(
-            p.is_ours and p.status_on(as_of) is PolicyStatus.IN_FORCE for p in policies
-        ),
+        has_policy_in_force=bool(ours_in_force(policies, as_of)),
         two_way_contacts=two_way_contacts,
         referred_buyers=referred_buyers,
         cooperation_partner=cooperation_partner,

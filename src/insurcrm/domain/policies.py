@@ -32,6 +32,7 @@ __all__ = [
     "PurchaseKind",
     "StatusChange",
     "check_id",
+    "ours_in_force",
 ]
 
 HUNDRED = Decimal(100)
@@ -416,3 +417,8 @@ class Policy:
                 changed = True
             kept.append(beneficiary)
         return attrs.evolve(self, beneficiaries=tuple(kept)) if changed else self
+
+
+def ours_in_force(policies: Iterable[Policy], as_of: dt.date) -> list[Policy]:
+    """The policies of our company among ``policies`` that are in force on ``as_of``."""
+    return [p for p in policies if p.is_ours and p.status_on(as_of) is PolicyStatus.IN_FORCE]

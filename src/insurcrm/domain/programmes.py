@@ -18,7 +18,7 @@ from insurcrm.domain.checks import fraction, positive_int
 from insurcrm.domain.customers import Customer, PdpPersonality, RiskPreference
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import Policy, PolicyStatus, ProductLine
+from insurcrm.domain.policies import Policy, ProductLine, ours_in_force
 
 __all__ = [
     "Benefit",
@@ -26,6 +26,7 @@ __all__ = [
     "ProgrammeConfig",
     "ProgrammeResult",
     "communication_style",
+    "household_long_term_in_force",
     "internal_customer_benefits",
     "loyalty_purchase_reward",
     "product_mix",
@@ -117,6 +118,11 @@ def vip_services(is_vip: bool, why: str) -> ProgrammeResult:
     )
 
 
+def household_long_term_in_force(household_policies: Iterable[Policy], as_of: dt.date) -> int:
+    """How many distinct long-term policies of ours in ``household_policies`` are in force."""
+    return len({p.id for p in ours_in_force(household_policies, as_of) if p.is_long_term})
+
+
 def loyalty_purchase_reward(
     household_policies: Iterable[Policy], as_of: dt.date, config: ProgrammeConfig | None = None
 ) -> ProgrammeResult:
@@ -128,12 +134,7 @@ def loyalty_purchase_reward(
             or the customer's own when they have no household.
     """
     cfg = config or ProgrammeConfig()
-    ids = {
-        p.id
-        for p in household_policies
-        if p.is_ours and p.is_long_term and p.status_on(as_of) is PolicyStatus.IN_FORCE
-    }
-    count = len(ids)
+    count = household_long_term_in_force(household_policies, as_of)
     if count >= cfg.reward_min_policies:
         return ProgrammeResult(
             True,

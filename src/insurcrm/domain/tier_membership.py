@@ -158,6 +158,11 @@ class TierMembership:
         return self.customer_id
 
     @property
+    def reviewed_until(self) -> dt.date:
+        """Reviews on or before this date are held: the later of ``since`` and ``last_review``."""
+        return self.since if self.last_review is None else max(self.since, self.last_review)
+
+    @property
     def last_changed(self) -> dt.date:
         """The latest date the membership records; it cannot be evaluated before it."""
         days = [self.since]
@@ -287,8 +292,7 @@ def _qualifying_reasons(ladder: TierLadder, q: int, figures: TierFigures) -> tup
 
 def _due_review(ladder: TierLadder, m: TierMembership, as_of: dt.date) -> dt.date | None:
     """The latest review date on or before ``as_of`` not yet held for the current tier."""
-    after = m.since if m.last_review is None else max(m.since, m.last_review)
-    dates = ladder.rules.review_dates(m.since, after, as_of)
+    dates = ladder.rules.review_dates(m.since, m.reviewed_until, as_of)
     return dates[-1] if dates else None
 
 
@@ -305,9 +309,10 @@ def _keep_by(
         earliest = max(earliest, m.grant.expires_on)
     if rules.mode is DowngradeMode.IMMEDIATELY:
         return max(earliest, m.failing_since + grace)
-    after = m.since if m.last_review is None else max(m.since, m.last_review)
     horizon = max(earliest, m.failing_since + grace)
-    for day in rules.review_dates(m.since, after, horizon.replace(year=horizon.year + 2, day=1)):
+    for day in rules.review_dates(
+        m.since, m.reviewed_until, horizon.replace(year=horizon.year + 2, day=1)
+    ):
         if day >= earliest and m.failing_since <= day - grace:
             return day
     return None
@@ -422,8 +427,6 @@ def evaluate_tier(
         ),
     )
     change: TierChange | None = changes[-1] if changes else None
-    if m == membership:
-        change = None
     return _result(ladder, figures, as_of, q, m, change, reasons, changed=m != membership)
 
 

@@ -17,7 +17,6 @@ mistake, e.g. ``tiers[2].criteria[0].indicator``.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -193,28 +192,33 @@ _SINGULAR = {
 # -- criteria ------------------------------------------------------------------------
 
 
+def _enum(kind: type[LabelledEnum], value: object, path: str, rule: str = "enum.value") -> Any:
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str) and value in kind.__members__:
+        return kind[value]
+    raise ValidationError(path, rule, f"must be one of {', '.join(kind.__members__)}")
+
+
+def _decimal(value: object) -> object:
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            return value
+    return value
+
+
 def _threshold(indicator: Indicator, value: object) -> Decimal | int | LoyaltyLevel | CreditGrade:
     """Check and convert a criterion's ``at_least`` for ``indicator`` (field ``at_least``)."""
     if indicator is Indicator.LOYALTY_LEVEL:
-        if isinstance(value, LoyaltyLevel):
-            return value
-        if isinstance(value, str) and value in LoyaltyLevel.__members__:
-            return LoyaltyLevel[value]
-        raise ValidationError(
-            "at_least", "enum.value", f"must be one of {', '.join(LoyaltyLevel.__members__)}"
-        )
+        level: LoyaltyLevel = _enum(LoyaltyLevel, value, "at_least")
+        return level
     if indicator is Indicator.CREDIT_GRADE:
-        if isinstance(value, CreditGrade):
-            return value
-        if isinstance(value, str) and value in CreditGrade.__members__:
-            return CreditGrade[value]
-        raise ValidationError(
-            "at_least", "enum.value", f"must be one of {', '.join(CreditGrade.__members__)}"
-        )
+        grade: CreditGrade = _enum(CreditGrade, value, "at_least")
+        return grade
     if indicator is Indicator.ANNUAL_PREMIUM:
-        if isinstance(value, int | str) and not isinstance(value, bool):
-            with contextlib.suppress(InvalidOperation):
-                value = Decimal(value)
+        value = _decimal(value)
         if not isinstance(value, Decimal) or not value.is_finite() or value < 0:
             raise ValidationError(
                 "at_least", "tier.threshold", "must be an amount ≥ 0 (a number or decimal text)"
@@ -349,15 +353,6 @@ def _tuple_of_str(value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ValidationError("services", "type", "must be a list of service names")
     return tuple(value)
-
-
-def _decimal(value: object) -> object:
-    if isinstance(value, int | str) and not isinstance(value, bool):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            return value
-    return value
 
 
 def _flag(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -713,14 +708,6 @@ def _keys(data: object, path: str, allowed: set[str]) -> None:
             raise ValidationError(
                 place, "field.unknown", f"unknown key; expected one of {', '.join(sorted(allowed))}"
             )
-
-
-def _enum(kind: type[LabelledEnum], value: object, path: str, rule: str = "enum.value") -> Any:
-    if isinstance(value, kind):
-        return value
-    if isinstance(value, str) and value in kind.__members__:
-        return kind[value]
-    raise ValidationError(path, rule, f"must be one of {', '.join(kind.__members__)}")
 
 
 def _tier_from(data: object, path: str) -> Tier:

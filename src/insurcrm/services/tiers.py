@@ -196,9 +196,9 @@ def _review(
     as_of: dt.date,
     cfg: SegmentationConfig,
     progress: Progress | None,
-) -> tuple[TierReview, list[tuple[TierMembership, bool]]]:
+) -> tuple[TierReview, list[TierMembership]]:
     kinds: Counter[TierChangeKind] = Counter()
-    changed: list[tuple[TierMembership, bool]] = []
+    changed: list[TierMembership] = []
     at_risk: list[AtRisk] = []
     per_tier: Counter[str] = Counter()
     skipped = unchanged = 0
@@ -215,7 +215,7 @@ def _review(
             if result.changed:
                 new = result.membership.history[len(old.history) if old else 0 :]
                 kinds.update(c.kind for c in new)
-                changed.append((result.membership, old is None))
+                changed.append(result.membership)
             else:
                 unchanged += 1
             if result.at_risk:
@@ -246,15 +246,19 @@ def _review(
     return review, changed
 
 
-def _write(uow: UnitOfWork, changed: Sequence[tuple[TierMembership, bool]]) -> list[TierMembership]:
+def _store(uow: UnitOfWork, membership: TierMembership) -> TierMembership:
+    """Add a new membership (version 0) or save a changed one."""
+    if membership.version == 0:
+        return uow.tiers.add(membership)
+    return uow.tiers.save(membership)
+
+
+def _write(uow: UnitOfWork, changed: Sequence[TierMembership]) -> list[TierMembership]:
     stored = []
     for start in range(0, len(changed), REVIEW_BATCH):
         with uow:
-            for membership, new in changed[start : start + REVIEW_BATCH]:
-                if new:
-                    stored.append(uow.tiers.add(membership))
-                else:
-                    stored.append(uow.tiers.save(membership))
+            for membership in changed[start : start + REVIEW_BATCH]:
+                stored.append(_store(uow, membership))
             uow.commit()
     return stored
 
@@ -283,10 +287,7 @@ def evaluate_customer_tier(
         old = uow.tiers.find(customer_id)
         result = _evaluate(ladder, facts, as_of, old, cfg)
         if save and result.changed:
-            if old is None:
-                uow.tiers.add(result.membership)
-            else:
-                uow.tiers.save(result.membership)
+            _store(uow, result.membership)
             uow.commit()
     return result
 
@@ -315,12 +316,11 @@ def grant_customer_tier(
     cfg = config or SegmentationConfig()
     with uow:
         membership = uow.tiers.find(customer_id)
-        new = membership is None
         if membership is None:
             facts = facts_of(uow, customer_id, on)
             membership = _evaluate(ladder, facts, on, None, cfg).membership
         granted = grant_tier(ladder, membership, grant)
-        stored = uow.tiers.add(granted) if new else uow.tiers.save(granted)
+        stored = _store(uow, granted)
         uow.commit()
     return stored
 
