@@ -32,6 +32,7 @@ from insurcrm.domain.tiers import (
 )
 from insurcrm.errors import RuleViolation, ValidationError
 from insurcrm.testing import strategies as gen
+from tests.unit.tier_examples import GOLD_FIGURES, PLATINUM_FIGURES, SILVER_FIGURES
 
 AS_OF = dt.date(2024, 3, 1)
 PREMIUM = Indicator.ANNUAL_PREMIUM
@@ -658,29 +659,6 @@ class TestFromData:
 
 
 # -- qualification --------------------------------------------------------------------------------
-
-SILVER_FIGURES = TierFigures(
-    annual_premium=Decimal(10_000),
-    policies_in_force=1,
-    tenure_years=1,
-    first_purchase=dt.date(2023, 1, 15),
-    credit_grade=CreditGrade.B,
-)
-GOLD_FIGURES = attrs.evolve(
-    SILVER_FIGURES,
-    annual_premium=Decimal(30_000),
-    policies_in_force=2,
-    tenure_years=3,
-    first_purchase=dt.date(2021, 1, 15),
-)
-PLATINUM_FIGURES = attrs.evolve(
-    GOLD_FIGURES,
-    annual_premium=Decimal(100_000),
-    tenure_years=5,
-    first_purchase=dt.date(2019, 1, 15),
-    credit_grade=CreditGrade.A,
-    loyalty_level=LoyaltyLevel.ACTIVE,
-)
 
 
 class TestQualification:

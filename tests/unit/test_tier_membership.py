@@ -7,7 +7,6 @@ import bisect
 import datetime as dt
 import itertools
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -18,7 +17,6 @@ from hypothesis import strategies as st
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.events import TierDowngraded, TierEnrolled, TierGranted, TierUpgraded
-from insurcrm.domain.loyalty import LoyaltyLevel
 from insurcrm.domain.tier_membership import (
     GrantKind,
     TierChange,
@@ -41,6 +39,9 @@ from insurcrm.domain.tiers import (
 )
 from insurcrm.errors import RuleViolation, ValidationError
 from insurcrm.testing import strategies as gen
+from tests.unit.tier_examples import GOLD_FIGURES as GOLD
+from tests.unit.tier_examples import PLATINUM_FIGURES as PLATINUM
+from tests.unit.tier_examples import SILVER_FIGURES as SILVER
 
 DAY = dt.timedelta(days=1)
 ENROL = dt.date(2024, 1, 10)
@@ -49,28 +50,6 @@ REVIEW = dt.date(2025, 1, 10)
 FAILS = dt.date(2024, 6, 1)
 
 NOTHING = TierFigures()
-SILVER = TierFigures(
-    annual_premium=Decimal(10_000),
-    policies_in_force=1,
-    tenure_years=1,
-    first_purchase=dt.date(2023, 1, 15),
-    credit_grade=CreditGrade.B,
-)
-GOLD = attrs.evolve(
-    SILVER,
-    annual_premium=Decimal(30_000),
-    policies_in_force=2,
-    tenure_years=3,
-    first_purchase=dt.date(2021, 1, 15),
-)
-PLATINUM = attrs.evolve(
-    GOLD,
-    annual_premium=Decimal(100_000),
-    tenure_years=5,
-    first_purchase=dt.date(2019, 1, 15),
-    credit_grade=CreditGrade.A,
-    loyalty_level=LoyaltyLevel.ACTIVE,
-)
 
 
 def with_rules(**rules: Any) -> TierLadder:
