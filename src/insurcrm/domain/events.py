@@ -19,8 +19,13 @@ import attrs
 
 __all__ = [
     "EVENT_TYPES",
+    "ComplaintClosed",
+    "ComplaintReceived",
+    "ComplaintReopened",
+    "CustomerChurned",
     "CustomerErased",
     "CustomerRegistered",
+    "CustomerWonBack",
     "DomainEvent",
     "PolicyStatusChanged",
     "TierDowngraded",
@@ -110,6 +115,58 @@ class TierGranted:
     expires_on: dt.date
 
 
+@attrs.frozen
+class CustomerChurned:
+    """A customer churned (客户流失): recorded by hand, or automatically when their last
+    policy in force ended (``automatic``). ``structure`` is a
+    :class:`~insurcrm.domain.churn.ChurnStructure` name, or None until analysed."""
+
+    customer_id: str
+    on: dt.date
+    churn_id: str
+    structure: str | None = None
+    automatic: bool = False
+
+
+@attrs.frozen
+class CustomerWonBack:
+    """A churned customer came back (挽回成功): a policy of ours is in force again."""
+
+    customer_id: str
+    on: dt.date
+    churn_id: str
+
+
+@attrs.frozen
+class ComplaintReceived:
+    """A complaint was received (受理投诉) and an answer promised by ``promised_by``."""
+
+    customer_id: str
+    on: dt.date
+    complaint_id: str
+    promised_by: dt.date
+
+
+@attrs.frozen
+class ComplaintClosed:
+    """A complaint was closed after its seven steps; ``answered_on_time`` compares the
+    answer with the promise."""
+
+    customer_id: str
+    on: dt.date
+    complaint_id: str
+    answered_on_time: bool
+
+
+@attrs.frozen
+class ComplaintReopened:
+    """A closed complaint was reopened, with a reason kept on the complaint."""
+
+    customer_id: str
+    on: dt.date
+    complaint_id: str
+
+
 #: Any domain event.
 DomainEvent = (
     CustomerRegistered
@@ -119,6 +176,11 @@ DomainEvent = (
     | TierUpgraded
     | TierDowngraded
     | TierGranted
+    | CustomerChurned
+    | CustomerWonBack
+    | ComplaintReceived
+    | ComplaintClosed
+    | ComplaintReopened
 )
 
 #: Event classes by name: the ``kind`` stored with each event in the outbox.
@@ -132,5 +194,10 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         TierUpgraded,
         TierDowngraded,
         TierGranted,
+        CustomerChurned,
+        CustomerWonBack,
+        ComplaintReceived,
+        ComplaintClosed,
+        ComplaintReopened,
     )
 }

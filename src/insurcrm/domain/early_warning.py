@@ -1,0 +1,268 @@
+"""Early warning of dissatisfaction (客户不满的信号, DOMAIN.md §7.2).
+
+The warning is a score from 0 to 100: the sum of the weights of the signals found
+(capped at 100), with the signals that raised it and the figures behind each. The
+signals are read from what is stored about the customer, over a window (default the
+last 365 days, compared with the 365 days before):
+
+* PURCHASES_DECLINING (购买量降低): the premium of their purchases in the window fell
+  by at least ``purchase_drop`` (20 %) from the window before;
+* COMPLAINTS_INCREASING (投诉增加): more complaints in the window than in the one before;
+* PRAISES_COMPETITOR (反复明确竞争对手的优点): noted by staff in at least
+  ``praise_repeats`` (2) contacts in the window — "repeatedly";
+* RELATIONSHIP_DECLINING (销售关系走下坡路): noted by staff in the window, or their latest
+  survey in the window averages at least ``survey_drop`` (0.5) points below the one before;
+* NEW_BUSINESS_STRATEGY (新的经营策略) and OWNERSHIP_CHANGE (转换所有权): noted by staff
+  in the window;
+* IDLE_RETURNING: a returning customer with no purchase for more than 2 years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
+from insurcrm.domain.complaints import Complaint
+from insurcrm.domain.interactions import Interaction, ObservedSignal
+from insurcrm.domain.labels import LabelledEnum
+from insurcrm.domain.policies import Policy
+from insurcrm.domain.programmes import ProgrammeConfig, revisit_due
+from insurcrm.domain.satisfaction import SurveyResponse
+from insurcrm.errors import ValidationError
+
+__all__ = [
+    "EarlyWarning",
+    "SignalFound",
+    "WarningConfig",
+    "WarningLevel",
+    "WarningSignal",
+    "early_warning",
+]
+
+
+class WarningSignal(LabelledEnum):
+    """A signal that a customer is becoming dissatisfied."""
+
+    PURCHASES_DECLINING = ("PURCHASES_DECLINING", "购买量降低")
+    COMPLAINTS_INCREASING = ("COMPLAINTS_INCREASING", "投诉增加")
+    PRAISES_COMPETITOR = ("PRAISES_COMPETITOR", "反复明确竞争对手的优点")
+    RELATIONSHIP_DECLINING = ("RELATIONSHIP_DECLINING", "销售关系走下坡路")
+    NEW_BUSINESS_STRATEGY = ("NEW_BUSINESS_STRATEGY", "新的经营策略")
+    OWNERSHIP_CHANGE = ("OWNERSHIP_CHANGE", "转换所有权")
+    IDLE_RETURNING = ("IDLE_RETURNING", "老客户两年以上未购买")
+
+
+class WarningLevel(LabelledEnum):
+    """How loud the warning is, by score."""
+
+    NONE = ("NONE", "无")
+    WATCH = ("WATCH", "关注")
+    WARNING = ("WARNING", "预警")
+    ALERT = ("ALERT", "警报")
+
+
+#: Default weight of each signal (the score is their sum, capped at 100).
+DEFAULT_WEIGHTS: Mapping[WarningSignal, int] = {
+    WarningSignal.PURCHASES_DECLINING: 25,
+    WarningSignal.COMPLAINTS_INCREASING: 25,
+    WarningSignal.PRAISES_COMPETITOR: 20,
+    WarningSignal.RELATIONSHIP_DECLINING: 15,
+    WarningSignal.NEW_BUSINESS_STRATEGY: 10,
+    WarningSignal.OWNERSHIP_CHANGE: 10,
+    WarningSignal.IDLE_RETURNING: 20,
+}
+
+
+def _weights(value: Mapping[WarningSignal, int]) -> dict[WarningSignal, int]:
+    merged = dict(DEFAULT_WEIGHTS)
+    for signal, weight in dict(value).items():
+        if not isinstance(signal, WarningSignal):
+            raise ValidationError("weights", "type", "keys must be WarningSignal")
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+            raise ValidationError(
+                f"weights.{signal.name}", "config.range", "must be a whole number 0–100"
+            )
+        merged[signal] = weight
+    return {s: merged[s] for s in WarningSignal}
+
+
+def _levels(instance: WarningConfig, attribute: attrs.Attribute[Any], value: object) -> None:
+    if (
+        not isinstance(value, tuple)
+        or len(value) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not 0 < value[0] <= value[1] <= value[2] <= 100
+    ):
+        raise ValidationError(
+            "levels", "config.range", "must be three increasing scores from 1 to 100"
+        )
+
+
+@attrs.frozen
+class WarningConfig:
+    """Early-warning rules.
+
+    Attributes:
+        window_days: the window read, compared with the same length before it (365).
+        purchase_drop: the fall in purchased premium that is a decline (0.20 = 20 %).
+        praise_repeats: contacts praising a competitor that make "repeatedly" (2).
+        survey_drop: the fall in average survey score that is a decline (0.5 points).
+        weights: each signal's weight; signals left out keep their default.
+        levels: the scores from which the level is WATCH, WARNING and ALERT (20, 40, 60).
+        programmes: where the 2-year idle period of returning customers comes from.
+    """
+
+    window_days: int = attrs.field(default=365, validator=positive_int)
+    purchase_drop: Decimal = attrs.field(default=Decimal("0.20"), validator=fraction)
+    praise_repeats: int = attrs.field(default=2, validator=positive_int)
+    survey_drop: Decimal = attrs.field(default=Decimal("0.5"), validator=non_negative_decimal)
+    weights: dict[WarningSignal, int] = attrs.field(
+        factory=lambda: dict(DEFAULT_WEIGHTS), converter=_weights, hash=False
+    )
+    levels: tuple[int, int, int] = attrs.field(default=(20, 40, 60), validator=_levels)
+    programmes: ProgrammeConfig = attrs.field(factory=ProgrammeConfig)
+
+    def level(self, score: int) -> WarningLevel:
+        """The level of ``score``."""
+        watch, warning, alert = self.levels
+        if score >= alert:
+            return WarningLevel.ALERT
+        if score >= warning:
+            return WarningLevel.WARNING
+        if score >= watch:
+            return WarningLevel.WATCH
+        return WarningLevel.NONE
+
+
+@attrs.frozen
+class SignalFound:
+    """A signal found, its weight, and the figures behind it."""
+
+    signal: WarningSignal
+    weight: int
+    reason: str
+
+
+@attrs.frozen
+class EarlyWarning:
+    """A customer's early-warning score (0–100), its level and the signals that raised it."""
+
+    customer_id: str
+    as_of: dt.date
+    score: int
+    level: WarningLevel
+    signals: tuple[SignalFound, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """One line per signal found (none: no signal)."""
+        if not self.signals:
+            return ("no signal of dissatisfaction",)
+        return tuple(f"{s.signal.name} (+{s.weight}): {s.reason}" for s in self.signals)
+
+
+def _money(amount: Decimal) -> str:
+    return f"¥{amount:,.2f}"
+
+
+def early_warning(
+    customer_id: str,
+    as_of: dt.date,
+    *,
+    policies: Iterable[Policy] = (),
+    complaints: Iterable[Complaint] = (),
+    interactions: Iterable[Interaction] = (),
+    responses: Iterable[SurveyResponse] = (),
+    config: WarningConfig | None = None,
+) -> EarlyWarning:
+    """The early-warning score of ``customer_id`` as of ``as_of``.
+
+    Args:
+        customer_id: the customer.
+        as_of: the assessment date; nothing after it is read.
+        policies: the customer's policies as policyholder.
+        complaints: the customer's complaints.
+        interactions: the customer's logged contacts.
+        responses: the customer's survey responses.
+        config: the rules; defaults when omitted.
+    """
+    cfg = config or WarningConfig()
+    window = dt.timedelta(days=cfg.window_days)
+    start, before = as_of - window, as_of - 2 * window
+
+    def current(day: dt.date) -> bool:
+        return start < day <= as_of
+
+    def previous(day: dt.date) -> bool:
+        return before < day <= start
+
+    found: list[tuple[WarningSignal, str]] = []
+    mine = [p for p in policies if p.is_ours and p.policyholder_id == customer_id]
+    bought = [x for p in mine for x in p.purchases if x.on <= as_of]
+    now = sum((x.amount.amount for x in bought if current(x.on)), Decimal(0))
+    then = sum((x.amount.amount for x in bought if previous(x.on)), Decimal(0))
+    if then > 0 and now <= then * (1 - cfg.purchase_drop):
+        drop = ((then - now) / then * 100).quantize(Decimal("0.1"))
+        found.append(
+            (
+                WarningSignal.PURCHASES_DECLINING,
+                f"purchases {_money(now)} in the last {cfg.window_days} days, "
+                f"down {drop} % from {_money(then)}",
+            )
+        )
+    own_complaints = [c for c in complaints if c.customer_id == customer_id]
+    recent = sum(1 for c in own_complaints if current(c.received_on))
+    earlier = sum(1 for c in own_complaints if previous(c.received_on))
+    if recent > earlier:
+        found.append(
+            (
+                WarningSignal.COMPLAINTS_INCREASING,
+                f"{recent} complaints in the last {cfg.window_days} days, {earlier} before",
+            )
+        )
+    noted: dict[ObservedSignal, int] = dict.fromkeys(ObservedSignal, 0)
+    for contact in interactions:
+        if contact.customer_id == customer_id and current(contact.on):
+            for signal in contact.signals:
+                noted[signal] += 1
+    praise = noted[ObservedSignal.PRAISES_COMPETITOR]
+    if praise >= cfg.praise_repeats:
+        found.append(
+            (WarningSignal.PRAISES_COMPETITOR, f"praised a competitor in {praise} contacts")
+        )
+    surveys = sorted(
+        (r for r in responses if r.customer_id == customer_id and r.on <= as_of),
+        key=lambda r: (r.on, r.id),
+    )
+    declining = []
+    if noted[ObservedSignal.RELATIONSHIP_DECLINING]:
+        declining.append(
+            f"noted by staff in {noted[ObservedSignal.RELATIONSHIP_DECLINING]} contacts"
+        )
+    if len(surveys) >= 2 and current(surveys[-1].on):
+        last, prior = surveys[-1].experience, surveys[-2].experience
+        if prior - last >= cfg.survey_drop and prior > last:
+            declining.append(f"survey average fell from {prior} to {last}")
+    if declining:
+        found.append((WarningSignal.RELATIONSHIP_DECLINING, "; ".join(declining)))
+    for observed, raised in (
+        (ObservedSignal.NEW_BUSINESS_STRATEGY, WarningSignal.NEW_BUSINESS_STRATEGY),
+        (ObservedSignal.OWNERSHIP_CHANGE, WarningSignal.OWNERSHIP_CHANGE),
+    ):
+        if noted[observed]:
+            found.append((raised, f"noted by staff in {noted[observed]} contacts"))
+    idle = revisit_due([x.on for x in bought], as_of, cfg.programmes)
+    if idle.eligible:
+        found.append((WarningSignal.IDLE_RETURNING, idle.reasons[0]))
+    signals = tuple(
+        SignalFound(signal, cfg.weights[signal], reason)
+        for signal, reason in sorted(found, key=lambda f: list(WarningSignal).index(f[0]))
+        if cfg.weights[signal] > 0
+    )
+    score = min(100, sum(s.weight for s in signals))
+    return EarlyWarning(customer_id, as_of, score, cfg.level(score), signals)
