@@ -19,6 +19,8 @@ import cattrs
 from cattrs.errors import ClassValidationError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.tier_membership import TierMembership
@@ -50,7 +52,7 @@ def make_converter() -> cattrs.Converter:
         Money, lambda m: {"amount": str(m.amount), "currency": m.currency}
     )
     conv.register_structure_hook(Money, _structure_money)
-    for aggregate in (Customer, Policy, TierMembership):
+    for aggregate in (Customer, Policy, TierMembership, ChurnRecord, Complaint):
         # Recorded events travel through the unit of work, not with the stored aggregate.
         conv.register_unstructure_hook(
             aggregate, make_dict_unstructure_fn(aggregate, conv, events=override(omit=True))

@@ -20,13 +20,17 @@ behaves the same way:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import attrs
 
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.events import DomainEvent
+from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import Policy
+from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 
@@ -36,6 +40,9 @@ __all__ = [
     "Outbox",
     "OutboxEvent",
     "PolicyRepository",
+    "RecordRepository",
+    "ServiceRecord",
+    "SurveyResponseRepository",
     "TierMembershipRepository",
 ]
 
@@ -224,6 +231,67 @@ class TierMembershipRepository(Protocol):
 
     def count_by_tier(self) -> dict[str, int]:
         """How many customers hold each tier (tiers nobody holds are left out)."""
+        ...
+
+
+#: The customer-service records (§3, §7–§9): each has an ``id``, a ``customer_id``, a
+#: day and a ``version``, and is kept with its customer (erased with them).
+ServiceRecord = TypeVar("ServiceRecord", ChurnRecord, Complaint, Interaction, SurveyResponse)
+
+
+class RecordRepository(Protocol[ServiceRecord]):
+    """Stores one kind of customer-service record: churn records (``uow.churns``),
+    complaints (``uow.complaints``), interactions (``uow.interactions``) or survey
+    responses (``uow.surveys``).
+
+    Each record's day is its ``on`` (a churn, a contact, an answer) or, for a
+    complaint, its ``received_on``.
+    """
+
+    def add(self, record: ServiceRecord) -> ServiceRecord:
+        """Store a new record; returns it with version 1.
+
+        Raises:
+            Duplicate: the id is taken.
+            NotFound: no customer ``record.customer_id``.
+        """
+        ...
+
+    def get(self, record_id: str) -> ServiceRecord:
+        """The record with this id.
+
+        Raises:
+            NotFound: no such record.
+        """
+        ...
+
+    def save(self, record: ServiceRecord) -> ServiceRecord:
+        """Store a changed record; returns it with its version bumped.
+
+        Raises:
+            ConcurrencyError: the record was changed since it was read.
+            NotFound: no such record.
+        """
+        ...
+
+    def of_customer(self, customer_id: str) -> Sequence[ServiceRecord]:
+        """The customer's records, by day then id (none for an unknown customer)."""
+        ...
+
+    def iterate(self) -> Iterator[ServiceRecord]:
+        """Every record, by day then id; streams rather than loading all at once."""
+        ...
+
+    def count(self) -> int:
+        """How many records are stored."""
+        ...
+
+
+class SurveyResponseRepository(RecordRepository[SurveyResponse], Protocol):
+    """Stores survey responses (§3)."""
+
+    def in_survey(self, survey_id: str) -> Sequence[SurveyResponse]:
+        """The responses to one survey, by day then id."""
         ...
 
 

@@ -15,11 +15,16 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.complaints import Complaint
+from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.repositories import (
     CustomerRepository,
     HouseholdRepository,
     Outbox,
     PolicyRepository,
+    RecordRepository,
+    SurveyResponseRepository,
     TierMembershipRepository,
 )
 
@@ -40,6 +45,10 @@ class UnitOfWork(Protocol):
     policies: PolicyRepository
     households: HouseholdRepository
     tiers: TierMembershipRepository
+    churns: RecordRepository[ChurnRecord]
+    complaints: RecordRepository[Complaint]
+    interactions: RecordRepository[Interaction]
+    surveys: SurveyResponseRepository
     outbox: Outbox
 
     def __enter__(self) -> Self:
