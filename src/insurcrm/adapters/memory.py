@@ -8,6 +8,7 @@ Aggregates are immutable, so the store keeps them as they are.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import uuid
 from collections import Counter
@@ -18,10 +19,14 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import attrs
 
 from insurcrm.dispatch import EventHandlers
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.events import DomainEvent
+from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.repositories import OutboxEvent
+from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
@@ -40,6 +45,14 @@ class _Versioned(Protocol):
 A = TypeVar("A", bound=_Versioned)
 
 
+class _Record(_Versioned, Protocol):
+    @property
+    def customer_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_Record)
+
+
 class MemoryStore:
     """The committed state shared by every :class:`MemoryUnitOfWork` made from it.
 
@@ -53,6 +66,10 @@ class MemoryStore:
         self.policies: dict[str, Policy] = {}
         self.households: dict[str, Household] = {}
         self.tiers: dict[str, TierMembership] = {}
+        self.churns: dict[str, ChurnRecord] = {}
+        self.complaints: dict[str, Complaint] = {}
+        self.interactions: dict[str, Interaction] = {}
+        self.surveys: dict[str, SurveyResponse] = {}
         self.outbox: dict[str, OutboxEvent] = {}
         self.positions = 0
 
@@ -134,7 +151,16 @@ class _Table(Generic[A]):
         self.expected.clear()
 
 
-_Tables = tuple[_Table[Customer], _Table[Policy], _Table[Household], _Table[TierMembership]]
+_Tables = tuple[
+    _Table[Customer],
+    _Table[Policy],
+    _Table[Household],
+    _Table[TierMembership],
+    _Table[ChurnRecord],
+    _Table[Complaint],
+    _Table[Interaction],
+    _Table[SurveyResponse],
+]
 
 
 class _Customers:
@@ -295,6 +321,59 @@ class _Tiers:
         return dict(Counter(m.tier for m in self._uow.table_tiers().values()))
 
 
+def _copy(record: R) -> R:
+    """A copy for the caller (a survey response's answers are a dict: copied too)."""
+    new: R = attrs.evolve(record)  # type: ignore[misc]
+    return new
+
+
+class _Records(Generic[R]):
+    """One kind of customer-service record, kept with its customer, listed by (day, id)."""
+
+    def __init__(
+        self,
+        uow: MemoryUnitOfWork,
+        table: Callable[[], _Table[R]],
+        day: Callable[[R], dt.date],
+    ) -> None:
+        self._uow = uow
+        self._table = table
+        self._day = day
+
+    def _sorted(self, test: Callable[[R], bool]) -> list[R]:
+        found = [_copy(r) for r in self._table().values() if test(r)]
+        return sorted(found, key=lambda r: (self._day(r), r.id))
+
+    def add(self, record: R) -> R:
+        table = self._table()
+        if record.version == 0 and table.current(record.id) is None:
+            self._uow.customers.get(record.customer_id)
+        return _copy(table.add(record))
+
+    def get(self, record_id: str) -> R:
+        return _copy(self._table().get(record_id))
+
+    def save(self, record: R) -> R:
+        table = self._table()
+        table.get(record.id)
+        self._uow.customers.get(record.customer_id)
+        return _copy(table.save(record))
+
+    def of_customer(self, customer_id: str) -> Sequence[R]:
+        return self._sorted(lambda r: r.customer_id == customer_id)
+
+    def iterate(self) -> Iterator[R]:
+        return iter(self._sorted(lambda r: True))
+
+    def count(self) -> int:
+        return len(self._table().values())
+
+
+class _Surveys(_Records[SurveyResponse]):
+    def in_survey(self, survey_id: str) -> Sequence[SurveyResponse]:
+        return self._sorted(lambda r: r.survey_id == survey_id)
+
+
 class _Outbox:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
@@ -338,6 +417,10 @@ class MemoryUnitOfWork:
         self.policies = _Policies(self)
         self.households = _Households(self)
         self.tiers = _Tiers(self)
+        self.churns = _Records(self, self.table_churns, lambda r: r.on)
+        self.complaints = _Records(self, self.table_complaints, lambda r: r.received_on)
+        self.interactions = _Records(self, self.table_interactions, lambda r: r.on)
+        self.surveys = _Surveys(self, self.table_surveys, lambda r: r.on)
         self.outbox = _Outbox(self)
         self.recorded: list[DomainEvent] = []
         self.marked: set[str] = set()
@@ -366,6 +449,18 @@ class MemoryUnitOfWork:
     def table_tiers(self) -> _Table[TierMembership]:
         return self._active()[3]
 
+    def table_churns(self) -> _Table[ChurnRecord]:
+        return self._active()[4]
+
+    def table_complaints(self) -> _Table[Complaint]:
+        return self._active()[5]
+
+    def table_interactions(self) -> _Table[Interaction]:
+        return self._active()[6]
+
+    def table_surveys(self) -> _Table[SurveyResponse]:
+        return self._active()[7]
+
     def __enter__(self) -> Self:
         if self._tables is not None:
             raise StorageError("this unit of work is already in a `with` block")
@@ -374,6 +469,10 @@ class MemoryUnitOfWork:
             _Table("policy", self.store.policies, self._record),
             _Table("household", self.store.households, self._record),
             _Table("tier membership", self.store.tiers, self._record),
+            _Table("churn record", self.store.churns, self._record),
+            _Table("complaint", self.store.complaints, self._record),
+            _Table("interaction", self.store.interactions, self._record),
+            _Table("survey response", self.store.surveys, self._record),
         )
         return self
 

@@ -43,8 +43,11 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
     holdings are gone, the id and non-identifying facts stay. On every
     policy naming the customer as beneficiary, that beneficiary's name and
     relation are removed (:meth:`Policy.forget_beneficiary`); a manual tier grant
-    loses its free-text reason. Policies, purchases, tier history and
-    counts are kept, so anonymous aggregates stay consistent.
+    loses its free-text reason; churn notes, complaint texts (the customer's
+    words, step notes, reasons), interaction memos and survey comments are
+    erased. Policies, purchases, tier history, dates, steps, answers and
+    counts are kept, so anonymous aggregates and past periods' rates stay
+    consistent.
 
     Idempotent: erasing an erased customer changes nothing (the first
     erasure date is kept) apart from clearing beneficiary data written since.
@@ -74,5 +77,17 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
             cleaned_membership = membership.without_personal_data()
             if cleaned_membership != membership:
                 uow.tiers.save(cleaned_membership)
+        for churn in uow.churns.of_customer(customer_id):
+            if not churn.erased:
+                uow.churns.save(churn.erase())
+        for complaint in uow.complaints.of_customer(customer_id):
+            if not complaint.erased:
+                uow.complaints.save(complaint.erase())
+        for contact in uow.interactions.of_customer(customer_id):
+            if not contact.erased:
+                uow.interactions.save(contact.erase())
+        for response in uow.surveys.of_customer(customer_id):
+            if not response.erased:
+                uow.surveys.save(response.erase())
         uow.commit()
     return customer

@@ -41,6 +41,13 @@ from insurcrm.domain.card import (
     LifeSituation,
     MaritalStatus,
 )
+from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure
+from insurcrm.domain.complaints import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    ComplaintStep,
+)
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import (
     Customer,
@@ -50,6 +57,8 @@ from insurcrm.domain.customers import (
     RiskPreference,
 )
 from insurcrm.domain.dates import add_years, whole_years_between
+from insurcrm.domain.early_warning import WarningConfig, WarningSignal
+from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.loyalty import LoyaltyLevel
 from insurcrm.domain.policies import (
     Beneficiary,
@@ -57,6 +66,15 @@ from insurcrm.domain.policies import (
     Policy,
     PolicyStatus,
     ProductLine,
+)
+from insurcrm.domain.programmes import ProgrammeConfig
+from insurcrm.domain.recovery import RecoveryConfig
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    RespondentRole,
+    SurveyChannel,
+    SurveyResponse,
 )
 from insurcrm.domain.tiers import (
     Benefits,
@@ -90,13 +108,16 @@ __all__ = [
     "basic_profiles",
     "beneficiaries",
     "chinese_names",
+    "churn_records",
     "cn_mobile_numbers",
+    "complaints",
     "customer_ids",
     "customers",
     "emails",
     "family_members",
     "holdings",
     "households",
+    "interactions",
     "invalid_card_fields",
     "invalid_resident_id_numbers",
     "life_situations",
@@ -104,10 +125,13 @@ __all__ = [
     "person_names",
     "phones",
     "policies",
+    "recovery_configs",
     "resident_ids",
+    "survey_responses",
     "texts",
     "tier_figures",
     "tier_ladders",
+    "warning_configs",
 ]
 
 T = TypeVar("T")

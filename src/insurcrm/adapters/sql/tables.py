@@ -25,14 +25,18 @@ from insurcrm.adapters.sql.types import Amount
 __all__ = [
     "PROFILE_COLUMNS",
     "beneficiaries",
+    "churn_records",
+    "complaints",
     "customers",
     "households",
+    "interactions",
     "metadata",
     "missed_premiums",
     "outbox",
     "policies",
     "purchases",
     "status_changes",
+    "survey_responses",
     "tier_changes",
     "tier_memberships",
 ]
@@ -234,4 +238,33 @@ outbox = Table(
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Index("ix_outbox_delivered_at", "delivered_at"),
     sqlite_autoincrement=True,
+)
+
+
+def _records(name: str, *columns: Column[object]) -> Table:
+    """A table of one kind of customer-service record: its id, customer and day as columns
+    (for lookups and order), the whole record as a JSON document in ``data``."""
+    return Table(
+        name,
+        metadata,
+        Column("id", ID, primary_key=True),
+        Column("customer_id", ID, ForeignKey("customers.id"), nullable=False),
+        *columns,
+        Column("day", Date, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("data", Text, nullable=False),
+        Index(f"ix_{name}_customer_id_day", "customer_id", "day"),
+        Index(f"ix_{name}_day_id", "day", "id"),
+    )
+
+
+#: Churn records (§7.1); ``day`` is the day of the churn.
+churn_records = _records("churn_records")
+#: Complaints (§8); ``day`` is the day received.
+complaints = _records("complaints")
+#: The interaction log (§9); ``day`` is the day of the contact.
+interactions = _records("interactions")
+#: Survey responses (§3); ``day`` is the day answered.
+survey_responses = _records(
+    "survey_responses", Column("survey_id", ID, nullable=False, index=True)
 )

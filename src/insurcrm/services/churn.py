@@ -1,0 +1,275 @@
+"""Churn, early warning and win-back through a unit of work (DOMAIN.md §7).
+
+* :func:`end_policy` ends a policy and, when it was the policyholder's last policy of
+  ours in force, records their churn automatically, in the same transaction.
+* :func:`detect_churn` does the same for the whole book as of a date (for policies
+  ended elsewhere, e.g. by an import), and closes the churn records of customers who
+  have a policy in force again (won back). Idempotent.
+* :func:`record_churn` and :func:`analyse_churn` record a churn by hand, and its
+  structure and causes once analysed.
+* :func:`churn_rates_for`, :func:`early_warnings` and :func:`win_back_queue` report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from insurcrm.domain.churn import (
+    ChurnCause,
+    ChurnRates,
+    ChurnRecord,
+    ChurnStructure,
+    churn_on,
+    churn_rates,
+    customers_in_force,
+)
+from insurcrm.domain.complaints import Complaint
+from insurcrm.domain.early_warning import EarlyWarning, WarningConfig, WarningLevel, early_warning
+from insurcrm.domain.future_value import FutureValueConfig, RenewalModel, win_back_value
+from insurcrm.domain.interactions import Interaction
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
+from insurcrm.domain.recovery import RecoveryConfig, RecoveryDecision, decide_recovery
+from insurcrm.domain.satisfaction import SurveyResponse
+from insurcrm.domain.unit_of_work import UnitOfWork
+from insurcrm.errors import RuleViolation
+
+__all__ = [
+    "ChurnScan",
+    "WinBack",
+    "analyse_churn",
+    "churn_rates_for",
+    "detect_churn",
+    "early_warnings",
+    "end_policy",
+    "record_churn",
+    "win_back_queue",
+]
+
+
+def _open_churn(uow: UnitOfWork, customer_id: str) -> ChurnRecord | None:
+    return next((r for r in uow.churns.of_customer(customer_id) if r.is_open), None)
+
+
+def end_policy(
+    uow: UnitOfWork,
+    policy_id: str,
+    to: PolicyStatus,
+    on: dt.date,
+    reason: EndReason | None = None,
+) -> tuple[Policy, ChurnRecord | None]:
+    """End a policy in force (lapse, surrender, maturity, cancellation, claim) and, when
+    no other policy of ours of the policyholder is in force, record their churn — in one
+    transaction.
+
+    Returns:
+        The stored policy and the churn record made (None when the customer still has
+        a policy in force, or already has an open churn record).
+
+    Raises:
+        NotFound: no such policy.
+        RuleViolation: the move is not a legal transition.
+    """
+    with uow:
+        policy = uow.policies.save(uow.policies.get(policy_id).transition(to, on, reason))
+        holder = policy.policyholder_id
+        record = churn_on(holder, uow.policies.of_customer(holder), on)
+        stored = None
+        if record is not None and _open_churn(uow, holder) is None:
+            stored = uow.churns.add(record)
+        uow.commit()
+    return policy, stored
+
+
+def record_churn(
+    uow: UnitOfWork,
+    customer_id: str,
+    on: dt.date,
+    structure: ChurnStructure | None = None,
+    causes: Iterable[ChurnCause] = (),
+    notes: str | None = None,
+) -> ChurnRecord:
+    """Record a churn by hand (the customer moved their business elsewhere).
+
+    Raises:
+        NotFound: no such customer.
+        RuleViolation: the customer already has an open churn record.
+    """
+    with uow:
+        uow.customers.get(customer_id)
+        if _open_churn(uow, customer_id) is not None:
+            raise RuleViolation(
+                f"customer {customer_id} already has an open churn record; analyse that one"
+            )
+        stored = uow.churns.add(ChurnRecord.record(customer_id, on, structure, causes, notes))
+        uow.commit()
+    return stored
+
+
+def analyse_churn(
+    uow: UnitOfWork,
+    churn_id: str,
+    structure: ChurnStructure,
+    causes: Iterable[ChurnCause],
+    notes: str | None = None,
+) -> ChurnRecord:
+    """Record the structure and causes found when a churn was analysed.
+
+    Raises:
+        NotFound: no such churn record.
+    """
+    with uow:
+        record = uow.churns.get(churn_id)
+        stored = uow.churns.save(record.analysed(structure, causes, notes))
+        uow.commit()
+    return stored
+
+
+@attrs.frozen
+class ChurnScan:
+    """What :func:`detect_churn` recorded."""
+
+    churned: tuple[ChurnRecord, ...]
+    won_back: tuple[ChurnRecord, ...]
+
+
+def _policies_by_holder(uow: UnitOfWork) -> dict[str, list[Policy]]:
+    held: defaultdict[str, list[Policy]] = defaultdict(list)
+    for policy in uow.policies.iterate():
+        if policy.is_ours:
+            held[policy.policyholder_id].append(policy)
+    return held
+
+
+def _back_in_force(policies: Sequence[Policy], after: dt.date, as_of: dt.date) -> dt.date | None:
+    """The first day after ``after`` (up to ``as_of``) a policy went in force."""
+    days = [
+        c.on
+        for p in policies
+        for c in p.history
+        if c.to_status is PolicyStatus.IN_FORCE and after < c.on <= as_of
+    ]
+    return min(days) if days else None
+
+
+def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
+    """Record every churn due as of ``as_of`` and close the records of customers won back.
+
+    A customer whose last policy of ours in force ended by ``as_of`` and who has no open
+    churn record gets one (automatic, dated the day it ended); an open record whose
+    customer has a policy in force again at ``as_of`` is closed on the day it went in
+    force. Erased customers are included (their records hold no personal data).
+    Running it again for the same date changes nothing.
+    """
+    churned: list[ChurnRecord] = []
+    won: list[ChurnRecord] = []
+    with uow:
+        held = _policies_by_holder(uow)
+        open_records: dict[str, ChurnRecord] = {}
+        closed: set[tuple[str, dt.date]] = set()
+        for record in uow.churns.iterate():
+            if record.is_open:
+                open_records[record.customer_id] = record
+            else:
+                closed.add((record.customer_id, record.on))
+        for customer_id in sorted(held):
+            policies = held[customer_id]
+            still = open_records.get(customer_id)
+            if still is not None:
+                back = _back_in_force(policies, still.on, as_of)
+                if back is not None and customer_id in customers_in_force(policies, as_of):
+                    won.append(uow.churns.save(still.won_back(back)))
+                continue
+            due = churn_on(customer_id, policies, as_of)
+            if due is not None and (customer_id, due.on) not in closed:
+                churned.append(uow.churns.add(due))
+        uow.commit()
+    return ChurnScan(tuple(churned), tuple(won))
+
+
+def churn_rates_for(uow: UnitOfWork, start: dt.date, end: dt.date) -> ChurnRates:
+    """The churn and retention rates from the day after ``start`` to ``end`` (reads only)."""
+    with uow:
+        base = customers_in_force(uow.policies.iterate(), start)
+        return churn_rates(start, end, base, uow.churns.iterate())
+
+
+def early_warnings(
+    uow: UnitOfWork,
+    as_of: dt.date,
+    config: WarningConfig | None = None,
+    *,
+    at_least: WarningLevel = WarningLevel.WATCH,
+) -> list[EarlyWarning]:
+    """The early warnings of current customers (a policy of ours in force on ``as_of``,
+    not erased) at ``at_least`` the given level, highest score first (reads only)."""
+    order = list(WarningLevel)
+    with uow:
+        held = _policies_by_holder(uow)
+        current = customers_in_force((p for ps in held.values() for p in ps), as_of)
+        complaints: defaultdict[str, list[Complaint]] = defaultdict(list)
+        contacts: defaultdict[str, list[Interaction]] = defaultdict(list)
+        responses: defaultdict[str, list[SurveyResponse]] = defaultdict(list)
+        for complaint in uow.complaints.iterate():
+            complaints[complaint.customer_id].append(complaint)
+        for contact in uow.interactions.iterate():
+            contacts[contact.customer_id].append(contact)
+        for response in uow.surveys.iterate():
+            responses[response.customer_id].append(response)
+        erased = {c.id for c in uow.customers.iterate() if c.is_erased}
+    warnings = []
+    for customer_id in sorted(current - erased):
+        warning = early_warning(
+            customer_id,
+            as_of,
+            policies=held[customer_id],
+            complaints=complaints.get(customer_id, ()),
+            interactions=contacts.get(customer_id, ()),
+            responses=responses.get(customer_id, ()),
+            config=config,
+        )
+        if order.index(warning.level) >= order.index(at_least):
+            warnings.append(warning)
+    warnings.sort(key=lambda w: (-w.score, w.customer_id))
+    return warnings
+
+
+@attrs.frozen
+class WinBack:
+    """A churned customer's recovery decision, with their churn record."""
+
+    record: ChurnRecord
+    decision: RecoveryDecision
+
+
+def win_back_queue(
+    uow: UnitOfWork,
+    as_of: dt.date,
+    model: RenewalModel,
+    *,
+    recovery: RecoveryConfig | None = None,
+    future: FutureValueConfig | None = None,
+) -> list[WinBack]:
+    """The recovery decision of every open churn record up to ``as_of`` (erased customers
+    left out), recommended ones first by expected net benefit (reads only)."""
+    with uow:
+        held = _policies_by_holder(uow)
+        erased = {c.id for c in uow.customers.iterate() if c.is_erased}
+        records = [
+            r
+            for r in uow.churns.iterate()
+            if r.is_open and r.on <= as_of and r.customer_id not in erased
+        ]
+    queue = []
+    for record in records:
+        value = win_back_value(
+            record.customer_id, held.get(record.customer_id, ()), record.on, model, future
+        )
+        queue.append(WinBack(record, decide_recovery(record, value.amount, recovery)))
+    queue.sort(
+        key=lambda w: (not w.decision.recommended, -w.decision.expected_net_benefit, w.record.id)
+    )
+    return queue
