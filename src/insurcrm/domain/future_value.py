@@ -34,7 +34,7 @@ import attrs
 from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
 from insurcrm.domain.dates import whole_years_between
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import Policy, PolicyStatus
+from insurcrm.domain.policies import Policy, PolicyStatus, StatusChange
 from insurcrm.domain.values import DEFAULT_CURRENCY, Money
 from insurcrm.errors import ValidationError
 
@@ -44,6 +44,7 @@ __all__ = [
     "RenewalHistory",
     "RenewalModel",
     "RenewalModelKind",
+    "contracts",
     "customer_future_value",
     "flat_model",
     "renewal_history",
@@ -114,37 +115,90 @@ def _anniversaries(start: dt.date, until: dt.date) -> int:
     return whole_years_between(start, until)
 
 
-def renewal_history(policies: Iterable[Policy], as_of: dt.date) -> RenewalHistory:
-    """Count lost and renewing contracts over our policies, up to ``as_of``.
+#: A short-term policy starting within this many days of the previous one's end (same
+#: policyholder, same line) renews it (续保) rather than starting a new contract.
+RENEWAL_GAP_DAYS = 31
 
-    A contract starts when the policy first went in force. It is lost at renewal
-    ``t`` when it lapsed, was surrendered or cancelled during its ``t``-th policy year
-    (a reinstated policy counts as lost at its first lapse). A contract still in force,
-    or ended by maturity or a claim, has made one renewal per whole policy year.
+
+def _first_in_force(policy: Policy) -> dt.date | None:
+    return next((c.on for c in policy.history if c.to_status is PolicyStatus.IN_FORCE), None)
+
+
+def _ending(policy: Policy, as_of: dt.date) -> StatusChange | None:
+    return next(
+        (
+            c
+            for c in policy.history
+            if c.from_status is PolicyStatus.IN_FORCE
+            and c.to_status in _LOST | _NATURAL
+            and c.on <= as_of
+        ),
+        None,
+    )
+
+
+def contracts(policies: Iterable[Policy], as_of: dt.date) -> list[tuple[dt.date, Policy]]:
+    """Our policies that went in force by ``as_of``, as renewal contracts: ``(the day the
+    contract began, its latest policy)``.
+
+    A long-term policy is one contract, renewed by its yearly premiums. One-year
+    policies renewed as new policies (same policyholder and line, the next starting
+    within :data:`RENEWAL_GAP_DAYS` of the previous one's maturity) form one contract.
+    """
+    found: list[tuple[dt.date, Policy]] = []
+    chains: dict[tuple[str, object], list[tuple[dt.date, Policy]]] = {}
+    started = [(day, p) for p in policies if p.is_ours and (day := _first_in_force(p)) is not None]
+    for day, policy in sorted(started, key=lambda e: (e[0], e[1].id)):
+        if day > as_of:
+            continue
+        if policy.is_long_term:
+            found.append((day, policy))
+            continue
+        chain = chains.setdefault((policy.policyholder_id, policy.product_line), [])
+        if chain:
+            began, last = chain[-1]
+            end = _ending(last, as_of)
+            if (
+                end is not None
+                and end.to_status is PolicyStatus.MATURED
+                and abs((day - end.on).days) <= RENEWAL_GAP_DAYS
+            ):
+                chain[-1] = (began, policy)
+                continue
+        chain.append((day, policy))
+    for chain in chains.values():
+        found.extend(chain)
+    return found
+
+
+def renewal_history(policies: Iterable[Policy], as_of: dt.date) -> RenewalHistory:
+    """Count lost and renewing contracts (:func:`contracts`) up to ``as_of``.
+
+    A contract is lost at renewal ``t`` when it lapsed, was surrendered or cancelled
+    during its ``t``-th year (a reinstated policy counts as lost at its first lapse), or
+    when a one-year contract matured at the end of its ``t``-th year and was not renewed
+    within :data:`RENEWAL_GAP_DAYS`. A contract still in force, one matured too recently
+    to tell, and one ended by a long-term policy's maturity or by a claim have made one
+    renewal per whole year (right-censored).
     """
     lost: dict[int, int] = {}
     renewing: dict[int, int] = {}
-    for policy in policies:
-        if not policy.is_ours:
-            continue
-        started = next((c.on for c in policy.history if c.to_status is PolicyStatus.IN_FORCE), None)
-        if started is None or started > as_of:
-            continue
-        end = next(
-            (
-                c
-                for c in policy.history
-                if c.from_status is PolicyStatus.IN_FORCE
-                and c.to_status in _LOST | _NATURAL
-                and c.on <= as_of
-            ),
-            None,
-        )
+    gap = dt.timedelta(days=RENEWAL_GAP_DAYS)
+    for began, policy in contracts(policies, as_of):
+        end = _ending(policy, as_of)
         if end is not None and end.to_status in _LOST:
-            t = _anniversaries(started, end.on) + 1
+            t = _anniversaries(began, end.on) + 1
+            lost[t] = lost.get(t, 0) + 1
+        elif (
+            end is not None
+            and end.to_status is PolicyStatus.MATURED
+            and not policy.is_long_term
+            and end.on + gap <= as_of
+        ):
+            t = max(_anniversaries(began, end.on), 1)
             lost[t] = lost.get(t, 0) + 1
         else:
-            n = _anniversaries(started, end.on if end is not None else as_of)
+            n = _anniversaries(began, end.on if end is not None else as_of)
             renewing[n] = renewing.get(n, 0) + 1
     return RenewalHistory(
         tuple(lost.get(t, 0) for t in range(1, max(lost, default=0) + 1)),
@@ -283,20 +337,16 @@ def customer_future_value(
     currency: str = DEFAULT_CURRENCY,
 ) -> FutureValue:
     """The expected premium of ``customer_id``'s policies of ours in force on ``as_of``,
-    over the next ``horizon_years`` renewals (discounted). A long-term policy pays no
-    premium after its term; a short-term one renews every year."""
+    over the next ``horizon_years`` renewals (discounted), each contract
+    (:func:`contracts`) at its own tenure. A long-term policy pays no premium after its
+    term; a short-term one renews every year."""
     cfg = config or FutureValueConfig()
     total = Decimal("0.00")
     reasons = []
-    for policy in policies:
-        if (
-            not policy.is_ours
-            or policy.policyholder_id != customer_id
-            or policy.status_on(as_of) is not PolicyStatus.IN_FORCE
-            or policy.currency != currency
-        ):
+    own = [p for p in policies if p.policyholder_id == customer_id]
+    for started, policy in contracts(own, as_of):
+        if policy.status_on(as_of) is not PolicyStatus.IN_FORCE or policy.currency != currency:
             continue
-        started = next(c.on for c in policy.history if c.to_status is PolicyStatus.IN_FORCE)
         made = _anniversaries(started, as_of)
         remaining = policy.term_years - made if policy.is_long_term else None
         factor = _expected_premiums(made, model, cfg, first=1, remaining=remaining)

@@ -17,8 +17,9 @@ every contact due, each with its reason, its due date and a stable key:
 An entry disappears once it is done: a contact logged with the matching purpose on or
 after the day it arose (REVISIT for an idle customer or a win-back, CARE for a tier
 notice, CARE, SURVEY or REVISIT for a survey follow-up), or the complaint's follow-up
-step done. Tier notices and survey follow-ups older than ``stale_after_days`` (90) are
-dropped. Overdue entries stay, with their original due date. The plan is derived, not
+step done. Win-back actions, tier notices and survey follow-ups raised more than
+``stale_after_days`` (90) ago are dropped from the plan (churned customers stay in the
+win-back queue). Overdue entries stay, with their original due date. The plan is derived, not
 stored: generating it twice gives the same entries with the same keys, one per customer
 and reason.
 """
@@ -180,7 +181,7 @@ def visit_plan(
                 f"complaint {complaint.id}",
             )
     for decision, churned_on in decisions:
-        if decision.recommended and churned_on <= as_of:
+        if decision.recommended and stale < churned_on <= as_of:
             due = churned_on + dt.timedelta(days=cfg.win_back_days)
             add(
                 decision.customer_id,

@@ -2,10 +2,12 @@
 portfolio's own renewal history, then value customers with it.
 
 :func:`fit_renewal_model` fits the shifted-beta-geometric model by maximum likelihood
-with scipy (over log α and log β, from α = β = 1, L-BFGS-B); it falls back to the
-configured flat retention rate when the history is too short (fewer than
-``min_renewal_years`` renewal years or ``min_contracts`` contracts), shows no loss or
-no renewal at all, or the fit does not converge, and the model's ``reason`` says which.
+with scipy (over log α and log β, from α = β = 1, L-BFGS-B). When every contract renews
+alike the fit runs off to α, β → ∞ (the sBG's limit is one constant rate); the model is
+then that one rate, estimated from the same history. It falls back to the configured
+flat retention rate when the history is too short (fewer than ``min_renewal_years``
+renewal years or ``min_contracts`` contracts), shows no loss or no renewal at all, or
+the fit fails, and the model's ``reason`` says which.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 from insurcrm.domain.future_value import (
     FutureValue,
     FutureValueConfig,
     RenewalHistory,
     RenewalModel,
+    RenewalModelKind,
     customer_future_value,
     flat_model,
     renewal_history,
@@ -66,15 +70,33 @@ def fit_renewal_model(
         bounds=[(-_LOG_BOUND, _LOG_BOUND)] * 2,
     )
     alpha, beta = (float(math.exp(v)) for v in result.x)
-    at_bound = any(abs(v) >= _LOG_BOUND - 1e-6 for v in result.x)
-    if not result.success or at_bound or not math.isfinite(result.fun):
+    if not math.isfinite(result.fun):
         return flat_model(cfg, "the sBG fit did not converge")
+    if any(abs(v) >= _LOG_BOUND - 1e-6 for v in result.x):
+        return _constant_rate(history, contracts, years)
     reason = (
         f"sBG fitted to {contracts:,} contracts over {years} renewal years: "
         f"α = {alpha:.3f}, β = {beta:.3f}, first-year retention "
         f"{(1 - alpha / (alpha + beta)) * 100:.1f} %"
     )
     return sbg_model(alpha, beta, reason)
+
+
+def _constant_rate(history: RenewalHistory, contracts: int, years: int) -> RenewalModel:
+    """The limit the sBG fit runs to when every contract renews alike (α and β without
+    bound): one retention rate, the share of renewals due that were made."""
+    due = sum(t * n for t, n in enumerate(history.lost, start=1)) + sum(
+        n * k for n, k in enumerate(history.renewing)
+    )
+    rate = (Decimal(1) - Decimal(sum(history.lost)) / due).quantize(Decimal("0.0001"))
+    return RenewalModel(
+        RenewalModelKind.FLAT_RETENTION,
+        retention=rate,
+        reason=(
+            f"fitted to {contracts:,} contracts over {years} renewal years: they renew alike "
+            f"(the sBG fit tends to one rate), so one retention rate {rate * 100:.2f} % a year"
+        ),
+    )
 
 
 def portfolio_renewal_model(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -36,7 +37,9 @@ from insurcrm.domain.policies import Beneficiary, EndReason, Policy, ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import CENT, Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import NotFound, ValidationError
+from insurcrm.services.churn import detect_churn
 from insurcrm.services.customers import erase_customer
+from insurcrm.services.sample_service import ServiceRecords, ServiceSampler
 
 __all__ = [
     "DEFAULT_AS_OF",
@@ -96,6 +99,10 @@ class SampleStats:
         batches: transactions committed for the customers.
         first_id: the id of the first sample customer.
         last_id: the id of the last customer added, or ``None``.
+        complaints: complaints added.
+        interactions: logged contacts added.
+        responses: survey responses added.
+        churns: churn records made (when a customer's last policy ended).
     """
 
     seed: int
@@ -109,6 +116,10 @@ class SampleStats:
     batches: int
     first_id: str
     last_id: str | None
+    complaints: int = 0
+    interactions: int = 0
+    responses: int = 0
+    churns: int = 0
 
 
 # -- reference data ---------------------------------------------------------------------------
@@ -431,6 +442,7 @@ class _Batch:
     households: list[Household] = attrs.Factory(list)
     customers: list[Customer] = attrs.Factory(list)
     policies: list[Policy] = attrs.Factory(list)
+    service: ServiceRecords = attrs.Factory(ServiceRecords)
 
 
 class _Sampler:
@@ -1144,6 +1156,12 @@ def _write(uow: UnitOfWork, batch: _Batch) -> None:
             uow.customers.add(customer)
         for policy in batch.policies:
             uow.policies.add(policy)
+        for complaint in batch.service.complaints:
+            uow.complaints.add(complaint)
+        for contact in batch.service.interactions:
+            uow.interactions.add(contact)
+        for response in batch.service.responses:
+            uow.surveys.add(response)
         uow.commit()
 
 
@@ -1195,13 +1213,19 @@ def generate_sample(
     if _has_sample(uow):
         return SampleStats(seed, as_of, customers, True, 0, 0, 0, 0, 0, first, None)
     sampler = _Sampler(seed, as_of, customers)
+    service = ServiceSampler(seed, as_of)
     added = households = policies = batches = 0
+    made: Counter[str] = Counter()
     pending = _Batch()
     while added < customers:
         unit = sampler.unit(customers - added)
+        records = service.records(unit.customers, unit.policies)
         pending.households += unit.households
         pending.customers += unit.customers
         pending.policies += unit.policies
+        for kind in ("complaints", "interactions", "responses"):
+            getattr(pending.service, kind).extend(getattr(records, kind))
+            made[kind] += len(getattr(records, kind))
         added += len(unit.customers)
         if len(pending.customers) >= batch_size or added >= customers:
             _write(uow, pending)
@@ -1211,6 +1235,13 @@ def generate_sample(
             pending = _Batch()
             if progress is not None:
                 progress(added, customers)
+    churned = detect_churn(uow, as_of).churned
+    with uow:
+        for record in churned:
+            analysed = service.analyse(record)
+            if analysed is not record:
+                uow.churns.save(analysed)
+        uow.commit()
     to_erase = sorted(sampler.rng.sample(range(2, customers + 1), customers // 1000))
     for number in to_erase:
         erase_customer(uow, customer_id(number), as_of)
@@ -1226,4 +1257,8 @@ def generate_sample(
         batches=batches,
         first_id=first,
         last_id=customer_id(added),
+        complaints=made["complaints"],
+        interactions=made["interactions"],
+        responses=made["responses"],
+        churns=len(churned),
     )
