@@ -38,6 +38,7 @@ from rich.table import Table
 from insurcrm import __version__
 from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.engine import describe_url
+from insurcrm.cli_retention import gather_retention, print_retention
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
@@ -120,7 +121,9 @@ def cli() -> None:
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
 @_as_of_option
 def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
-    """Build a sample book of customers and policies, then print its summary.
+    """Build a sample book of customers and policies, then print its summary: segments,
+    tiers, churn and retention, satisfaction, complaints, early warnings, the win-back
+    queue and the visit plan for the coming week.
 
     Creates or upgrades the schema first. Running it again adds nothing.
     """
@@ -158,11 +161,13 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
         )
         year_ago = add_years(day, -1)
         changes = count_tier_changes(store.unit_of_work(), year_ago, day)
+        retention = gather_retention(store, day)
     finally:
         store.dispose()
     _print_summary(console, summary)
     _print_segmentation(console, segments)
     _print_tiers(console, reviews[-1], DEFAULT_LADDER, changes, year_ago)
+    print_retention(console, retention)
 
 
 def _quarter_ends(day: dt.date) -> list[dt.date]:

@@ -1,0 +1,205 @@
+"""The retention part of the command line's report (DOMAIN.md §3, §7–§9): churn and
+retention rates, satisfaction indicators, complaint handling against promise, early
+warnings, the win-back queue and the visit plan for the coming week.
+
+:func:`gather_retention` reads everything through the services (after recording any
+churn due); :func:`print_retention` prints it. Only ids, dates, codes and figures are
+printed, never personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from decimal import Decimal
+
+import attrs
+from rich.console import Console
+from rich.table import Table
+
+from insurcrm.domain.churn import ChurnRates
+from insurcrm.domain.complaint_handling import ComplaintHandling
+from insurcrm.domain.dates import add_years
+from insurcrm.domain.early_warning import EarlyWarning, WarningLevel
+from insurcrm.domain.future_value import RenewalModel
+from insurcrm.domain.rates import Rate
+from insurcrm.domain.recovery import WinBackStance
+from insurcrm.domain.satisfaction import SatisfactionIndicators
+from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.domain.visits import VisitConfig, VisitEntry, VisitReason
+from insurcrm.services.churn import (
+    WinBack,
+    churn_rates_for,
+    detect_churn,
+    early_warnings,
+    win_back_queue,
+)
+from insurcrm.services.complaints import complaint_handling_for
+from insurcrm.services.contacts import plan_visits
+from insurcrm.services.future_value import portfolio_renewal_model
+from insurcrm.services.satisfaction import satisfaction_indicators_for
+
+__all__ = ["RetentionReport", "gather_retention", "print_retention"]
+
+
+@attrs.frozen
+class RetentionReport:
+    """What the report shows, for the year up to ``as_of``."""
+
+    as_of: dt.date
+    since: dt.date
+    rates: ChurnRates
+    indicators: SatisfactionIndicators
+    handling: ComplaintHandling
+    warnings: list[EarlyWarning]
+    model: RenewalModel
+    queue: list[WinBack]
+    plan: tuple[VisitEntry, ...]
+
+
+def gather_retention(store: UnitOfWorkFactory, as_of: dt.date) -> RetentionReport:
+    """Record churn due as of ``as_of``, then read every retention figure."""
+    since = add_years(as_of, -1)
+    detect_churn(store.unit_of_work(), as_of)
+    model = portfolio_renewal_model(store.unit_of_work(), as_of)
+    return RetentionReport(
+        as_of=as_of,
+        since=since,
+        rates=churn_rates_for(store.unit_of_work(), since, as_of),
+        indicators=satisfaction_indicators_for(store.unit_of_work(), since, as_of),
+        handling=complaint_handling_for(store.unit_of_work(), since, as_of),
+        warnings=early_warnings(store.unit_of_work(), as_of),
+        model=model,
+        queue=win_back_queue(store.unit_of_work(), as_of, model),
+        plan=plan_visits(store.unit_of_work(), as_of, model=model),
+    )
+
+
+def _pct(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value} %"
+
+
+def _rate(rate: Rate) -> str:
+    return f"{_pct(rate.percent)} ({rate.numerator:,}/{rate.denominator:,})"
+
+
+def _print_rates(console: Console, report: RetentionReport) -> None:
+    rates, ind, handling = report.rates, report.indicators, report.handling
+    table = Table(title=f"Keeping customers, {report.since} to {report.as_of} (客户保持)")
+    table.add_column("Figure")
+    table.add_column("Value", justify="right")
+    average = ind.average_purchase
+    rows = [
+        (
+            "Churn rate 客户流失率",
+            f"{_pct(rates.churn_rate)} ({rates.churned:,}/{rates.customers_at_start:,})",
+        ),
+        ("Retention rate 客户保持率", _pct(rates.retention_rate)),
+        ("Reputation 美誉度", _rate(ind.reputation)),
+        ("Naming rate 指名率", _rate(ind.naming_rate)),
+        ("Repeat rate 回头率", _rate(ind.repeat_rate)),
+        ("Complaint rate 抱怨率", _rate(ind.complaint_rate)),
+        ("Referral rate 推荐率", _rate(ind.referral_rate)),
+        ("Price sensitivity 价格敏感度", _rate(ind.price_sensitivity)),
+        ("Sales power 销售力", f"¥{ind.sales_power.amount:,.2f}"),
+        ("Average purchase 单次购买额", "n/a" if average is None else f"¥{average.amount:,.2f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    days = handling.average_handling_days
+    console.print(
+        f"Complaints received (投诉): {handling.received:,}; answered by the promised day: "
+        f"{_rate(handling.answered_on_time)}, late: {handling.late:,}; "
+        f"closed: {handling.closed:,} in {days if days is not None else 'n/a'} days on "
+        f"average; reopened: {handling.reopened:,}; open: {handling.open:,}; "
+        f"overdue: {len(handling.overdue):,}."
+    )
+
+
+def _print_warnings(console: Console, warnings: list[EarlyWarning]) -> None:
+    levels = Counter(w.level for w in warnings)
+    console.print(
+        "Early warnings (客户不满预警): "
+        + ", ".join(
+            f"{levels[level]:,} {level.name} ({level.label_zh})"
+            for level in reversed(WarningLevel)
+            if level is not WarningLevel.NONE
+        )
+        + "."
+    )
+    if not warnings:
+        return
+    table = Table(title="Highest early-warning scores (first 5)")
+    table.add_column("Customer")
+    table.add_column("Score", justify="right")
+    table.add_column("Level")
+    table.add_column("Signals")
+    for warning in warnings[:5]:
+        table.add_row(
+            warning.customer_id,
+            str(warning.score),
+            warning.level.name,
+            "; ".join(warning.reasons),
+        )
+    console.print(table)
+
+
+def _print_queue(console: Console, report: RetentionReport) -> None:
+    queue = report.queue
+    stances = Counter(w.decision.stance for w in queue)
+    recommended = [w for w in queue if w.decision.recommended]
+    net = sum((w.decision.expected_net_benefit for w in recommended), Decimal(0))
+    console.print(f"Renewal model (续保模型): {report.model.reason}.")
+    console.print(
+        f"Churned customers not won back (流失客户): {len(queue):,} — "
+        + ", ".join(f"{stances[s]:,} {s.name} ({s.label_zh})" for s in WinBackStance)
+        + f". Win-back recommended for {len(recommended):,}, expected net benefit "
+        f"¥{net:,.2f}."
+    )
+    if not recommended:
+        return
+    table = Table(title="Win-back queue (挽回队列, first 10)")
+    table.add_column("Customer")
+    table.add_column("Churned")
+    table.add_column("Structure")
+    table.add_column("Value class")
+    table.add_column("Measures")
+    table.add_column("Expected net", justify="right")
+    for item in recommended[:10]:
+        decision, record = item.decision, item.record
+        table.add_row(
+            decision.customer_id,
+            str(record.on),
+            record.structure.name if record.structure else "not analysed",
+            decision.value_class.name,
+            ", ".join(m.name for m in decision.measures),
+            f"¥{decision.expected_net_benefit:,.2f}",
+        )
+    console.print(table)
+
+
+def _print_plan(console: Console, report: RetentionReport) -> None:
+    plan, as_of = report.plan, report.as_of
+    until = as_of + dt.timedelta(days=VisitConfig().horizon_days)
+    overdue = Counter(e.reason for e in plan if e.overdue(as_of))
+    due = Counter(e.reason for e in plan if not e.overdue(as_of))
+    table = Table(title=f"Visit plan for {as_of} to {until} (客户访问计划)")
+    table.add_column("Reason")
+    table.add_column("中文")
+    table.add_column("Due this week", justify="right")
+    table.add_column("Overdue", justify="right")
+    for reason in VisitReason:
+        table.add_row(reason.name, reason.label_zh, f"{due[reason]:,}", f"{overdue[reason]:,}")
+    console.print(table)
+    coming = [e for e in plan if not e.overdue(as_of)]
+    for entry in coming[:8]:
+        console.print(f"  {entry.due}  {entry.customer_id}  {entry.reason.name}: {entry.detail}")
+
+
+def print_retention(console: Console, report: RetentionReport) -> None:
+    """Print the retention report."""
+    _print_rates(console, report)
+    _print_warnings(console, report.warnings)
+    _print_queue(console, report)
+    _print_plan(console, report)
