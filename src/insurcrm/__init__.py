@@ -13,6 +13,14 @@ from insurcrm.domain.card import (
     LifeSituation,
     MaritalStatus,
 )
+from insurcrm.domain.churn import ChurnCause, ChurnRates, ChurnRecord, ChurnStructure, churn_rates
+from insurcrm.domain.complaint_handling import ComplaintHandling, complaint_handling
+from insurcrm.domain.complaints import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    ComplaintStep,
+)
 from insurcrm.domain.credit import CreditAssessment, CreditConfig, CreditGrade, grade_credit
 from insurcrm.domain.customers import (
     Customer,
@@ -21,9 +29,21 @@ from insurcrm.domain.customers import (
     PdpPersonality,
     RiskPreference,
 )
+from insurcrm.domain.early_warning import (
+    EarlyWarning,
+    WarningConfig,
+    WarningLevel,
+    WarningSignal,
+    early_warning,
+)
 from insurcrm.domain.events import (
+    ComplaintClosed,
+    ComplaintReceived,
+    ComplaintReopened,
+    CustomerChurned,
     CustomerErased,
     CustomerRegistered,
+    CustomerWonBack,
     DomainEvent,
     PolicyStatusChanged,
     TierDowngraded,
@@ -31,6 +51,17 @@ from insurcrm.domain.events import (
     TierGranted,
     TierUpgraded,
 )
+from insurcrm.domain.future_value import (
+    FutureValue,
+    FutureValueConfig,
+    RenewalHistory,
+    RenewalModel,
+    RenewalModelKind,
+    customer_future_value,
+    renewal_history,
+    win_back_value,
+)
+from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.policies import (
     Beneficiary,
     EndReason,
@@ -41,6 +72,28 @@ from insurcrm.domain.policies import (
     Purchase,
     PurchaseKind,
     StatusChange,
+)
+from insurcrm.domain.rates import Rate
+from insurcrm.domain.recovery import (
+    CostBenefit,
+    RecoveryConfig,
+    RecoveryDecision,
+    ValueClass,
+    WinBackMeasure,
+    WinBackStance,
+    decide_recovery,
+)
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    RespondentRole,
+    SatisfactionIndicators,
+    SurveyChannel,
+    SurveyConfig,
+    SurveyReport,
+    SurveyResponse,
+    satisfaction_indicators,
+    survey_report,
 )
 from insurcrm.domain.tier_membership import (
     GrantKind,
@@ -62,6 +115,7 @@ from insurcrm.domain.tiers import (
 )
 from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
+from insurcrm.domain.visits import VisitConfig, VisitEntry, VisitReason, visit_plan
 from insurcrm.errors import (
     ConcurrencyError,
     Duplicate,
@@ -75,36 +129,60 @@ from insurcrm.errors import (
 
 __all__ = [
     "DEFAULT_LADDER",
+    "Answer",
     "BasicProfile",
     "Beneficiary",
     "Benefits",
+    "Channel",
+    "ChurnCause",
+    "ChurnRates",
+    "ChurnRecord",
+    "ChurnStructure",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintClosed",
+    "ComplaintHandling",
+    "ComplaintReceived",
+    "ComplaintReopened",
+    "ComplaintStatus",
+    "ComplaintStep",
     "ConcurrencyError",
+    "CostBenefit",
     "CreditAssessment",
     "CreditConfig",
     "CreditGrade",
     "Criterion",
     "Customer",
+    "CustomerChurned",
     "CustomerErased",
     "CustomerRegistered",
+    "CustomerWonBack",
+    "Dimension",
+    "Direction",
     "DomainEvent",
     "DowngradeRules",
     "Duplicate",
+    "EarlyWarning",
     "Education",
     "Email",
     "EndReason",
     "FamilyMember",
+    "FutureValue",
+    "FutureValueConfig",
     "Gender",
     "GrantKind",
     "Holding",
     "Household",
     "Indicator",
     "InsurCRMError",
+    "Interaction",
     "LeadSource",
     "LifeSituation",
     "MaritalStatus",
     "MissedPremium",
     "Money",
     "NotFound",
+    "ObservedSignal",
     "PdpPersonality",
     "PersonName",
     "Phone",
@@ -114,12 +192,25 @@ __all__ = [
     "ProductLine",
     "Purchase",
     "PurchaseKind",
+    "Purpose",
+    "Rate",
+    "RecoveryConfig",
+    "RecoveryDecision",
+    "RenewalHistory",
+    "RenewalModel",
+    "RenewalModelKind",
     "ResidentId",
+    "RespondentRole",
     "RiskPreference",
     "RuleViolation",
+    "SatisfactionIndicators",
     "SchemaError",
     "StatusChange",
     "StorageError",
+    "SurveyChannel",
+    "SurveyConfig",
+    "SurveyReport",
+    "SurveyResponse",
     "Tier",
     "TierDowngraded",
     "TierEnrolled",
@@ -133,10 +224,29 @@ __all__ = [
     "UnitOfWork",
     "UnitOfWorkFactory",
     "ValidationError",
+    "ValueClass",
+    "VisitConfig",
+    "VisitEntry",
+    "VisitReason",
+    "WarningConfig",
+    "WarningLevel",
+    "WarningSignal",
+    "WinBackMeasure",
+    "WinBackStance",
     "__version__",
+    "churn_rates",
+    "complaint_handling",
+    "customer_future_value",
+    "decide_recovery",
+    "early_warning",
     "evaluate_tier",
     "grade_credit",
     "grant_tier",
+    "renewal_history",
+    "satisfaction_indicators",
+    "survey_report",
+    "visit_plan",
+    "win_back_value",
 ]
 
 __version__ = "0.1.0"
