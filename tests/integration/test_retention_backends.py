@@ -1,0 +1,201 @@
+"""Keeping customers gives the same answer on every backend (DOMAIN.md §3, §7–§9, §10.2):
+the same generated portfolio, with the same policies ended, complaints handled and a
+customer erased, yields the same churn records, rates, indicators, complaint handling,
+early warnings, win-back queue and visit plan on memory, SQLite and PostgreSQL; and erasing
+a customer removes their texts from every new record there without changing any rate of a
+past period (DOMAIN.md §10.4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from insurcrm.adapters.memory import MemoryStore
+from insurcrm.cli_retention import RetentionReport, gather_retention
+from insurcrm.dispatch import EventHandlers
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep
+from insurcrm.domain.interactions import Channel, Direction, Interaction, Purpose
+from insurcrm.domain.policies import PolicyStatus
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    RespondentRole,
+    SurveyChannel,
+    SurveyResponse,
+)
+from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.services.churn import end_policy
+from insurcrm.services.complaints import complete_step, receive_complaint
+from insurcrm.services.contacts import log_interaction
+from insurcrm.services.customers import erase_customer
+from insurcrm.services.sample_portfolio import customer_id, generate_sample
+from insurcrm.services.satisfaction import record_survey_response
+from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
+
+EXAMPLES = settings(
+    max_examples=8 if settings.default.max_examples < 100 else 20,
+    deadline=None,
+)
+
+
+@attrs.frozen
+class Scenario:
+    customers: int
+    seed: int
+    as_of: dt.date
+    ended: tuple[int, ...]
+    erased: int
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    customers = draw(st.integers(min_value=15, max_value=35))
+    return Scenario(
+        customers=customers,
+        seed=draw(st.integers(min_value=0, max_value=2**32 - 1)),
+        as_of=draw(st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2026, 6, 30))),
+        ended=tuple(draw(st.lists(st.integers(0, 40), max_size=3))),
+        erased=draw(st.integers(min_value=1, max_value=customers)),
+    )
+
+
+@attrs.frozen
+class Records:
+    churns: tuple[ChurnRecord, ...]
+    complaints: tuple[Complaint, ...]
+    interactions: tuple[Interaction, ...]
+    responses: tuple[SurveyResponse, ...]
+
+
+def _records(store: UnitOfWorkFactory) -> Records:
+    with store.unit_of_work() as uow:
+        return Records(
+            tuple(uow.churns.iterate()),
+            tuple(uow.complaints.iterate()),
+            tuple(uow.interactions.iterate()),
+            tuple(uow.surveys.iterate()),
+        )
+
+
+def _personal_texts(records: Records, customer: str) -> list[object]:
+    found: list[object] = []
+    for r in records.churns:
+        if r.customer_id == customer:
+            found.append(r.notes)
+    for c in records.complaints:
+        if c.customer_id == customer:
+            found.append(c.text)
+            found += [s.note for s in c.steps]
+            found += [s.skip_reason for s in c.steps]
+            found += [x.reason for x in c.changes]
+    for i in records.interactions:
+        if i.customer_id == customer:
+            found.append(i.memo)
+    for s in records.responses:
+        if s.customer_id == customer:
+            found.append(s.comment)
+    return [t for t in found if t is not None]
+
+
+@attrs.frozen
+class Outcome:
+    before: RetentionReport
+    after: RetentionReport
+    records: Records
+
+
+def run(store: UnitOfWorkFactory, scenario: Scenario) -> Outcome:
+    store.handlers = EventHandlers()
+    as_of = scenario.as_of
+    generate_sample(
+        store.unit_of_work(), customers=scenario.customers, seed=scenario.seed, as_of=as_of
+    )
+    with store.unit_of_work() as uow:
+        in_force = [p for p in uow.policies.iterate() if p.is_ours and p.in_force]
+    for pick in scenario.ended:
+        if in_force:
+            policy = in_force.pop(pick % len(in_force))
+            end_policy(store.unit_of_work(), policy.id, PolicyStatus.SURRENDERED, as_of)
+    target = customer_id(scenario.erased)
+    # The customer to erase gets one of every record, with personal text in each.
+    receive_complaint(
+        store.unit_of_work(),
+        Complaint.receive(
+            "K-TEST", target, as_of, as_of, ComplaintCategory.CLAIMS, text="王先生说：太慢了"
+        ),
+    )
+    complete_step(store.unit_of_work(), "K-TEST", ComplaintStep.VENT, as_of, note="客户很生气")
+    log_interaction(
+        store.unit_of_work(),
+        Interaction(
+            "I-TEST",
+            target,
+            as_of,
+            Channel.PHONE,
+            Direction.OUTBOUND,
+            Purpose.CARE,
+            memo="住址变更",
+        ),
+    )
+    with store.unit_of_work() as uow:
+        surveyed = any(
+            r.on > as_of - dt.timedelta(days=180) for r in uow.surveys.of_customer(target)
+        )
+    if not surveyed:
+        record_survey_response(
+            store.unit_of_work(),
+            SurveyResponse(
+                "R-TEST",
+                "SV-TEST",
+                target,
+                RespondentRole.POLICYHOLDER,
+                SurveyChannel.PHONE,
+                as_of,
+                {Dimension.SERVICE: Answer.DISSATISFIED},
+                comment="电话 13812345678",
+            ),
+        )
+    before = gather_retention(store, as_of)
+    erase_customer(store.unit_of_work(), target, as_of)
+    after = gather_retention(store, as_of)
+    records = _records(store)
+    assert _personal_texts(records, target) == []
+    # Rates of the period do not change with an erasure.
+    assert after.rates == before.rates
+    assert after.indicators == before.indicators
+    assert after.handling == before.handling
+    assert after.model == before.model
+    # The erased customer is no longer contacted.
+    assert all(e.customer_id != target for e in after.plan)
+    assert all(w.customer_id != target for w in after.warnings)
+    return Outcome(before, after, records)
+
+
+def _backends() -> list[tuple[str, Callable[[], UnitOfWorkFactory]]]:
+    backends: list[tuple[str, Callable[[], UnitOfWorkFactory]]] = [
+        ("memory", MemoryStore),
+        ("sqlite", empty_sqlite_store),
+    ]
+    from tests.contract.sql_stores import postgres_url
+
+    if postgres_url():
+        backends.append(("postgres", empty_postgres_store))
+    return backends
+
+
+@pytest.mark.slow
+@EXAMPLES
+@given(scenarios())
+def test_same_retention_answers_on_every_backend(scenario: Scenario) -> None:
+    outcomes = {name: run(make(), scenario) for name, make in _backends()}
+    expected = outcomes["memory"]
+    for name, outcome in outcomes.items():
+        assert outcome.records == expected.records, name
+        assert outcome.before == expected.before, name
+        assert outcome.after == expected.after, name
