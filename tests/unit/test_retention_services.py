@@ -1,0 +1,363 @@
+"""Keeping-customers use cases on the memory store (DOMAIN.md §3, §7–§9): automatic and
+explicit churn, win-back, surveys with their interval, complaints walked through the
+services, contacts, the visit plan and the renewal model."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+import pytest
+
+from insurcrm.adapters.memory import MemoryStore
+from insurcrm.domain.churn import ChurnCause, ChurnStructure
+from insurcrm.domain.complaints import Complaint, ComplaintStatus, ComplaintStep
+from insurcrm.domain.customers import Customer
+from insurcrm.domain.early_warning import WarningLevel, WarningSignal
+from insurcrm.domain.events import ComplaintClosed, ComplaintReceived, CustomerChurned
+from insurcrm.domain.future_value import FutureValueConfig, RenewalHistory, RenewalModelKind
+from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
+from insurcrm.domain.recovery import WinBackStance
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    RespondentRole,
+    SurveyChannel,
+    SurveyResponse,
+)
+from insurcrm.domain.values import Money
+from insurcrm.domain.visits import VisitReason
+from insurcrm.errors import Duplicate, NotFound, RuleViolation
+from insurcrm.services.churn import (
+    analyse_churn,
+    churn_rates_for,
+    detect_churn,
+    early_warnings,
+    end_policy,
+    record_churn,
+    win_back_queue,
+)
+from insurcrm.services.complaints import (
+    close_complaint,
+    complaint_handling_for,
+    complete_step,
+    receive_complaint,
+    reopen_complaint,
+    skip_compensation,
+)
+from insurcrm.services.contacts import assign_csr, log_interaction, plan_visits
+from insurcrm.services.customers import erase_customer
+from insurcrm.services.future_value import (
+    fit_renewal_model,
+    future_value_of,
+    portfolio_renewal_model,
+)
+from insurcrm.services.satisfaction import (
+    may_survey_from,
+    record_survey_response,
+    satisfaction_indicators_for,
+    survey_report_for,
+)
+
+DAY = dt.date(2024, 3, 1)
+
+
+def customer(customer_id: str, on: dt.date = DAY) -> Customer:
+    return Customer.register(customer_id, "欧阳娜娜", on)
+
+
+def policy(policy_id: str, holder: str, start: dt.date = DAY, premium: str = "20000.00") -> Policy:
+    return Policy(
+        id=policy_id,
+        number=f"N-{policy_id}",
+        policyholder_id=holder,
+        insured_id=holder,
+        product_line=ProductLine.LIFE,
+        start_date=start,
+        term_years=20,
+        sum_assured=Money("500000.00"),
+        annual_premium=Money(premium),
+    ).activate(start)
+
+
+def store_with(*items: Customer | Policy) -> MemoryStore:
+    store = MemoryStore()
+    with store.unit_of_work() as uow:
+        for item in items:
+            if isinstance(item, Customer):
+                uow.customers.add(item)
+            else:
+                uow.policies.add(item)
+        uow.commit()
+    return store
+
+
+def events(store: MemoryStore) -> list[object]:
+    with store.unit_of_work() as uow:
+        return [e.event for e in uow.outbox.pending(limit=10_000)]
+
+
+def response(
+    rid: str, holder: str, on: dt.date, answer: Answer = Answer.SATISFIED
+) -> SurveyResponse:
+    return SurveyResponse(
+        rid,
+        "S1",
+        holder,
+        RespondentRole.POLICYHOLDER,
+        SurveyChannel.PHONE,
+        on,
+        dict.fromkeys(Dimension, answer),
+        praises_us=True,
+    )
+
+
+class TestChurn:
+    def test_ending_the_last_policy_records_the_churn_in_the_same_transaction(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"), policy("P2", "C1"))
+        on = dt.date(2025, 1, 10)
+        _, first = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, on)
+        assert first is None  # P2 is still in force
+        stored, record = end_policy(
+            store.unit_of_work(), "P2", PolicyStatus.LAPSED, on, EndReason.NON_PAYMENT
+        )
+        assert stored.status is PolicyStatus.LAPSED
+        assert record is not None
+        assert (record.customer_id, record.on, record.automatic, record.policy_id) == (
+            "C1",
+            on,
+            True,
+            "P2",
+        )
+        assert record.structure is None  # to be analysed
+        assert any(isinstance(e, CustomerChurned) for e in events(store))
+
+    def test_fraud_cancellation_is_pushed_away_on_purpose(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        _, record = end_policy(
+            store.unit_of_work(), "P1", PolicyStatus.CANCELLED, DAY, EndReason.FRAUD
+        )
+        assert record is not None
+        assert record.structure is ChurnStructure.INTENTIONALLY_PUSHED_AWAY
+        assert record.causes == (ChurnCause.FRAUD,)
+
+    def test_an_illegal_end_stores_nothing(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        with pytest.raises(RuleViolation):
+            end_policy(store.unit_of_work(), "P1", PolicyStatus.PENDING, DAY)
+        with store.unit_of_work() as uow:
+            assert uow.churns.count() == 0
+            assert uow.policies.get("P1").in_force
+
+    def test_explicit_churn_refuses_a_second_open_record(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        record = record_churn(
+            store.unit_of_work(), "C1", DAY, ChurnStructure.PULLED_AWAY, [ChurnCause.AGENT_LEFT]
+        )
+        assert record.automatic is False
+        with pytest.raises(RuleViolation, match="already has an open churn record"):
+            record_churn(store.unit_of_work(), "C1", DAY + dt.timedelta(days=1))
+        with pytest.raises(NotFound):
+            record_churn(store.unit_of_work(), "C404", DAY)
+
+    def test_analyse_sets_structure_and_causes(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        _, record = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)
+        assert record is not None
+        analysed = analyse_churn(
+            store.unit_of_work(), record.id, ChurnStructure.BOUGHT_OFF, [ChurnCause.PRICE], "竞品"
+        )
+        assert analysed.structure is ChurnStructure.BOUGHT_OFF
+        assert analysed.version == record.version + 1
+
+    def test_detect_churn_is_idempotent_and_sees_customers_won_back(self) -> None:
+        lapsed = policy("P1", "C1").lapse(dt.date(2024, 6, 1))
+        store = store_with(customer("C1"), customer("C2"), lapsed, policy("P2", "C2"))
+        scan = detect_churn(store.unit_of_work(), dt.date(2024, 7, 1))
+        assert [r.customer_id for r in scan.churned] == ["C1"]
+        assert detect_churn(store.unit_of_work(), dt.date(2024, 7, 1)).churned == ()
+        with store.unit_of_work() as uow:
+            uow.policies.save(uow.policies.get("P1").reinstate(dt.date(2024, 8, 1)))
+            uow.commit()
+        again = detect_churn(store.unit_of_work(), dt.date(2024, 9, 1))
+        assert [(r.customer_id, r.won_back_on) for r in again.won_back] == [
+            ("C1", dt.date(2024, 8, 1))
+        ]
+        assert detect_churn(store.unit_of_work(), dt.date(2024, 9, 1)) == again.__class__((), ())
+
+    def test_rates_use_customers_at_the_start(self) -> None:
+        store = store_with(
+            customer("C1"), customer("C2"), customer("C3"),
+            policy("P1", "C1"), policy("P2", "C2"), policy("P3", "C3", dt.date(2024, 5, 1)),
+        )  # fmt: skip
+        end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, dt.date(2024, 6, 1))
+        end_policy(store.unit_of_work(), "P3", PolicyStatus.SURRENDERED, dt.date(2024, 6, 1))
+        rates = churn_rates_for(store.unit_of_work(), dt.date(2024, 4, 1), dt.date(2025, 3, 31))
+        # C3 joined after the start: neither in the base nor in the churned.
+        assert (rates.customers_at_start, rates.churned) == (2, 1)
+        assert rates.churn_rate == Decimal("50.00")
+        assert rates.retention_rate == Decimal("50.00")
+
+    def test_win_back_queue_and_the_visit_plan(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))
+        on = dt.date(2025, 1, 10)
+        _, record = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, on)
+        assert record is not None
+        analyse_churn(
+            store.unit_of_work(),
+            record.id,
+            ChurnStructure.UNINTENTIONALLY_PUSHED_AWAY,
+            [ChurnCause.CORE_SERVICE_FAILURE],
+        )
+        model = portfolio_renewal_model(store.unit_of_work(), on)
+        assert model.kind is RenewalModelKind.FLAT_RETENTION
+        assert "renewal years of history" in model.reason
+        queue = win_back_queue(store.unit_of_work(), on, model)
+        assert len(queue) == 1
+        decision = queue[0].decision
+        assert decision.stance is WinBackStance.SPARE_NO_EFFORT
+        assert decision.recommended
+        plan = plan_visits(store.unit_of_work(), on, model=model)
+        assert [(e.reason, e.due) for e in plan] == [
+            (VisitReason.WIN_BACK, on + dt.timedelta(days=7))
+        ]
+        assert plan_visits(store.unit_of_work(), on, model=model) == plan
+        log_interaction(
+            store.unit_of_work(),
+            Interaction("I1", "C1", on, Channel.VISIT, Direction.OUTBOUND, Purpose.REVISIT),
+        )
+        assert plan_visits(store.unit_of_work(), on, model=model) == ()
+
+    def test_erased_customers_leave_the_queue(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))
+        end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)
+        erase_customer(store.unit_of_work(), "C1", DAY)
+        model = portfolio_renewal_model(store.unit_of_work(), DAY)
+        assert win_back_queue(store.unit_of_work(), DAY, model) == []
+
+
+class TestSurveys:
+    def test_interval_refusal_names_the_next_day(self) -> None:
+        store = store_with(customer("C1"))
+        record_survey_response(store.unit_of_work(), response("R1", "C1", DAY))
+        assert may_survey_from(store.unit_of_work(), "C1") == DAY + dt.timedelta(days=180)
+        with pytest.raises(RuleViolation, match="may next be asked on 2024-08-28"):
+            record_survey_response(
+                store.unit_of_work(), response("R2", "C1", DAY + dt.timedelta(days=179))
+            )
+        stored = record_survey_response(
+            store.unit_of_work(), response("R2", "C1", DAY + dt.timedelta(days=180))
+        )
+        assert stored.version == 1
+        with pytest.raises(Duplicate):
+            record_survey_response(
+                store.unit_of_work(), response("R2", "C1", DAY + dt.timedelta(days=400))
+            )
+
+    def test_report_of_a_survey_warns_below_thirty(self) -> None:
+        store = store_with(customer("C1"), customer("C2"))
+        record_survey_response(store.unit_of_work(), response("R1", "C1", DAY))
+        record_survey_response(store.unit_of_work(), response("R2", "C2", DAY, Answer.NEUTRAL))
+        report = survey_report_for(store.unit_of_work(), "S1")
+        assert report.respondents == 2
+        assert report.dimension(Dimension.SERVICE).average == Decimal("3.50")
+        assert report.warning is not None
+        assert "visit them directly instead" in report.warning
+
+    def test_an_erased_customer_is_not_surveyed(self) -> None:
+        store = store_with(customer("C1"))
+        erase_customer(store.unit_of_work(), "C1", DAY)
+        with pytest.raises(RuleViolation, match="erased"):
+            record_survey_response(store.unit_of_work(), response("R1", "C1", DAY))
+
+    def test_indicators_over_a_period(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        record_survey_response(
+            store.unit_of_work(), response("R1", "C1", DAY + dt.timedelta(days=10))
+        )
+        indicators = satisfaction_indicators_for(
+            store.unit_of_work(), DAY, DAY + dt.timedelta(days=365)
+        )
+        assert indicators.reputation.percent == Decimal("100.00")
+        assert indicators.complaint_rate.denominator == 1
+
+
+class TestComplaints:
+    def test_the_seven_steps_through_the_services(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        uow = store.unit_of_work
+        received = Complaint.receive("K1", "C1", DAY, DAY + dt.timedelta(days=2), text="理赔太慢")
+        receive_complaint(uow(), received)
+        for step in list(ComplaintStep)[:5]:
+            complete_step(uow(), "K1", step, DAY + dt.timedelta(days=1))
+        with pytest.raises(RuleViolation, match="next step is COMPENSATE"):
+            complete_step(uow(), "K1", ComplaintStep.FOLLOW_UP, DAY + dt.timedelta(days=1))
+        skip_compensation(uow(), "K1", DAY + dt.timedelta(days=1), "客户不需要补偿")
+        complete_step(uow(), "K1", ComplaintStep.FOLLOW_UP, DAY + dt.timedelta(days=3))
+        closed = close_complaint(uow(), "K1", DAY + dt.timedelta(days=3))
+        assert closed.status is ComplaintStatus.CLOSED
+        kinds = [type(e) for e in events(store)]
+        assert ComplaintReceived in kinds
+        assert ComplaintClosed in kinds
+        report = complaint_handling_for(
+            uow(), DAY - dt.timedelta(days=1), DAY + dt.timedelta(days=30)
+        )
+        assert (report.received, report.answered_on_time.numerator, report.closed) == (1, 1, 1)
+        reopened = reopen_complaint(uow(), "K1", DAY + dt.timedelta(days=9), "问题再次出现")
+        assert reopened.next_step is ComplaintStep.FIND_SOLUTION
+
+    def test_a_complaint_feeds_the_early_warning(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        on = DAY + dt.timedelta(days=30)
+        receive_complaint(store.unit_of_work(), Complaint.receive("K1", "C1", on, on))
+        log_interaction(
+            store.unit_of_work(),
+            Interaction(
+                "I1", "C1", on, Channel.PHONE, Direction.INBOUND, Purpose.INQUIRY,
+                signals=[ObservedSignal.OWNERSHIP_CHANGE],
+            ),
+        )  # fmt: skip
+        warnings = early_warnings(store.unit_of_work(), on)
+        assert [w.customer_id for w in warnings] == ["C1"]
+        signals = [s.signal for s in warnings[0].signals]
+        assert signals == [WarningSignal.COMPLAINTS_INCREASING, WarningSignal.OWNERSHIP_CHANGE]
+        assert warnings[0].level is WarningLevel.WATCH
+
+    def test_unknown_and_erased_customers(self) -> None:
+        store = store_with(customer("C1"))
+        with pytest.raises(NotFound):
+            receive_complaint(store.unit_of_work(), Complaint.receive("K1", "C404", DAY, DAY))
+        erase_customer(store.unit_of_work(), "C1", DAY)
+        with pytest.raises(RuleViolation):
+            receive_complaint(store.unit_of_work(), Complaint.receive("K1", "C1", DAY, DAY))
+
+
+class TestContacts:
+    def test_assign_csr(self) -> None:
+        store = store_with(customer("C1"))
+        assert assign_csr(store.unit_of_work(), "C1", "CSR007", DAY).csr_id == "CSR007"
+        assert assign_csr(store.unit_of_work(), "C1", None, DAY).csr_id is None
+
+    def test_an_erased_customer_contact_has_no_memo(self) -> None:
+        store = store_with(customer("C1"))
+        erase_customer(store.unit_of_work(), "C1", DAY)
+        contact = Interaction("I1", "C1", DAY, Channel.PHONE, Direction.OUTBOUND, Purpose.CARE)
+        with pytest.raises(RuleViolation, match="without a memo"):
+            log_interaction(store.unit_of_work(), attrs.evolve(contact, memo="新地址"))
+        assert log_interaction(store.unit_of_work(), contact).version == 1
+
+
+class TestFutureValue:
+    def test_future_value_of_a_customer(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1", premium="10000.00"))
+        model = fit_renewal_model(RenewalHistory(), FutureValueConfig())
+        assert "only 0 renewal years" in model.reason
+        value = future_value_of(store.unit_of_work(), "C1", DAY, model)
+        # Flat 85 %, 5 premiums from the next anniversary, discounted 3 % a year from the 2nd.
+        factor = sum(0.85**k / 1.03 ** (k - 1) for k in range(1, 6))
+        assert value.amount.amount == (Decimal("10000") * Decimal(repr(round(factor, 6)))).quantize(
+            Decimal("0.01")
+        )
+        assert value.model.kind is RenewalModelKind.FLAT_RETENTION
