@@ -230,3 +230,29 @@ class TestTiers:
         result = run("tiers", "review", "--db", url)
         assert_clean_failure(result)
         assert "insurcrm db upgrade" in result.stderr
+
+
+class TestRetention:
+    def test_demo_reports_keeping_customers(self, url: str) -> None:
+        result = run("demo", "--db", url, "--customers", "200")
+        assert result.exit_code == 0, result.output
+        for label in (
+            "客户流失率",
+            "客户保持率",
+            "美誉度",
+            "抱怨率",
+            "answered by the promised day",
+            "Early warnings (客户不满预警)",
+            "Renewal model (续保模型)",
+            "Churned customers not won back",
+            "Visit plan for 2026-06-30 to 2026-07-07",
+            "TIER_CHANGE_NOTICE",
+        ):
+            assert label in result.stdout, label
+        store = SqlStore.open(url)
+        try:
+            with store.unit_of_work() as uow:
+                stored = (uow.churns.count(), uow.complaints.count(), uow.surveys.count())
+        finally:
+            store.dispose()
+        assert all(n > 0 for n in stored), stored
