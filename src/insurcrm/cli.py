@@ -38,7 +38,7 @@ from rich.table import Table
 from insurcrm import __version__
 from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.engine import describe_url
-from insurcrm.cli_retention import gather_retention, print_retention
+from insurcrm.cli_retention import print_retention
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
@@ -48,6 +48,7 @@ from insurcrm.domain.tier_membership import TierChangeKind, TierEvaluation
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
+from insurcrm.services.retention import retention_report
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
 from insurcrm.services.segmentation import PortfolioSegmentation, segment_portfolio
 from insurcrm.services.tiers import (
@@ -161,7 +162,7 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
         )
         year_ago = add_years(day, -1)
         changes = count_tier_changes(store.unit_of_work(), year_ago, day)
-        retention = gather_retention(store, day)
+        retention = retention_report(store.unit_of_work(), day)
     finally:
         store.dispose()
     _print_summary(console, summary)

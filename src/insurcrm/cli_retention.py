@@ -1,9 +1,7 @@
-"""The retention part of the command line's report (DOMAIN.md §3, §7–§9): churn and
-retention rates, satisfaction indicators, complaint handling against promise, early
-warnings, the win-back queue and the visit plan for the coming week.
-
-:func:`gather_retention` reads everything through the services (after recording any
-churn due); :func:`print_retention` prints it. Only ids, dates, codes and figures are
+"""The retention part of the command line's report (DOMAIN.md §3, §7–§9): prints a
+:class:`~insurcrm.services.retention.RetentionReport` — churn and retention rates,
+satisfaction indicators, complaint handling against promise, early warnings, the win-back
+queue and the visit plan for the coming week. Only ids, dates, codes and figures are
 printed, never personal data.
 """
 
@@ -13,66 +11,16 @@ import datetime as dt
 from collections import Counter
 from decimal import Decimal
 
-import attrs
 from rich.console import Console
 from rich.table import Table
 
-from insurcrm.domain.churn import ChurnRates
-from insurcrm.domain.complaint_handling import ComplaintHandling
-from insurcrm.domain.dates import add_years
 from insurcrm.domain.early_warning import EarlyWarning, WarningLevel
-from insurcrm.domain.future_value import RenewalModel
 from insurcrm.domain.rates import Rate
 from insurcrm.domain.recovery import WinBackStance
-from insurcrm.domain.satisfaction import SatisfactionIndicators
-from insurcrm.domain.unit_of_work import UnitOfWorkFactory
-from insurcrm.domain.visits import VisitConfig, VisitEntry, VisitReason
-from insurcrm.services.churn import (
-    WinBack,
-    churn_rates_for,
-    detect_churn,
-    early_warnings,
-    win_back_queue,
-)
-from insurcrm.services.complaints import complaint_handling_for
-from insurcrm.services.contacts import plan_visits
-from insurcrm.services.future_value import portfolio_renewal_model
-from insurcrm.services.satisfaction import satisfaction_indicators_for
+from insurcrm.domain.visits import VisitConfig, VisitReason
+from insurcrm.services.retention import RetentionReport
 
-__all__ = ["RetentionReport", "gather_retention", "print_retention"]
-
-
-@attrs.frozen
-class RetentionReport:
-    """What the report shows, for the year up to ``as_of``."""
-
-    as_of: dt.date
-    since: dt.date
-    rates: ChurnRates
-    indicators: SatisfactionIndicators
-    handling: ComplaintHandling
-    warnings: list[EarlyWarning]
-    model: RenewalModel
-    queue: list[WinBack]
-    plan: tuple[VisitEntry, ...]
-
-
-def gather_retention(store: UnitOfWorkFactory, as_of: dt.date) -> RetentionReport:
-    """Record churn due as of ``as_of``, then read every retention figure."""
-    since = add_years(as_of, -1)
-    detect_churn(store.unit_of_work(), as_of)
-    model = portfolio_renewal_model(store.unit_of_work(), as_of)
-    return RetentionReport(
-        as_of=as_of,
-        since=since,
-        rates=churn_rates_for(store.unit_of_work(), since, as_of),
-        indicators=satisfaction_indicators_for(store.unit_of_work(), since, as_of),
-        handling=complaint_handling_for(store.unit_of_work(), since, as_of),
-        warnings=early_warnings(store.unit_of_work(), as_of),
-        model=model,
-        queue=win_back_queue(store.unit_of_work(), as_of, model),
-        plan=plan_visits(store.unit_of_work(), as_of, model=model),
-    )
+__all__ = ["print_retention"]
 
 
 def _pct(value: Decimal | None) -> str:

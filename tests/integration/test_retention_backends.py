@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insurcrm.adapters.memory import MemoryStore
-from insurcrm.cli_retention import RetentionReport, gather_retention
 from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep
@@ -34,6 +33,7 @@ from insurcrm.services.churn import end_policy
 from insurcrm.services.complaints import complete_step, receive_complaint
 from insurcrm.services.contacts import log_interaction
 from insurcrm.services.customers import erase_customer
+from insurcrm.services.retention import RetentionReport, retention_report
 from insurcrm.services.sample_portfolio import customer_id, generate_sample
 from insurcrm.services.satisfaction import record_survey_response
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
@@ -161,9 +161,9 @@ def run(store: UnitOfWorkFactory, scenario: Scenario) -> Outcome:
                 comment="电话 13812345678",
             ),
         )
-    before = gather_retention(store, as_of)
+    before = retention_report(store.unit_of_work(), as_of)
     erase_customer(store.unit_of_work(), target, as_of)
-    after = gather_retention(store, as_of)
+    after = retention_report(store.unit_of_work(), as_of)
     records = _records(store)
     assert _personal_texts(records, target) == []
     # Rates of the period do not change with an erasure.

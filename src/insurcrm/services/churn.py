@@ -36,6 +36,7 @@ from insurcrm.domain.recovery import RecoveryConfig, RecoveryDecision, decide_re
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
+from insurcrm.services.book import ServiceBook, load_book
 
 __all__ = [
     "ChurnScan",
@@ -46,7 +47,9 @@ __all__ = [
     "early_warnings",
     "end_policy",
     "record_churn",
+    "warnings_in",
     "win_back_queue",
+    "win_backs_in",
 ]
 
 
@@ -197,35 +200,31 @@ def churn_rates_for(uow: UnitOfWork, start: dt.date, end: dt.date) -> ChurnRates
         return churn_rates(start, end, base, uow.churns.iterate())
 
 
-def early_warnings(
-    uow: UnitOfWork,
+def warnings_in(
+    book: ServiceBook,
     as_of: dt.date,
     config: WarningConfig | None = None,
     *,
     at_least: WarningLevel = WarningLevel.WATCH,
 ) -> list[EarlyWarning]:
-    """The early warnings of current customers (a policy of ours in force on ``as_of``,
-    not erased) at ``at_least`` the given level, highest score first (reads only)."""
+    """:func:`early_warnings` over a book already loaded."""
     order = list(WarningLevel)
-    with uow:
-        held = _policies_by_holder(uow)
-        current = customers_in_force((p for ps in held.values() for p in ps), as_of)
-        complaints: defaultdict[str, list[Complaint]] = defaultdict(list)
-        contacts: defaultdict[str, list[Interaction]] = defaultdict(list)
-        responses: defaultdict[str, list[SurveyResponse]] = defaultdict(list)
-        for complaint in uow.complaints.iterate():
-            complaints[complaint.customer_id].append(complaint)
-        for contact in uow.interactions.iterate():
-            contacts[contact.customer_id].append(contact)
-        for response in uow.surveys.iterate():
-            responses[response.customer_id].append(response)
-        erased = {c.id for c in uow.customers.iterate() if c.is_erased}
+    current = customers_in_force(book.policies, as_of)
+    complaints: defaultdict[str, list[Complaint]] = defaultdict(list)
+    contacts: defaultdict[str, list[Interaction]] = defaultdict(list)
+    responses: defaultdict[str, list[SurveyResponse]] = defaultdict(list)
+    for complaint in book.complaints:
+        complaints[complaint.customer_id].append(complaint)
+    for contact in book.interactions:
+        contacts[contact.customer_id].append(contact)
+    for response in book.responses:
+        responses[response.customer_id].append(response)
     warnings = []
-    for customer_id in sorted(current - erased):
+    for customer_id in sorted(current - book.erased):
         warning = early_warning(
             customer_id,
             as_of,
-            policies=held[customer_id],
+            policies=book.held.get(customer_id, ()),
             complaints=complaints.get(customer_id, ()),
             interactions=contacts.get(customer_id, ()),
             responses=responses.get(customer_id, ()),
@@ -237,12 +236,47 @@ def early_warnings(
     return warnings
 
 
+def early_warnings(
+    uow: UnitOfWork,
+    as_of: dt.date,
+    config: WarningConfig | None = None,
+    *,
+    at_least: WarningLevel = WarningLevel.WATCH,
+) -> list[EarlyWarning]:
+    """The early warnings of current customers (a policy of ours in force on ``as_of``,
+    not erased) at ``at_least`` the given level, highest score first (reads only)."""
+    return warnings_in(load_book(uow), as_of, config, at_least=at_least)
+
+
 @attrs.frozen
 class WinBack:
     """A churned customer's recovery decision, with their churn record."""
 
     record: ChurnRecord
     decision: RecoveryDecision
+
+
+def win_backs_in(
+    book: ServiceBook,
+    as_of: dt.date,
+    model: RenewalModel,
+    *,
+    recovery: RecoveryConfig | None = None,
+    future: FutureValueConfig | None = None,
+) -> list[WinBack]:
+    """:func:`win_back_queue` over a book already loaded."""
+    queue = []
+    for record in book.churns:
+        if not record.is_open or record.on > as_of or record.customer_id in book.erased:
+            continue
+        value = win_back_value(
+            record.customer_id, book.held.get(record.customer_id, ()), record.on, model, future
+        )
+        queue.append(WinBack(record, decide_recovery(record, value.amount, recovery)))
+    queue.sort(
+        key=lambda w: (not w.decision.recommended, -w.decision.expected_net_benefit, w.record.id)
+    )
+    return queue
 
 
 def win_back_queue(
@@ -255,21 +289,4 @@ def win_back_queue(
 ) -> list[WinBack]:
     """The recovery decision of every open churn record up to ``as_of`` (erased customers
     left out), recommended ones first by expected net benefit (reads only)."""
-    with uow:
-        held = _policies_by_holder(uow)
-        erased = {c.id for c in uow.customers.iterate() if c.is_erased}
-        records = [
-            r
-            for r in uow.churns.iterate()
-            if r.is_open and r.on <= as_of and r.customer_id not in erased
-        ]
-    queue = []
-    for record in records:
-        value = win_back_value(
-            record.customer_id, held.get(record.customer_id, ()), record.on, model, future
-        )
-        queue.append(WinBack(record, decide_recovery(record, value.amount, recovery)))
-    queue.sort(
-        key=lambda w: (not w.decision.recommended, -w.decision.expected_net_benefit, w.record.id)
-    )
-    return queue
+    return win_backs_in(load_book(uow), as_of, model, recovery=recovery, future=future)

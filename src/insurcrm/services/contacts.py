@@ -6,16 +6,17 @@ from __future__ import annotations
 import datetime as dt
 
 from insurcrm.domain.customers import Customer
-from insurcrm.domain.future_value import FutureValueConfig, RenewalModel
+from insurcrm.domain.future_value import FutureValueConfig, RenewalModel, renewal_history
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.recovery import RecoveryConfig
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.visits import VisitConfig, VisitEntry, visit_plan
 from insurcrm.errors import RuleViolation
-from insurcrm.services.churn import win_back_queue
-from insurcrm.services.future_value import portfolio_renewal_model
+from insurcrm.services.book import ServiceBook, load_book
+from insurcrm.services.churn import win_backs_in
+from insurcrm.services.future_value import fit_renewal_model
 
-__all__ = ["assign_csr", "log_interaction", "plan_visits"]
+__all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in"]
 
 
 def log_interaction(uow: UnitOfWork, interaction: Interaction) -> Interaction:
@@ -51,6 +52,30 @@ def assign_csr(uow: UnitOfWork, customer_id: str, csr_id: str | None, on: dt.dat
     return stored
 
 
+def visits_in(
+    book: ServiceBook,
+    as_of: dt.date,
+    model: RenewalModel,
+    *,
+    config: VisitConfig | None = None,
+    recovery: RecoveryConfig | None = None,
+    future: FutureValueConfig | None = None,
+) -> tuple[VisitEntry, ...]:
+    """:func:`plan_visits` over a book already loaded."""
+    queue = win_backs_in(book, as_of, model, recovery=recovery, future=future)
+    return visit_plan(
+        as_of,
+        policies=book.policies,
+        complaints=book.complaints,
+        decisions=[(w.decision, w.record.on) for w in queue],
+        memberships=book.memberships,
+        responses=book.responses,
+        interactions=book.interactions,
+        skip=book.erased,
+        config=config,
+    )
+
+
 def plan_visits(
     uow: UnitOfWork,
     as_of: dt.date,
@@ -65,18 +90,6 @@ def plan_visits(
     Win-back actions come from :func:`~insurcrm.services.churn.win_back_queue` with
     ``model`` (fitted to the portfolio when omitted). Erased customers are left out.
     """
-    fitted = model if model is not None else portfolio_renewal_model(uow, as_of, future)
-    queue = win_back_queue(uow, as_of, fitted, recovery=recovery, future=future)
-    with uow:
-        erased = [c.id for c in uow.customers.iterate() if c.is_erased]
-        return visit_plan(
-            as_of,
-            policies=uow.policies.iterate(),
-            complaints=uow.complaints.iterate(),
-            decisions=[(w.decision, w.record.on) for w in queue],
-            memberships=uow.tiers.iterate(),
-            responses=uow.surveys.iterate(),
-            interactions=uow.interactions.iterate(),
-            skip=erased,
-            config=config,
-        )
+    book = load_book(uow)
+    fitted = model or fit_renewal_model(renewal_history(book.policies, as_of), future)
+    return visits_in(book, as_of, fitted, config=config, recovery=recovery, future=future)
