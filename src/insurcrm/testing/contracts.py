@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
 
@@ -29,18 +30,37 @@ from hypothesis import strategies as st
 
 from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.card import FamilyMember, Holding, LifeSituation
+from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure
+from insurcrm.domain.complaints import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintStatus,
+    ComplaintStep,
+    StepRecord,
+)
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import Customer, Household, LeadSource
 from insurcrm.domain.events import (
     EVENT_TYPES,
+    ComplaintReceived,
+    CustomerChurned,
     CustomerErased,
     CustomerRegistered,
+    CustomerWonBack,
     DomainEvent,
     PolicyStatusChanged,
     TierUpgraded,
 )
+from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.policies import Beneficiary, EndReason, Policy, ProductLine
-from insurcrm.domain.repositories import OutboxEvent
+from insurcrm.domain.repositories import OutboxEvent, RecordRepository
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    RespondentRole,
+    SurveyChannel,
+    SurveyResponse,
+)
 from insurcrm.domain.tier_membership import (
     GrantKind,
     TierChange,
@@ -54,6 +74,7 @@ from insurcrm.domain.tiers import DEFAULT_LADDER, TierFigures
 from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
+from insurcrm.serialization import unstructure
 from insurcrm.services.events import deliver_pending
 from insurcrm.testing import strategies as gen
 
@@ -159,6 +180,146 @@ def plain_membership(customer_id: str, tier: str) -> TierMembership:
     """A new membership (version 0) at ``tier`` since :data:`DAY`, without events."""
     change = TierChange(DAY, TierChangeKind.ENROLLED, None, tier, (f"{customer_id} 入会",))
     return TierMembership(customer_id, tier, DAY, history=(change,))
+
+
+#: Personal free text in a customer-service record (a note, a memo, a comment): it must come
+#: back byte for byte, and be gone once the record is erased.
+PERSONAL_TEXT = "张伟说：保单'; DROP TABLE complaints; -- 太贵了 👨‍👩‍👧‍👦\t✓\n%_"
+
+
+def days(n: int) -> dt.date:
+    """The day ``n`` days after :data:`DAY`."""
+    return DAY + dt.timedelta(days=n)
+
+
+def make_churn(record_id: str, customer_id: str, on: dt.date) -> ChurnRecord:
+    """A new churn record (version 0, no events), analysed, with personal notes."""
+    return ChurnRecord(
+        record_id,
+        customer_id,
+        on,
+        ChurnStructure.PULLED_AWAY,
+        (ChurnCause.PRICE, ChurnCause.COMPETITION),
+        PERSONAL_TEXT,
+        automatic=True,
+        policy_id="P1",
+    )
+
+
+def make_complaint(record_id: str, customer_id: str, on: dt.date) -> Complaint:
+    """A new complaint (version 0, no events) received on ``on``, vented, with personal text."""
+    return Complaint(
+        record_id,
+        customer_id,
+        on,
+        on + dt.timedelta(days=7),
+        ComplaintCategory.CLAIMS,
+        PERSONAL_TEXT,
+        "CSR-1",
+        steps=(StepRecord(ComplaintStep.VENT, on, note=PERSONAL_TEXT),),
+    )
+
+
+def make_interaction(record_id: str, customer_id: str, on: dt.date) -> Interaction:
+    """A new outbound care call (version 0) with a personal memo and a signal."""
+    return Interaction(
+        record_id,
+        customer_id,
+        on,
+        Channel.PHONE,
+        Direction.OUTBOUND,
+        Purpose.CARE,
+        PERSONAL_TEXT,
+        "CSR-1",
+        (ObservedSignal.PRAISES_COMPETITOR,),
+    )
+
+
+def make_response(
+    record_id: str, customer_id: str, on: dt.date, survey_id: str = "SV-2024"
+) -> SurveyResponse:
+    """A new survey response (version 0) with every field set and a personal comment."""
+    return SurveyResponse(
+        record_id,
+        survey_id,
+        customer_id,
+        RespondentRole.POLICYHOLDER,
+        SurveyChannel.PHONE,
+        on,
+        {Dimension.SERVICE: Answer.SATISFIED, Dimension.PRODUCT_PRICE: Answer.NOT_VERY_SATISFIED},
+        expectation=Answer.VERY_SATISFIED,
+        praises_us=True,
+        named_us=False,
+        comment=PERSONAL_TEXT,
+    )
+
+
+@attrs.frozen
+class RecordKind:
+    """One kind of customer-service record, for the tests shared by the four of them.
+
+    Attributes:
+        attribute: the unit of work's repository (``"churns"`` …).
+        make: builds a new record from an id, a customer id and its day.
+        change: a changed copy of a stored record (as a service would save).
+        personal: the record's personal free text (None once erased).
+    """
+
+    attribute: str
+    make: Callable[[str, str, dt.date], Any]
+    change: Callable[[Any], Any]
+    personal: Callable[[Any], object]
+
+    def repository(self, uow: UnitOfWork) -> RecordRepository[Any]:
+        """The unit of work's repository of this kind."""
+        return cast(RecordRepository[Any], getattr(uow, self.attribute))
+
+
+#: The four kinds of customer-service record.
+RECORD_KINDS = (
+    RecordKind(
+        "churns",
+        make_churn,
+        lambda r: r.analysed(ChurnStructure.BOUGHT_OFF, [ChurnCause.PRICE], "重新分析"),
+        lambda r: r.notes,
+    ),
+    RecordKind(
+        "complaints",
+        make_complaint,
+        lambda c: c.complete(ComplaintStep.UNDERSTAND, c.last_day, "表示理解"),
+        lambda c: (c.text, [(s.note, s.skip_reason) for s in c.steps]),
+    ),
+    RecordKind(
+        "interactions",
+        make_interaction,
+        lambda i: attrs.evolve(i, memo="改期回访", signals=()),
+        lambda i: i.memo,
+    ),
+    RecordKind(
+        "surveys",
+        make_response,
+        lambda r: attrs.evolve(r, comment=None, named_us=True),
+        lambda r: r.comment,
+    ),
+)
+
+_each_kind = pytest.mark.parametrize("kind", RECORD_KINDS, ids=[k.attribute for k in RECORD_KINDS])
+
+
+def _texts(data: object) -> list[str]:
+    """Every text in plain data (an aggregate's stored form), keys included."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [t for k, v in data.items() for t in (*_texts(k), *_texts(v))]
+    if isinstance(data, list | tuple):
+        return [t for item in data for t in _texts(item)]
+    return []
+
+
+def _save_record_and_commit(uow: UnitOfWork, kind: RecordKind, record: Any) -> None:
+    kind.repository(uow).save(record)
+    uow.commit()
 
 
 class _Recorder:
@@ -1136,3 +1297,334 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert [c.id for c in uow.customers.iterate()] == ["C1"]
         self.event_handlers(store)
+
+    # -- customer-service records: churns, complaints, interactions, survey responses ----
+
+    @_each_kind
+    def test_a_record_round_trips_at_version_1(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        record = kind.make("R1", "C1", DAY)
+        with store.unit_of_work() as uow:
+            added = kind.repository(uow).add(record)
+            assert kind.repository(uow).get("R1") == added  # its own write
+            uow.commit()
+        assert added == attrs.evolve(record, version=1)
+        assert getattr(added, "events", ()) == ()
+        with store.unit_of_work() as uow:
+            records = kind.repository(uow)
+            back = records.get("R1")
+            assert records.of_customer("C1") == [back]
+            assert records.count() == 1
+        assert back == added
+        assert type(back) is type(record)
+        assert kind.personal(back) == kind.personal(record)  # byte for byte
+
+    @_each_kind
+    def test_a_record_save_bumps_the_version(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = kind.repository(uow).add(kind.make("R1", "C1", DAY))
+            uow.commit()
+        changed = kind.change(added)
+        assert changed != added
+        with store.unit_of_work() as uow:
+            saved = kind.repository(uow).save(changed)
+            again = kind.repository(uow).save(saved)
+            uow.commit()
+        assert (saved.version, again.version) == (2, 3)
+        assert saved == attrs.evolve(changed, version=2)
+        with store.unit_of_work() as uow:
+            assert kind.repository(uow).get("R1") == again
+            assert kind.repository(uow).count() == 1
+
+    @_each_kind
+    def test_a_stale_record_save_raises_and_changes_nothing(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = kind.repository(uow).add(kind.make("R1", "C1", DAY))
+            fresh = kind.repository(uow).save(kind.change(added))
+            uow.commit()
+        waiting = self.pending(store)
+        with store.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError):
+                kind.repository(uow).save(added.erase())
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert kind.repository(uow).get("R1") == fresh
+            assert fresh.version == 2
+        assert self.pending(store) == waiting
+
+    @_each_kind
+    def test_two_writers_on_the_same_record_never_lose_an_update(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            kind.repository(uow).add(kind.make("R1", "C1", DAY))
+            uow.commit()
+        first, second = store.unit_of_work(), store.unit_of_work()
+        with first, second:
+            mine = kind.repository(first).get("R1")
+            theirs = kind.repository(second).get("R1")
+            kept = kind.repository(first).save(kind.change(mine))
+            first.commit()
+            with pytest.raises(ConcurrencyError):  # on save or on commit
+                _save_record_and_commit(second, kind, theirs.erase())
+        with store.unit_of_work() as uow:
+            assert kind.repository(uow).get("R1") == kept
+
+    @_each_kind
+    def test_a_taken_record_id_raises_duplicate(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"), make_customer("C2"))
+        with store.unit_of_work() as uow:
+            first = kind.repository(uow).add(kind.make("R1", "C1", DAY))
+            with pytest.raises(Duplicate):  # seen in the same unit of work
+                kind.repository(uow).add(kind.make("R1", "C2", days(1)))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(Duplicate) as caught:
+                kind.repository(uow).add(kind.make("R1", "C2", days(1)))
+            assert caught.value.key == "R1"
+            with pytest.raises((Duplicate, ConcurrencyError)):
+                kind.repository(uow).add(first)
+        with store.unit_of_work() as uow:
+            assert kind.repository(uow).get("R1") == first
+            assert kind.repository(uow).count() == 1
+
+    @_each_kind
+    def test_a_record_needs_a_stored_customer(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        with store.unit_of_work() as uow:
+            with pytest.raises(NotFound) as caught:
+                kind.repository(uow).add(kind.make("R1", "C-none", DAY))
+            assert (caught.value.kind, caught.value.key) == ("customer", "C-none")
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert kind.repository(uow).count() == 0
+            assert uow.outbox.count_pending() == 0
+
+    @_each_kind
+    def test_an_unknown_record_is_not_found(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            records = kind.repository(uow)
+            with pytest.raises(NotFound) as caught:
+                records.get("nothing")
+            assert caught.value.key == "nothing"
+            with pytest.raises(NotFound):
+                records.save(attrs.evolve(kind.make("R1", "C1", DAY), version=1))
+            assert records.of_customer("C1") == []
+            assert records.of_customer("nobody") == []
+            assert list(records.iterate()) == []
+            assert records.count() == 0
+
+    @_each_kind
+    def test_records_are_listed_by_day_then_id(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"), make_customer("C2"))
+        wanted = [
+            ("R3", "C1", days(2)),
+            ("R1", "C1", days(2)),
+            ("R2", "C2", days(1)),
+            ("R4", "C1", DAY),
+            ("R0", "C2", days(30)),
+            ("R10", "C1", days(2)),
+        ]
+
+        def check(records: RecordRepository[Any]) -> None:
+            assert [r.id for r in records.of_customer("C1")] == ["R4", "R1", "R10", "R3"]
+            assert [r.id for r in records.of_customer("C2")] == ["R2", "R0"]
+            assert [r.id for r in records.iterate()] == ["R4", "R2", "R1", "R10", "R3", "R0"]
+            assert records.count() == len(wanted)
+
+        with store.unit_of_work() as uow:
+            added = {a.id: a for a in (kind.repository(uow).add(kind.make(*w)) for w in wanted)}
+            check(kind.repository(uow))  # its own writes
+            uow.commit()
+        with store.unit_of_work() as uow:
+            check(kind.repository(uow))
+            assert {r.id: r for r in kind.repository(uow).iterate()} == added
+
+    @_each_kind
+    def test_records_iterate_by_day_then_id_across_batches(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        wanted = [(f"R{i:04d}", "C1", days(i * 7 % 31)) for i in range(523)]  # > 1 SQL batch
+        with store.unit_of_work() as uow:
+            for w in reversed(wanted):
+                kind.repository(uow).add(kind.make(*w))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            listed = list(kind.repository(uow).iterate())
+            assert kind.repository(uow).count() == len(wanted)
+        expected = sorted(wanted, key=lambda w: (w[2], w[0]))
+        assert [r.id for r in listed] == [w[0] for w in expected]
+        assert listed == [attrs.evolve(kind.make(*w), version=1) for w in expected]
+
+    def test_survey_responses_of_a_survey_by_day_then_id(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"), make_customer("C2"))
+        with store.unit_of_work() as uow:
+            for response in (
+                make_response("S3", "C1", days(5), "SV-A"),
+                make_response("S1", "C2", days(5), "SV-A"),
+                make_response("S2", "C2", days(1), "SV-B"),
+                make_response("S0", "C1", days(9), "SV-A"),
+                make_response("S4", "C2", days(2), "SV-A"),
+            ):
+                uow.surveys.add(response)
+            assert [r.id for r in uow.surveys.in_survey("SV-A")] == ["S4", "S1", "S3", "S0"]
+            uow.commit()
+        with store.unit_of_work() as uow:
+            in_a = uow.surveys.in_survey("SV-A")
+            assert [r.id for r in in_a] == ["S4", "S1", "S3", "S0"]
+            assert all(r.survey_id == "SV-A" and r.version == 1 for r in in_a)
+            assert [r.id for r in uow.surveys.in_survey("SV-B")] == ["S2"]
+            assert uow.surveys.in_survey("SV-none") == []
+            assert [r.id for r in uow.surveys.of_customer("C2")] == ["S2", "S4", "S1"]
+
+    @_each_kind
+    def test_a_rollback_leaves_no_record(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            kind.repository(uow).add(kind.make("R1", "C1", DAY))  # left without commit
+
+        def fail_half_way() -> None:
+            with store.unit_of_work() as uow:
+                kind.repository(uow).add(kind.make("R2", "C1", DAY))
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            fail_half_way()
+        with store.unit_of_work() as uow:
+            kept = kind.repository(uow).add(kind.make("R3", "C1", DAY))
+            uow.commit()
+            kind.repository(uow).save(kind.change(kept))
+            kind.repository(uow).add(kind.make("R4", "C1", DAY))
+            uow.rollback()
+            assert [r.id for r in kind.repository(uow).iterate()] == ["R3"]
+        with store.unit_of_work() as uow:
+            records = kind.repository(uow)
+            assert list(records.iterate()) == [kept]
+            assert records.of_customer("C1") == [kept]
+            for missing in ("R1", "R2", "R4"):
+                with pytest.raises(NotFound):
+                    records.get(missing)
+        assert [e.kind for e in self.pending(store)] == ["CustomerRegistered"]
+
+    def test_a_churn_and_a_complaint_put_their_events_in_the_outbox(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        churn = ChurnRecord.record(
+            "C1", days(10), ChurnStructure.BOUGHT_OFF, [ChurnCause.PRICE], PERSONAL_TEXT
+        )
+        complaint = Complaint.receive(
+            "K1", "C1", DAY, days(3), ComplaintCategory.SERVICE, PERSONAL_TEXT
+        )
+        with store.unit_of_work() as uow:
+            stored_churn = uow.churns.add(churn)
+            stored_complaint = uow.complaints.add(complaint)
+            uow.interactions.add(make_interaction("I1", "C1", DAY))  # no events
+            uow.surveys.add(make_response("S1", "C1", DAY))
+            uow.commit()
+        assert (stored_churn.events, stored_complaint.events) == ((), ())
+        assert stored_churn == attrs.evolve(churn, version=1)
+        assert [e.event for e in self.pending(store)] == [
+            CustomerRegistered("C1", DAY),
+            CustomerChurned("C1", days(10), churn.id, "BOUGHT_OFF", False),
+            ComplaintReceived("C1", DAY, "K1", days(3)),
+        ]
+        won = stored_churn.won_back(days(40))
+        with store.unit_of_work() as uow:
+            uow.churns.save(won)
+            uow.rollback()
+            back = uow.churns.save(won)
+            uow.commit()
+        assert back.events == ()
+        assert [e.event for e in self.pending(store)][3:] == [
+            CustomerWonBack("C1", days(40), churn.id)
+        ]
+        with store.unit_of_work() as uow:
+            assert uow.churns.get(churn.id) == back
+            assert back.won_back_on == days(40)
+
+    def test_a_complaint_walked_through_its_steps_round_trips_exactly(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        received = Complaint.receive(
+            "K1", "C1", DAY, days(5), ComplaintCategory.CLAIMS, PERSONAL_TEXT, "CSR-1"
+        )
+        with store.unit_of_work() as uow:
+            added = uow.complaints.add(received)
+            uow.commit()
+        solving = (
+            added.complete(ComplaintStep.VENT, DAY, "客户很生气")
+            .complete(ComplaintStep.UNDERSTAND, DAY)
+            .complete(ComplaintStep.APOLOGISE, days(1), PERSONAL_TEXT)
+            .complete(ComplaintStep.FIND_SOLUTION, days(3), "补发理赔款")
+            .complete(ComplaintStep.START_SOLVING, days(4))
+        )
+        with store.unit_of_work() as uow:
+            middle = uow.complaints.save(solving)
+            uow.commit()
+        reopened = (
+            middle.skip_compensation(days(6), "理赔款已足额支付")
+            .complete(ComplaintStep.FOLLOW_UP, days(8), "回访：满意")
+            .close(days(8))
+            .reopen(days(20), "客户又来电：'仍未到账'")
+            .complete(ComplaintStep.FIND_SOLUTION, days(21), PERSONAL_TEXT)
+        )
+        with store.unit_of_work() as uow:
+            final = uow.complaints.save(reopened)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            back = uow.complaints.get("K1")
+        assert back == final == attrs.evolve(reopened, version=3, events=())
+        assert back.steps == reopened.steps
+        assert back.changes == reopened.changes
+        assert [s.step for s in back.steps] == [*ComplaintStep, ComplaintStep.FIND_SOLUTION]
+        assert [s.round for s in back.steps] == [1] * 7 + [2]
+        assert back.steps[5].skipped
+        assert back.steps[5].skip_reason == "理赔款已足额支付"
+        assert (back.status, back.round, back.next_step) == (
+            ComplaintStatus.OPEN,
+            2,
+            ComplaintStep.START_SOLVING,
+        )
+        assert (back.answered_on, back.closed_on, back.handling_days) == (days(3), days(8), 8)
+        assert back.answered_on_time() is True
+        assert [e.kind for e in self.pending(store)] == [
+            "CustomerRegistered",
+            "ComplaintReceived",
+            "ComplaintClosed",
+            "ComplaintReopened",
+        ]
+
+    @_each_kind
+    def test_an_erased_record_round_trips_without_personal_text(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = kind.repository(uow).add(kind.make("R1", "C1", DAY))
+            uow.commit()
+        assert PERSONAL_TEXT in _texts(unstructure(added))
+        with store.unit_of_work() as uow:
+            erased = kind.repository(uow).save(added.erase())
+            uow.commit()
+        with store.unit_of_work() as uow:
+            back = kind.repository(uow).get("R1")
+        assert back == erased == attrs.evolve(added.erase(), version=2)
+        assert back.erased
+        assert kind.personal(back) in (None, (None, [(None, None)]))
+        assert PERSONAL_TEXT not in _texts(unstructure(back))
+        assert back.customer_id == "C1"

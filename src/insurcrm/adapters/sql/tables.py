@@ -265,6 +265,4 @@ complaints = _records("complaints")
 #: The interaction log (§9); ``day`` is the day of the contact.
 interactions = _records("interactions")
 #: Survey responses (§3); ``day`` is the day answered.
-survey_responses = _records(
-    "survey_responses", Column("survey_id", ID, nullable=False, index=True)
-)
+survey_responses = _records("survey_responses", Column("survey_id", ID, nullable=False, index=True))

@@ -10,6 +10,7 @@ from typing import Any, Self, cast
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
+from insurcrm.adapters.sql import records
 from insurcrm.adapters.sql.engine import make_engine, translate_errors
 from insurcrm.adapters.sql.outbox import SqlOutbox, mark_delivered
 from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
@@ -17,11 +18,16 @@ from insurcrm.adapters.sql.schema import check_schema
 from insurcrm.adapters.sql.schema import upgrade as upgrade_schema
 from insurcrm.adapters.sql.tiers import SqlTierMemberships
 from insurcrm.dispatch import EventHandlers
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.complaints import Complaint
+from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.repositories import (
     CustomerRepository,
     HouseholdRepository,
     Outbox,
     PolicyRepository,
+    RecordRepository,
+    SurveyResponseRepository,
     TierMembershipRepository,
 )
 from insurcrm.errors import StorageError
@@ -130,6 +136,10 @@ class SqlUnitOfWork:
     policies: PolicyRepository
     households: HouseholdRepository
     tiers: TierMembershipRepository
+    churns: RecordRepository[ChurnRecord]
+    complaints: RecordRepository[Complaint]
+    interactions: RecordRepository[Interaction]
+    surveys: SurveyResponseRepository
     outbox: Outbox
 
     def __init__(self, engine: Engine, handlers: EventHandlers | None = None) -> None:
@@ -145,6 +155,10 @@ class SqlUnitOfWork:
         self.policies = closed
         self.households = closed
         self.tiers = closed
+        self.churns = closed
+        self.complaints = closed
+        self.interactions = closed
+        self.surveys = closed
         self.outbox = closed
         self._outbox = None
 
@@ -168,6 +182,10 @@ class SqlUnitOfWork:
         self.policies = _guarded(SqlPolicies(conn, outbox), url)
         self.households = _guarded(SqlHouseholds(conn), url)
         self.tiers = _guarded(SqlTierMemberships(conn, outbox), url)
+        self.churns = _guarded(records.churn_records(conn, outbox), url)
+        self.complaints = _guarded(records.complaints(conn, outbox), url)
+        self.interactions = _guarded(records.interactions(conn, outbox), url)
+        self.surveys = _guarded(records.survey_responses(conn, outbox), url)
         self.outbox = _guarded(outbox, url)
         return self
 
