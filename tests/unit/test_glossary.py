@@ -8,13 +8,21 @@ from pathlib import Path
 import pytest
 
 from insurcrm.domain.card import Education, MaritalStatus
+from insurcrm.domain.churn import ChurnCause, ChurnStructure
+from insurcrm.domain.complaints import ComplaintCategory, ComplaintStatus, ComplaintStep
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import LeadSource, PdpPersonality, RiskPreference
+from insurcrm.domain.early_warning import WarningLevel, WarningSignal
+from insurcrm.domain.future_value import RenewalModelKind
+from insurcrm.domain.interactions import Channel, Direction, ObservedSignal, Purpose
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import EndReason, PolicyStatus, ProductLine, PurchaseKind
+from insurcrm.domain.recovery import ValueClass, WinBackMeasure, WinBackStance
+from insurcrm.domain.satisfaction import Answer, Dimension, RespondentRole, SurveyChannel
 from insurcrm.domain.tier_membership import GrantKind, TierChangeKind
 from insurcrm.domain.tiers import Combine, DowngradeMode, DropPolicy, Indicator, ReviewSchedule
 from insurcrm.domain.values import Gender
+from insurcrm.domain.visits import VisitReason
 
 GLOSSARY = Path(__file__).parents[2] / "docs" / "reference" / "glossary.md"
 
@@ -37,6 +45,26 @@ ENUMS: list[type[LabelledEnum]] = [
     DropPolicy,
     GrantKind,
     TierChangeKind,
+    ChurnStructure,
+    ChurnCause,
+    ComplaintStep,
+    ComplaintStatus,
+    ComplaintCategory,
+    Channel,
+    Direction,
+    Purpose,
+    ObservedSignal,
+    Answer,
+    RespondentRole,
+    SurveyChannel,
+    Dimension,
+    WarningSignal,
+    WarningLevel,
+    ValueClass,
+    WinBackStance,
+    WinBackMeasure,
+    RenewalModelKind,
+    VisitReason,
 ]
 
 

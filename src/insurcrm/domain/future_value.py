@@ -272,9 +272,16 @@ def sbg_model(alpha: float, beta: float, reason: str) -> RenewalModel:
         ValidationError: α or β is not a positive finite number.
     """
     for name, value in (("alpha", alpha), ("beta", beta)):
-        if not (isinstance(value, float) and math.isfinite(value) and value > 0):
+        if not (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and value > 0
+        ):
             raise ValidationError(name, "config.range", "must be a positive number")
-    return RenewalModel(RenewalModelKind.SHIFTED_BETA_GEOMETRIC, alpha, beta, None, reason)
+    return RenewalModel(
+        RenewalModelKind.SHIFTED_BETA_GEOMETRIC, float(alpha), float(beta), None, reason
+    )
 
 
 def flat_model(config: FutureValueConfig | None = None, reason: str = "") -> RenewalModel:

@@ -1195,3 +1195,264 @@ def tier_ladders(draw: st.DrawFn, *, min_tiers: int = 1, max_tiers: int = 5) -> 
         name = draw(_choice(_TIER_NAMES))
         tiers.append(Tier(code, name, criteria, combine, draw(_benefits())))
     return TierLadder(tiers, draw(_downgrade_rules()))
+
+
+# -- customer service: surveys, complaints, contacts, churn (§3, §7, §8, §9) ---------------------
+
+
+def _prefixed_id(prefix: str, text: str) -> str:
+    return f"{prefix}{text}"[:64]
+
+
+@functools.lru_cache(maxsize=64)
+def _ids(prefix: str) -> st.SearchStrategy[str]:
+    """Ids valid for ``check_id``: ``prefix`` followed by a customer-id-like text."""
+    return _customer_ids().map(functools.partial(_prefixed_id, prefix))
+
+
+def _day(
+    draw: st.DrawFn, on: dt.date | None, since: dt.date | None, until: dt.date | None
+) -> dt.date:
+    """``on``, or a day from ``since`` (default 2000-01-01) to ``until`` (default 2025-12-31)."""
+    if on is not None:
+        return on
+    latest = until if until is not None else LATEST_RECORD
+    earliest = since if since is not None else min(EARLIEST_RECORD, latest)
+    return draw(_dates(earliest, latest))
+
+
+@functools.cache
+def _hundredths(low: int, high: int) -> st.SearchStrategy[Decimal]:
+    """Decimals from ``low / 100`` to ``high / 100`` with 2 places."""
+    return st.integers(min_value=low, max_value=high).map(lambda n: Decimal(n).scaleb(-2))
+
+
+@st.composite
+def survey_responses(
+    draw: st.DrawFn,
+    *,
+    customer_id: str | None = None,
+    survey_id: str | None = None,
+    on: dt.date | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> SurveyResponse:
+    """Survey responses (满意度调查): 1–4 dimensions answered in words, maybe an expectation,
+    the two yes/no indicator questions answered or not, and maybe a free-text comment.
+
+    Args:
+        customer_id: the respondent; drawn with :func:`customer_ids` when omitted.
+        survey_id: the survey; drawn when omitted.
+        on: the day they answered; drawn from ``since``–``until`` when omitted.
+        since: the earliest day drawn (default 2000-01-01).
+        until: the latest day drawn (default 2025-12-31).
+    """
+    dimensions = draw(st.lists(_choice(tuple(Dimension)), min_size=1, max_size=4, unique=True))
+    answers = tuple(Answer)
+    return SurveyResponse(
+        id=draw(_ids("R-")),
+        survey_id=survey_id if survey_id is not None else draw(_ids("SV-")),
+        customer_id=customer_id if customer_id is not None else draw(_customer_ids()),
+        role=draw(_choice(tuple(RespondentRole))),
+        channel=draw(_choice(tuple(SurveyChannel))),
+        on=_day(draw, on, since, until),
+        answers={d: draw(_choice(answers)) for d in dimensions},
+        expectation=draw(_optional(_choice(answers))),
+        praises_us=draw(_optional(st.booleans())),
+        named_us=draw(_optional(st.booleans())),
+        comment=draw(_optional(_texts(0, 60))),
+    )
+
+
+@st.composite
+def complaints(
+    draw: st.DrawFn,
+    *,
+    customer_id: str | None = None,
+    id: str | None = None,
+    received_on: dt.date | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    max_moves: int = 20,
+) -> Complaint:
+    """Complaints (投诉) received, then walked a random number of legal moves.
+
+    Each move is the only legal one from where the complaint stands: complete the next
+    of the seven steps (compensation is sometimes skipped, with a reason), close it once
+    every step is done, reopen a closed one with a reason. Dates never go backwards, so
+    any state a complaint can reach is drawn: fresh, half-handled, closed, reopened.
+
+    Args:
+        customer_id: the complainant; drawn with :func:`customer_ids` when omitted.
+        id: the complaint id; drawn when omitted.
+        received_on: the day it was received; drawn from ``since``–``until`` when omitted.
+        since: the earliest receipt day drawn (default 2000-01-01).
+        until: no move is dated after this day (the promised day may be).
+        max_moves: the most moves made after receipt.
+    """
+    day = _day(draw, received_on, since, until)
+    complaint = Complaint.receive(
+        id if id is not None else draw(_ids("Q-")),
+        customer_id if customer_id is not None else draw(_customer_ids()),
+        day,
+        day + dt.timedelta(days=draw(st.integers(min_value=0, max_value=30))),
+        draw(_choice(tuple(ComplaintCategory))),
+        draw(_optional(_texts(0, 60))),
+        draw(_optional(_customer_ids())),
+    )
+    for _ in range(draw(st.integers(min_value=0, max_value=max_moves))):
+        gap = dt.timedelta(days=draw(st.integers(min_value=0, max_value=20)))
+        if until is not None and day + gap > until:
+            break
+        day += gap
+        step = complaint.next_step
+        if complaint.status is ComplaintStatus.CLOSED:
+            complaint = complaint.reopen(day, draw(_required_texts()))
+        elif step is None:
+            complaint = complaint.close(day)
+        elif step is ComplaintStep.COMPENSATE and draw(st.booleans()):
+            complaint = complaint.skip_compensation(day, draw(_required_texts()))
+        else:
+            complaint = complaint.complete(step, day, draw(_optional(_texts(0, 60))))
+    return complaint
+
+
+@st.composite
+def interactions(
+    draw: st.DrawFn,
+    *,
+    customer_id: str | None = None,
+    on: dt.date | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> Interaction:
+    """Logged contacts (客户接触记录) on any channel, direction and purpose, with maybe a memo
+    and, now and then, signs of dissatisfaction noted by staff.
+
+    Args:
+        customer_id: the customer contacted; drawn with :func:`customer_ids` when omitted.
+        on: the day of the contact; drawn from ``since``–``until`` when omitted.
+        since: the earliest day drawn (default 2000-01-01).
+        until: the latest day drawn (default 2025-12-31).
+    """
+    signals = draw(
+        st.one_of(
+            st.just(()),
+            st.lists(_choice(tuple(ObservedSignal)), min_size=1, max_size=3),
+        )
+    )
+    return Interaction(
+        id=draw(_ids("I-")),
+        customer_id=customer_id if customer_id is not None else draw(_customer_ids()),
+        on=_day(draw, on, since, until),
+        channel=draw(_choice(tuple(Channel))),
+        direction=draw(_choice(tuple(Direction))),
+        purpose=draw(_choice(tuple(Purpose))),
+        memo=draw(_optional(_texts(0, 60))),
+        csr_id=draw(_optional(_customer_ids())),
+        signals=signals,
+    )
+
+
+_DROPPING_CAUSES = frozenset({ChurnCause.FRAUD, ChurnCause.MALICIOUS_ARREARS})
+
+
+@st.composite
+def churn_records(
+    draw: st.DrawFn,
+    *,
+    customer_id: str | None = None,
+    on: dt.date | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    dropped_on_purpose: bool | None = None,
+) -> ChurnRecord:
+    """Churn records (流失记录) made with ``ChurnRecord.record``: any structure or none yet,
+    0–4 causes, maybe notes, automatic or not, and sometimes already won back.
+
+    Args:
+        customer_id: the churned customer; drawn with :func:`customer_ids` when omitted.
+        on: the day of the churn; drawn from ``since``–``until`` when omitted.
+        since: the earliest churn day drawn (default 2000-01-01).
+        until: the latest churn day drawn (default 2025-12-31); a win-back may be later.
+        dropped_on_purpose: True for customers we let go on purpose (structure
+            INTENTIONALLY_PUSHED_AWAY, or cause FRAUD or MALICIOUS_ARREARS), False for
+            none of those, either when omitted.
+    """
+    structures: tuple[ChurnStructure, ...] = tuple(ChurnStructure)
+    causes: tuple[ChurnCause, ...] = tuple(ChurnCause)
+    if dropped_on_purpose is False:
+        structures = tuple(
+            s for s in structures if s is not ChurnStructure.INTENTIONALLY_PUSHED_AWAY
+        )
+        causes = tuple(c for c in causes if c not in _DROPPING_CAUSES)
+    structure = draw(_optional(_choice(structures)))
+    found = draw(st.lists(_choice(causes), max_size=4))
+    if dropped_on_purpose and not (
+        structure is ChurnStructure.INTENTIONALLY_PUSHED_AWAY or _DROPPING_CAUSES & set(found)
+    ):
+        how = draw(st.sampled_from(("structure", "fraud", "arrears")))
+        if how == "structure":
+            structure = ChurnStructure.INTENTIONALLY_PUSHED_AWAY
+        else:
+            found.append(ChurnCause.FRAUD if how == "fraud" else ChurnCause.MALICIOUS_ARREARS)
+    automatic = draw(st.booleans())
+    day = _day(draw, on, since, until)
+    record = ChurnRecord.record(
+        customer_id if customer_id is not None else draw(_customer_ids()),
+        day,
+        structure,
+        found,
+        draw(_optional(_texts(0, 60))),
+        automatic=automatic,
+        policy_id=draw(_optional(_policy_ids())) if automatic else None,
+    )
+    if draw(st.integers(min_value=0, max_value=4)) == 0:
+        record = record.won_back(day + dt.timedelta(days=draw(st.integers(0, 1_000))))
+    return record
+
+
+@st.composite
+def recovery_configs(draw: st.DrawFn) -> RecoveryConfig:
+    """Win-back rules and costs (:class:`~insurcrm.domain.recovery.RecoveryConfig`): value
+    thresholds up to ¥300,000 (``small_below`` ≤ ``important_from``), costs and benefits
+    from 0 (2 places), chances of success for some structures, and the rest drawn too."""
+    small = draw(_hundredths(0, 10_000_000))
+    success_keys: tuple[ChurnStructure | None, ...] = (*ChurnStructure, None)
+    chosen = draw(st.lists(_choice(success_keys), max_size=3, unique=True))
+    fractions = _hundredths(0, 100)
+    costs = _hundredths(0, 500_000)
+    return RecoveryConfig(
+        important_from=small + draw(_hundredths(0, 20_000_000)),
+        small_below=small,
+        staff_hours=draw(_hundredths(0, 4_000)),
+        staff_hourly_cost=draw(_hundredths(0, 50_000)),
+        communication_cost=draw(costs),
+        overhead_cost=draw(costs),
+        better_terms_cost=draw(costs),
+        better_terms_uplift=draw(fractions),
+        margin=draw(fractions),
+        retention_cost=draw(_hundredths(0, 200_000)),
+        replacement_multiple=draw(_hundredths(0, 1_000)),
+        promotion_share=draw(_hundredths(0, 100)),
+        information_value=draw(costs),
+        success={key: draw(fractions) for key in chosen},
+    )
+
+
+@st.composite
+def warning_configs(draw: st.DrawFn) -> WarningConfig:
+    """Early-warning rules (:class:`~insurcrm.domain.early_warning.WarningConfig`): windows of
+    1–730 days (often a year), drops, repeat counts, weights 0–100 for some signals, three
+    non-decreasing level scores 1–100 and an idle period of 1–4 years."""
+    levels = sorted(draw(st.lists(st.integers(min_value=1, max_value=100), min_size=3, max_size=3)))
+    chosen = draw(st.lists(_choice(tuple(WarningSignal)), max_size=7, unique=True))
+    return WarningConfig(
+        window_days=draw(st.one_of(st.just(365), st.integers(min_value=1, max_value=730))),
+        purchase_drop=draw(_hundredths(0, 100)),
+        praise_repeats=draw(st.integers(min_value=1, max_value=4)),
+        survey_drop=draw(_hundredths(0, 400)),
+        weights={signal: draw(st.integers(min_value=0, max_value=100)) for signal in chosen},
+        levels=(levels[0], levels[1], levels[2]),
+        programmes=ProgrammeConfig(revisit_idle_years=draw(st.integers(min_value=1, max_value=4))),
+    )
