@@ -488,3 +488,24 @@ class TestProperties:
             complaint.handling_days,
             complaint.answered_on,
         )
+
+
+class TestAsOfAndErasedTexts:
+    def test_as_of_shows_the_complaint_as_it_stood(self) -> None:
+        complaint = closed()
+        first = complaint.steps[0].on
+        then = complaint.as_of(first)
+        assert then.status is ComplaintStatus.OPEN
+        assert [s.step for s in then.steps] == [ComplaintStep.VENT]
+        assert then.next_step is ComplaintStep.UNDERSTAND
+        assert complaint.as_of(complaint.last_day) is complaint
+        assert complaint.as_of(RECEIVED - DAY).steps == ()
+
+    def test_an_erased_complaint_takes_no_new_text(self) -> None:
+        at_compensation = walk(received(), ComplaintStep.COMPENSATE).erase()
+        with pytest.raises(RuleViolation, match="erased"):
+            at_compensation.skip_compensation(at_compensation.last_day, "不需要补偿")
+        with pytest.raises(RuleViolation, match="erased"):
+            closed().erase().reopen(closed().last_day + DAY, "又出问题了")
+        # Steps without a note still go on.
+        assert at_compensation.complete(ComplaintStep.COMPENSATE, at_compensation.last_day)

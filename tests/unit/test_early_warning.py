@@ -147,7 +147,7 @@ class TestSignals:
             SignalFound(
                 WarningSignal.COMPLAINTS_INCREASING,
                 25,
-                "1 complaints in the last 365 days, 0 before",
+                "1 complaint in the last 365 days, 0 before",
             ),
         )
         steady = warn(complaints=[complaint(BEFORE), complaint(IN_WINDOW, "Q2")])
@@ -169,7 +169,7 @@ class TestSignals:
     def test_relationship_declining_noted_by_staff(self) -> None:
         noted = [contact(IN_WINDOW, ObservedSignal.RELATIONSHIP_DECLINING)]
         assert warn(interactions=noted).signals == (
-            SignalFound(WarningSignal.RELATIONSHIP_DECLINING, 15, "noted by staff in 1 contacts"),
+            SignalFound(WarningSignal.RELATIONSHIP_DECLINING, 15, "noted by staff in 1 contact"),
         )
 
     def test_relationship_declining_in_the_surveys(self) -> None:
@@ -193,7 +193,7 @@ class TestSignals:
             interactions=[contact(IN_WINDOW, ObservedSignal.RELATIONSHIP_DECLINING)],
         )
         assert both.signals[0].reason == (
-            "noted by staff in 1 contacts; survey average fell from 4.00 to 3.50"
+            "noted by staff in 1 contact; survey average fell from 4.00 to 3.50"
         )
 
     def test_new_business_strategy_and_ownership_change(self) -> None:
@@ -204,8 +204,8 @@ class TestSignals:
         ]
         result = warn(interactions=noted)
         assert result.signals == (
-            SignalFound(WarningSignal.NEW_BUSINESS_STRATEGY, 10, "noted by staff in 1 contacts"),
-            SignalFound(WarningSignal.OWNERSHIP_CHANGE, 10, "noted by staff in 1 contacts"),
+            SignalFound(WarningSignal.NEW_BUSINESS_STRATEGY, 10, "noted by staff in 1 contact"),
+            SignalFound(WarningSignal.OWNERSHIP_CHANGE, 10, "noted by staff in 1 contact"),
         )
         assert (result.score, result.level) == (20, WarningLevel.WATCH)
 

@@ -15,10 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from insurcrm.domain.future_value import (
+    RENEWAL_GAP_DAYS,
     FutureValueConfig,
     RenewalHistory,
     RenewalModel,
     RenewalModelKind,
+    contracts,
     customer_future_value,
     flat_model,
     renewal_history,
@@ -71,6 +73,7 @@ class TestRenewalHistory:
             in_force("H", dt.date(2020, 1, 1))
             .lapse(dt.date(2021, 1, 1))
             .reinstate(dt.date(2021, 2, 1)),  # lost at its first lapse, at renewal 2
+            # Cancelled for fraud: our decision, not a renewal one; censored after 0.
             in_force("I", dt.date(2023, 1, 1)).cancel(dt.date(2023, 6, 1), EndReason.FRAUD),
             in_force("J", dt.date(2022, 1, 1)).terminate_by_claim(dt.date(2023, 2, 1)),  # 1
             make_policy("E"),  # never in force
@@ -78,7 +81,7 @@ class TestRenewalHistory:
             in_force("G", dt.date(2024, 3, 2)),  # after the assessment date
         ]
         history = renewal_history(policies, AS_OF)
-        assert history == RenewalHistory(lost=(2, 2), renewing=(0, 1, 0, 0, 2))
+        assert history == RenewalHistory(lost=(1, 2), renewing=(1, 1, 0, 0, 2))
         assert history.contracts == 7
         assert history.renewal_years == 4
 
@@ -108,22 +111,68 @@ class TestRenewalHistory:
             if p.is_ours
             and any(c.to_status is PolicyStatus.IN_FORCE and c.on <= as_of for c in p.history)
         ]
-        assert history.contracts == len(started)
+        chained = contracts(policies, as_of)
+        # One-year policies renewed as new ones join their predecessor's contract.
+        assert history.contracts == len(chained) <= len(started)
+        assert sorted(p.id for _, p in chained) == sorted(
+            p.id for p in started if not any(q is p for q in _renewed(started, as_of))
+        )
         assert all(n >= 0 for n in (*history.lost, *history.renewing))
-        lost_statuses = {PolicyStatus.LAPSED, PolicyStatus.SURRENDERED, PolicyStatus.CANCELLED}
-        ever_lost = [
-            p
-            for p in started
-            if any(
-                c.from_status is PolicyStatus.IN_FORCE
-                and c.to_status in lost_statuses
-                and c.on <= as_of
-                for c in p.history
+        gap = dt.timedelta(days=RENEWAL_GAP_DAYS)
+        lost = 0
+        for _, policy in chained:
+            end = next(
+                (
+                    c
+                    for c in policy.history
+                    if c.from_status is PolicyStatus.IN_FORCE
+                    and c.to_status is not PolicyStatus.IN_FORCE
+                    and c.on <= as_of
+                ),
+                None,
             )
-        ]
-        # a lapse, surrender or cancellation is the first ending: a matured or claimed policy
-        # never comes back, and a lapsed one is counted lost at its first lapse
-        assert sum(history.lost) == len(ever_lost)
+            if end is None:
+                continue
+            # A lapse, surrender or cancellation (not for fraud: that is ours) is a lost contract, and so
+            # is a one-year contract that ran out and was not renewed in time.
+            lost += (
+                end.to_status
+                in {PolicyStatus.LAPSED, PolicyStatus.SURRENDERED, PolicyStatus.CANCELLED}
+                and end.reason is not EndReason.FRAUD
+            ) or (
+                end.to_status is PolicyStatus.MATURED
+                and not policy.is_long_term
+                and end.on + gap <= as_of
+            )
+        assert sum(history.lost) == lost
+
+
+def _renewed(started: list[Policy], as_of: dt.date) -> list[Policy]:
+    """The one-year policies another one renews (the same holder and line, starting within
+    the gap of its maturity): they are not the latest policy of their contract."""
+    gap = dt.timedelta(days=RENEWAL_GAP_DAYS)
+    renewed = []
+    for p in started:
+        if p.is_long_term:
+            continue
+        matured = next(
+            (c.on for c in p.history if c.to_status is PolicyStatus.MATURED and c.on <= as_of),
+            None,
+        )
+        if matured is None:
+            continue
+        first = next(c.on for c in p.history if c.to_status is PolicyStatus.IN_FORCE)
+        if any(
+            q is not p
+            and not q.is_long_term
+            and (q.policyholder_id, q.product_line) == (p.policyholder_id, p.product_line)
+            and (q_first := next(c.on for c in q.history if c.to_status is PolicyStatus.IN_FORCE))
+            >= first
+            and abs(q_first - matured) <= gap
+            for q in started
+        ):
+            renewed.append(p)
+    return renewed
 
 
 # -- the sBG model --------------------------------------------------------------------------------

@@ -332,9 +332,15 @@ class TestSurveyInterval:
         with pytest.raises(RuleViolation, match="surveyed on 2024-01-10"):
             check_survey_interval("C1", previous, dt.date(2024, 3, 1))
 
-    def test_never_surveyed_and_later_surveys_do_not_block(self) -> None:
+    def test_never_surveyed_and_far_later_surveys_do_not_block(self) -> None:
         check_survey_interval("C1", [], DAY)
-        check_survey_interval("C1", [DAY + dt.timedelta(days=1)], DAY)
+        check_survey_interval("C1", [DAY + dt.timedelta(days=180)], DAY)
+
+    def test_a_backdated_survey_is_refused_within_the_interval_before_a_later_one(self) -> None:
+        later = DAY + dt.timedelta(days=35)
+        with pytest.raises(RuleViolation, match="within 180 days before it") as caught:
+            check_survey_interval("C1", [later], DAY)
+        assert later.isoformat() in str(caught.value)
 
     def test_the_same_day_is_within_the_interval(self) -> None:
         with pytest.raises(RuleViolation):
@@ -363,15 +369,19 @@ class TestSurveyInterval:
     ) -> None:
         config = SurveyConfig(min_interval_days=days)
         before = [d for d in previous if d <= on]
-        blocked = bool(before) and on < max(before) + dt.timedelta(days=days)
-        if not blocked:
+        blocked_before = bool(before) and on < max(before) + dt.timedelta(days=days)
+        blocked_after = any(on < d < on + dt.timedelta(days=days) for d in previous)
+        if not (blocked_before or blocked_after):
             check_survey_interval("C1", previous, on, config)
             return
         with pytest.raises(RuleViolation) as caught:
             check_survey_interval("C1", previous, on, config)
-        allowed = next_survey_day(max(before), config)
-        assert allowed > on
-        assert f"they may next be asked on {allowed.isoformat()}" in str(caught.value)
+        if blocked_before:
+            allowed = next_survey_day(max(before), config)
+            assert allowed > on
+            assert f"they may next be asked on {allowed.isoformat()}" in str(caught.value)
+        else:
+            assert f"within {days} days before it" in str(caught.value)
 
 
 # -- indicators -----------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ class TestRevisitIdle:
             dt.date(2024, 3, 6),
             dt.date(2022, 3, 5),
             "last purchase 2022-03-05",
+            # Only a revisit from the day it first shows in a week's plan settles it.
+            dt.date(2024, 2, 28),
         )
         assert not entry.overdue(AS_OF)
 
@@ -173,12 +175,6 @@ class TestRevisitIdle:
             dt.date(2024, 3, 6)
         )
 
-    @pytest.mark.xfail(
-        strict=True,
-        raises=AssertionError,
-        reason="visit_plan settles REVISIT_IDLE with any REVISIT contact since the last purchase, "
-        "so the usual post-sale revisit hides a customer idle for years (reported)",
-    )
     def test_a_revisit_right_after_the_purchase_does_not_settle_the_idle_revisit(self) -> None:
         """DOMAIN.md §5.5: the revisit is to find out why a returning customer has not bought
         for over 2 years; a call made days after their last purchase cannot have done that."""
@@ -310,6 +306,7 @@ class TestSurveyFollowUp:
             AS_OF + days(5),
             AS_OF - days(2),
             "survey response R1",
+            AS_OF - days(1),  # the survey call itself does not settle it
         )
         assert plan(responses=[survey(AS_OF - days(2), Answer.DISSATISFIED)]) != ()
 
@@ -534,7 +531,7 @@ class TestProperties:
             assert not any(
                 c.customer_id == entry.customer_id
                 and c.purpose in SETTLED_BY[entry.reason]
-                and c.on >= entry.raised_on
+                and c.on >= entry.settles_from
                 for c in contacts
             )
 
@@ -571,3 +568,25 @@ class TestProperties:
             "interactions": [i.erase() for i in data["interactions"]],
         }
         assert visit_plan(AS_OF, **erased) == visit_plan(AS_OF, **data)
+
+
+class TestWhatSettlesAnEntry:
+    def test_a_revisit_from_the_plan_settles_the_idle_revisit(self) -> None:
+        policies = [bought(dt.date(2022, 3, 5))]  # idle from 2024-03-06, shows from 02-28
+        early = [contact(AS_OF - days(3), Purpose.REVISIT)]
+        from_the_plan = [contact(AS_OF - days(2), Purpose.REVISIT)]
+        assert only(plan(policies=policies, interactions=early)).settles_from == AS_OF - days(2)
+        assert plan(policies=policies, interactions=from_the_plan) == ()
+
+    def test_the_survey_call_itself_does_not_settle_its_follow_up(self) -> None:
+        response = survey(AS_OF - days(3))
+        same_day = contact(AS_OF - days(3), Purpose.SURVEY, customer_id="C5")
+        next_day = contact(AS_OF - days(2), Purpose.SURVEY, customer_id="C5")
+        assert len(plan(responses=[response], interactions=[same_day])) == 1
+        assert plan(responses=[response], interactions=[next_day]) == ()
+
+    def test_a_complaint_is_read_as_it_stood_on_the_plan_day(self) -> None:
+        complaint = at_follow_up(AS_OF - days(2))
+        done_later = complaint.complete(ComplaintStep.FOLLOW_UP, AS_OF + days(2))
+        assert only(plan(complaints=[done_later])).reason is VisitReason.COMPLAINT_FOLLOW_UP
+        assert plan(complaints=[complaint.complete(ComplaintStep.FOLLOW_UP, AS_OF)]) == ()

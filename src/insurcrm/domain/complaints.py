@@ -212,6 +212,15 @@ class Complaint:
         answered = self.answered_on
         return None if answered is None else answered <= self.promised_by
 
+    def as_of(self, day: dt.date) -> Complaint:
+        """The complaint as it stood at the end of ``day`` (later steps and changes left out)."""
+        changes = tuple(c for c in self.changes if c.on <= day)
+        status = changes[-1].status if changes else ComplaintStatus.OPEN
+        steps = tuple(s for s in self.steps if s.on <= day)
+        if steps == self.steps and changes == self.changes:
+            return self
+        return attrs.evolve(self, steps=steps, changes=changes, status=status, events=())
+
     def overdue(self, as_of: dt.date) -> bool:
         """True when no answer was given and the promised day is past at ``as_of``."""
         return self.answered_on is None and as_of > self.promised_by
@@ -233,6 +242,12 @@ class Complaint:
         return self.round - 1
 
     # -- moves ---------------------------------------------------------------------
+
+    def _refuse_text_if_erased(self) -> None:
+        if self.erased:
+            raise RuleViolation(
+                f"complaint {self.id}: the customer was erased; no new text can be recorded"
+            )
 
     def _check_move(self, step: ComplaintStep, on: dt.date) -> None:
         if self.status is ComplaintStatus.CLOSED:
@@ -262,8 +277,8 @@ class Complaint:
             RuleViolation: the complaint is closed, ``step`` is not the next one (the
                 message names the next step), or ``on`` predates the last step.
         """
-        if self.erased and note is not None:
-            raise RuleViolation(f"complaint {self.id}: the customer was erased; no notes")
+        if note is not None:
+            self._refuse_text_if_erased()
         self._check_move(step, on)
         record = StepRecord(step, on, self.round, note)
         return attrs.evolve(self, steps=(*self.steps, record))
@@ -276,6 +291,7 @@ class Complaint:
             RuleViolation: compensation is not the next step.
         """
         check_text(reason, "reason", required=True)
+        self._refuse_text_if_erased()
         self._check_move(ComplaintStep.COMPENSATE, on)
         record = StepRecord(
             ComplaintStep.COMPENSATE, on, self.round, skipped=True, skip_reason=reason
@@ -315,6 +331,7 @@ class Complaint:
             RuleViolation: the complaint is open, or ``on`` predates its closing.
         """
         check_text(reason, "reason", required=True)
+        self._refuse_text_if_erased()
         if self.status is not ComplaintStatus.CLOSED:
             raise RuleViolation(f"complaint {self.id} is open; only a closed one can be reopened")
         if on < self.last_day:

@@ -166,6 +166,10 @@ class EarlyWarning:
         return tuple(f"{s.signal.name} (+{s.weight}): {s.reason}" for s in self.signals)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _money(amount: Decimal) -> str:
     return f"¥{amount:,.2f}"
 
@@ -222,7 +226,8 @@ def early_warning(
         found.append(
             (
                 WarningSignal.COMPLAINTS_INCREASING,
-                f"{recent} complaints in the last {cfg.window_days} days, {earlier} before",
+                f"{_count(recent, 'complaint')} in the last {cfg.window_days} days, "
+                f"{earlier} before",
             )
         )
     noted: dict[ObservedSignal, int] = dict.fromkeys(ObservedSignal, 0)
@@ -233,7 +238,10 @@ def early_warning(
     praise = noted[ObservedSignal.PRAISES_COMPETITOR]
     if praise >= cfg.praise_repeats:
         found.append(
-            (WarningSignal.PRAISES_COMPETITOR, f"praised a competitor in {praise} contacts")
+            (
+                WarningSignal.PRAISES_COMPETITOR,
+                f"praised a competitor in {_count(praise, 'contact')}",
+            )
         )
     surveys = sorted(
         (r for r in responses if r.customer_id == customer_id and r.on <= as_of),
@@ -242,7 +250,7 @@ def early_warning(
     declining = []
     if noted[ObservedSignal.RELATIONSHIP_DECLINING]:
         declining.append(
-            f"noted by staff in {noted[ObservedSignal.RELATIONSHIP_DECLINING]} contacts"
+            f"noted by staff in {_count(noted[ObservedSignal.RELATIONSHIP_DECLINING], 'contact')}"
         )
     if len(surveys) >= 2 and current(surveys[-1].on):
         last, prior = surveys[-1].experience, surveys[-2].experience
@@ -255,7 +263,7 @@ def early_warning(
         (ObservedSignal.OWNERSHIP_CHANGE, WarningSignal.OWNERSHIP_CHANGE),
     ):
         if noted[observed]:
-            found.append((raised, f"noted by staff in {noted[observed]} contacts"))
+            found.append((raised, f"noted by staff in {_count(noted[observed], 'contact')}"))
     idle = revisit_due([x.on for x in bought], as_of, cfg.programmes)
     if idle.eligible:
         found.append((WarningSignal.IDLE_RETURNING, idle.reasons[0]))

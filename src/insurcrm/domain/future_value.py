@@ -34,7 +34,7 @@ import attrs
 from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
 from insurcrm.domain.dates import whole_years_between
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import Policy, PolicyStatus, StatusChange
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, StatusChange
 from insurcrm.domain.values import DEFAULT_CURRENCY, Money
 from insurcrm.errors import ValidationError
 
@@ -178,15 +178,16 @@ def renewal_history(policies: Iterable[Policy], as_of: dt.date) -> RenewalHistor
     during its ``t``-th year (a reinstated policy counts as lost at its first lapse), or
     when a one-year contract matured at the end of its ``t``-th year and was not renewed
     within :data:`RENEWAL_GAP_DAYS`. A contract still in force, one matured too recently
-    to tell, and one ended by a long-term policy's maturity or by a claim have made one
-    renewal per whole year (right-censored).
+    to tell, one ended by a long-term policy's maturity or by a claim, and one ended for
+    fraud (our decision, not the customer's) have made one renewal per whole year
+    (right-censored).
     """
     lost: dict[int, int] = {}
     renewing: dict[int, int] = {}
     gap = dt.timedelta(days=RENEWAL_GAP_DAYS)
     for began, policy in contracts(policies, as_of):
         end = _ending(policy, as_of)
-        if end is not None and end.to_status in _LOST:
+        if end is not None and end.to_status in _LOST and end.reason is not EndReason.FRAUD:
             t = _anniversaries(began, end.on) + 1
             lost[t] = lost.get(t, 0) + 1
         elif (

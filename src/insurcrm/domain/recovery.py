@@ -212,7 +212,7 @@ class CostBenefit:
             f"replacement ¥{self.avoided_replacement:,.2f} + promotion ¥{self.promotion:,.2f} "
             f"+ information ¥{self.information:,.2f}",
             f"expected benefit ¥{self.expected_benefit:,.2f} at a {self.chance * 100:.0f} % "
-            f"chance; net ¥{self.net:,.2f}",
+            f"chance; net {'−' if self.net < 0 else ''}¥{abs(self.net):,.2f}",
         )
 
 

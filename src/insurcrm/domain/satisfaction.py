@@ -214,22 +214,26 @@ def check_survey_interval(
 
     Args:
         customer_id: the customer (named in the error by id only).
-        previous: the days of their earlier responses.
+        previous: the days of their other responses (a backdated survey is checked
+            against later ones too).
         on: the day of the new survey.
 
     Raises:
         RuleViolation: saying when the customer was last surveyed and the first day
-            they may be asked again.
+            they may be asked again (or which later survey is too close).
     """
-    before = [d for d in previous if d <= on]
-    if not before:
-        return
-    last = max(before)
-    allowed = next_survey_day(last, config)
-    if on < allowed:
+    cfg = config or SurveyConfig()
+    for day in sorted(previous, reverse=True):
+        if day <= on < next_survey_day(day, cfg):
+            raise RuleViolation(
+                f"customer {customer_id} was surveyed on {day.isoformat()}; "
+                f"they may next be asked on {next_survey_day(day, cfg).isoformat()}"
+            )
+    later = sorted(d for d in previous if on < d < next_survey_day(on, cfg))
+    if later:
         raise RuleViolation(
-            f"customer {customer_id} was surveyed on {last.isoformat()}; "
-            f"they may next be asked on {allowed.isoformat()}"
+            f"customer {customer_id} was surveyed on {later[0].isoformat()}: a survey on "
+            f"{on.isoformat()} would be within {cfg.min_interval_days} days before it"
         )
 
 
@@ -287,8 +291,9 @@ class SurveyReport:
         """Set when respondents are too few for the figures to mean much."""
         if self.respondents >= self.min_respondents:
             return None
+        noun = "respondent" if self.respondents == 1 else "respondents"
         return (
-            f"only {self.respondents} respondents (fewer than {self.min_respondents}): "
+            f"only {self.respondents} {noun} (fewer than {self.min_respondents}): "
             "too few to mean much; visit them directly instead"
         )
 

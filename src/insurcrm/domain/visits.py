@@ -15,9 +15,12 @@ every contact due, each with its reason, its due date and a stable key:
   dimension, due ``survey_follow_up_days`` (7) after it.
 
 An entry disappears once it is done: a contact logged with the matching purpose on or
-after the day it arose (REVISIT for an idle customer or a win-back, CARE for a tier
-notice, CARE, SURVEY or REVISIT for a survey follow-up), or the complaint's follow-up
-step done. Win-back actions, tier notices and survey follow-ups raised more than
+after the day it arose — REVISIT or REPURCHASE for a win-back, CARE for a tier notice;
+CARE, SURVEY or REVISIT after the day of the survey for a survey follow-up (the survey
+call itself does not count); REVISIT for an idle customer from the day the entry first
+shows in a plan (``horizon_days`` before it is due: the usual call just after a sale
+does not count) — or the complaint's follow-up step done. Complaints are read as they
+stood on the plan day. Win-back actions, tier notices and survey follow-ups raised more than
 ``stale_after_days`` (90) ago are dropped from the plan (churned customers stay in the
 win-back queue). Overdue entries stay, with their original due date. The plan is derived, not
 stored: generating it twice gives the same entries with the same keys, one per customer
@@ -89,6 +92,8 @@ class VisitEntry:
         due: the day it is due (in the past when overdue).
         raised_on: the day it arose.
         detail: what raised it (ids, dates and codes only, no personal data).
+        settles_from: a contact with a purpose in :data:`SETTLED_BY` on or after this day
+            settles the entry (``raised_on`` unless the rule says otherwise).
     """
 
     key: str
@@ -97,6 +102,9 @@ class VisitEntry:
     due: dt.date
     raised_on: dt.date
     detail: str
+    settles_from: dt.date = attrs.field(
+        default=attrs.Factory(lambda self: self.raised_on, takes_self=True)
+    )
 
     def overdue(self, as_of: dt.date) -> bool:
         """True when the due day is before ``as_of``."""
@@ -144,11 +152,19 @@ def visit_plan(
 
     found: dict[tuple[str, VisitReason], VisitEntry] = {}
 
-    def add(customer_id: str, reason: VisitReason, raised: dt.date, due: dt.date, ref: str) -> None:
-        if customer_id in left_out or due > until or settled(customer_id, reason, raised):
+    def add(
+        customer_id: str,
+        reason: VisitReason,
+        raised: dt.date,
+        due: dt.date,
+        ref: str,
+        settles_from: dt.date | None = None,
+    ) -> None:
+        since = settles_from if settles_from is not None else raised
+        if customer_id in left_out or due > until or settled(customer_id, reason, since):
             return
         entry = VisitEntry(
-            f"{reason.name}:{customer_id}:{ref}", customer_id, reason, due, raised, ref
+            f"{reason.name}:{customer_id}:{ref}", customer_id, reason, due, raised, ref, since
         )
         kept = found.get((customer_id, reason))
         if kept is None or (entry.due, entry.key) < (kept.due, kept.key):
@@ -164,12 +180,24 @@ def visit_plan(
                 last_purchase[holder] = max(purchase.on, last_purchase.get(holder, purchase.on))
     for customer_id, last in last_purchase.items():
         idle_from = add_years(last, cfg.programmes.revisit_idle_years) + dt.timedelta(days=1)
-        add(customer_id, VisitReason.REVISIT_IDLE, last, idle_from, f"last purchase {last}")
+        # Only a revisit made from the plan (from when the entry first shows) settles it,
+        # not the usual call just after the sale.
+        shows_from = idle_from - dt.timedelta(days=cfg.horizon_days)
+        add(
+            customer_id,
+            VisitReason.REVISIT_IDLE,
+            last,
+            idle_from,
+            f"last purchase {last}",
+            max(shows_from, last),
+        )
     for complaint in complaints:
+        if complaint.received_on > as_of:
+            continue
+        complaint = complaint.as_of(as_of)
         if (
             complaint.status is ComplaintStatus.OPEN
             and complaint.next_step is ComplaintStep.FOLLOW_UP
-            and complaint.received_on <= as_of
         ):
             since = complaint.last_day
             due = since + dt.timedelta(days=cfg.complaint_follow_up_days)
@@ -213,6 +241,7 @@ def visit_plan(
                 response.on,
                 due,
                 f"survey response {response.id}",
+                response.on + dt.timedelta(days=1),
             )
     order = list(VisitReason)
     return tuple(
