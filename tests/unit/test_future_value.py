@@ -133,8 +133,8 @@ class TestRenewalHistory:
             )
             if end is None:
                 continue
-            # A lapse, surrender or cancellation (not for fraud: that is ours) is a lost contract, and so
-            # is a one-year contract that ran out and was not renewed in time.
+            # A lapse, surrender or cancellation (not for fraud: that is ours) is a lost
+            # contract, and so is a one-year contract that ran out and was not renewed in time.
             lost += (
                 end.to_status
                 in {PolicyStatus.LAPSED, PolicyStatus.SURRENDERED, PolicyStatus.CANCELLED}
