@@ -13,12 +13,11 @@ import pytest
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.complaints import Complaint, ComplaintStatus, ComplaintStep
-from insurcrm.domain.customers import Customer
 from insurcrm.domain.early_warning import WarningLevel, WarningSignal
 from insurcrm.domain.events import ComplaintClosed, ComplaintReceived, CustomerChurned
 from insurcrm.domain.future_value import FutureValueConfig, RenewalHistory, RenewalModelKind
 from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
+from insurcrm.domain.policies import EndReason, PolicyStatus
 from insurcrm.domain.recovery import WinBackStance
 from insurcrm.domain.satisfaction import (
     Answer,
@@ -27,7 +26,6 @@ from insurcrm.domain.satisfaction import (
     SurveyChannel,
     SurveyResponse,
 )
-from insurcrm.domain.values import Money
 from insurcrm.domain.visits import VisitReason
 from insurcrm.errors import Duplicate, NotFound, RuleViolation
 from insurcrm.services.churn import (
@@ -60,38 +58,7 @@ from insurcrm.services.satisfaction import (
     satisfaction_indicators_for,
     survey_report_for,
 )
-
-DAY = dt.date(2024, 3, 1)
-
-
-def customer(customer_id: str, on: dt.date = DAY) -> Customer:
-    return Customer.register(customer_id, "欧阳娜娜", on)
-
-
-def policy(policy_id: str, holder: str, start: dt.date = DAY, premium: str = "20000.00") -> Policy:
-    return Policy(
-        id=policy_id,
-        number=f"N-{policy_id}",
-        policyholder_id=holder,
-        insured_id=holder,
-        product_line=ProductLine.LIFE,
-        start_date=start,
-        term_years=20,
-        sum_assured=Money("500000.00"),
-        annual_premium=Money(premium),
-    ).activate(start)
-
-
-def store_with(*items: Customer | Policy) -> MemoryStore:
-    store = MemoryStore()
-    with store.unit_of_work() as uow:
-        for item in items:
-            if isinstance(item, Customer):
-                uow.customers.add(item)
-            else:
-                uow.policies.add(item)
-        uow.commit()
-    return store
+from tests.unit.store_examples import DAY, customer, policy, store_with
 
 
 def events(store: MemoryStore) -> list[object]:

@@ -12,7 +12,6 @@ import attrs
 import pytest
 
 from insurcrm.adapters.memory import MemoryStore
-from insurcrm.domain.customers import Customer
 from insurcrm.domain.events import (
     CustomerRegistered,
     PolicyStatusChanged,
@@ -21,7 +20,6 @@ from insurcrm.domain.events import (
     TierGranted,
     TierUpgraded,
 )
-from insurcrm.domain.policies import Policy, ProductLine
 from insurcrm.domain.tier_membership import (
     GrantKind,
     TierChangeKind,
@@ -41,7 +39,6 @@ from insurcrm.domain.tiers import (
     Tier,
     TierLadder,
 )
-from insurcrm.domain.values import Money
 from insurcrm.errors import ConcurrencyError, NotFound, RuleViolation, ValidationError
 from insurcrm.services.customers import erase_customer
 from insurcrm.services.tiers import (
@@ -52,8 +49,8 @@ from insurcrm.services.tiers import (
     load_ladder,
     review_tiers,
 )
+from tests.unit.store_examples import DAY, customer, policy, store_with
 
-DAY = dt.date(2024, 3, 1)
 REASON = "张经理批准：大客户续保 3 张保单 ✓"
 
 #: BASIC for everyone, PLUS with a policy in force, PRIME with two and ¥3,000 a year.
@@ -71,37 +68,6 @@ LADDER = TierLadder(
         ),
     )
 )
-
-
-def customer(customer_id: str, on: dt.date = DAY) -> Customer:
-    return Customer.register(customer_id, "欧阳娜娜", on)
-
-
-def policy(policy_id: str, holder: str, start: dt.date = DAY, premium: str = "2000.00") -> Policy:
-    """Our life policy held by ``holder``, in force from ``start``."""
-    return Policy(
-        id=policy_id,
-        number=f"N-{policy_id}",
-        policyholder_id=holder,
-        insured_id=holder,
-        product_line=ProductLine.LIFE,
-        start_date=start,
-        term_years=20,
-        sum_assured=Money("500000.00"),
-        annual_premium=Money(premium),
-    ).activate(start)
-
-
-def store_with(*items: Customer | Policy) -> MemoryStore:
-    store = MemoryStore()
-    with store.unit_of_work() as uow:
-        for item in items:
-            if isinstance(item, Customer):
-                uow.customers.add(item)
-            else:
-                uow.policies.add(item)
-        uow.commit()
-    return store
 
 
 def membership(store: MemoryStore, customer_id: str) -> TierMembership | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from insurcrm.domain.customers import Customer
+from insurcrm.domain.repositories import RecordRepository, ServiceRecord
 from insurcrm.domain.unit_of_work import UnitOfWork
 
 __all__ = ["erase_customer", "register_customer"]
@@ -77,17 +78,16 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
             cleaned_membership = membership.without_personal_data()
             if cleaned_membership != membership:
                 uow.tiers.save(cleaned_membership)
-        for churn in uow.churns.of_customer(customer_id):
-            if not churn.erased:
-                uow.churns.save(churn.erase())
-        for complaint in uow.complaints.of_customer(customer_id):
-            if not complaint.erased:
-                uow.complaints.save(complaint.erase())
-        for contact in uow.interactions.of_customer(customer_id):
-            if not contact.erased:
-                uow.interactions.save(contact.erase())
-        for response in uow.surveys.of_customer(customer_id):
-            if not response.erased:
-                uow.surveys.save(response.erase())
+        _erase_records(uow.churns, customer_id)
+        _erase_records(uow.complaints, customer_id)
+        _erase_records(uow.interactions, customer_id)
+        _erase_records(uow.surveys, customer_id)
         uow.commit()
     return customer
+
+
+def _erase_records(records: RecordRepository[ServiceRecord], customer_id: str) -> None:
+    """Save each of the customer's records without its free text (once)."""
+    for record in records.of_customer(customer_id):
+        if not record.erased:
+            records.save(record.erase())
