@@ -3,6 +3,7 @@
 Commands::
 
     insurcrm demo [--db URL] [--customers N] [--seed S]   build a sample book and summarise it
+    insurcrm generate --db URL --customers N [--seed S]   fill a database with a synthetic book
     insurcrm summary [--db URL]                            summarise the book in a database
     insurcrm tiers review --db URL [--as-of D] [--ladder F]  review every customer's tier
     insurcrm tiers show --db URL --customer ID [--as-of D]   one customer's tier, with reasons
@@ -132,25 +133,7 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     day = as_of.date()
     store = SqlStore.open(url, upgrade=True)
     try:
-        console.print(f"Database: {describe_url(url)}")
-        started = time.perf_counter()
-        with Progress(
-            TextColumn("[bold]Generating sample book"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as bar:
-            task = bar.add_task("customers", total=customers)
-            stats = generate_sample(
-                store.unit_of_work(),
-                customers=customers,
-                seed=seed,
-                as_of=day,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-            bar.update(task, completed=customers)
-        _print_stats(console, stats, time.perf_counter() - started)
+        _generate(console, store, url, customers, seed, day)
         summary = portfolio_summary(store.unit_of_work(), day)
         segments = segment_portfolio(store.unit_of_work(), day)
         reviews = _with_progress(
@@ -169,6 +152,56 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     _print_segmentation(console, segments)
     _print_tiers(console, reviews[-1], DEFAULT_LADDER, changes, year_ago)
     print_retention(console, retention)
+
+
+@cli.command()
+@_db_option(required=True)
+@click.option(
+    "--customers",
+    type=click.IntRange(min=1),
+    required=True,
+    help="How many customers to create.",
+)
+@click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
+@_as_of_option
+def generate(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
+    """Fill a database with a synthetic book: customers with valid ID numbers, households,
+    referrals, policies across every line with renewals, lapses and claims, contacts,
+    complaints, surveys and churn — the same book for the same seed, on any backend.
+
+    Creates or upgrades the schema first. Running it again adds nothing.
+    """
+    console = Console(highlight=False)
+    store = SqlStore.open(url, upgrade=True)
+    try:
+        _generate(console, store, url, customers, seed, as_of.date())
+    finally:
+        store.dispose()
+
+
+def _generate(
+    console: Console, store: SqlStore, url: str, customers: int, seed: int, day: dt.date
+) -> SampleStats:
+    console.print(f"Database: {describe_url(url)}")
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[bold]Generating sample book"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("customers", total=customers)
+        stats = generate_sample(
+            store.unit_of_work(),
+            customers=customers,
+            seed=seed,
+            as_of=day,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+        bar.update(task, completed=customers)
+    _print_stats(console, stats, time.perf_counter() - started)
+    return stats
 
 
 def _quarter_ends(day: dt.date) -> list[dt.date]:
@@ -240,7 +273,9 @@ def _print_stats(console: Console, stats: SampleStats, seconds: float) -> None:
     console.print(
         f"Added {stats.customers:,} customers, {stats.households:,} households and "
         f"{stats.policies:,} policies (seed {stats.seed}, as of {stats.as_of}) "
-        f"in {seconds:.1f} s."
+        f"in {seconds:.1f} s; with them {stats.interactions:,} contacts, "
+        f"{stats.complaints:,} complaints, {stats.responses:,} survey responses and "
+        f"{stats.churns:,} churn records."
     )
 
 

@@ -256,3 +256,49 @@ class TestRetention:
         finally:
             store.dispose()
         assert all(n > 0 for n in stored), stored
+
+
+def _book(url: str) -> tuple[object, ...]:
+    store = SqlStore.open(url)
+    try:
+        with store.unit_of_work() as uow:
+            return (
+                tuple(uow.customers.iterate()),
+                tuple(uow.policies.iterate()),
+                tuple(uow.complaints.iterate()),
+                tuple(uow.interactions.iterate()),
+                tuple(uow.surveys.iterate()),
+                tuple(uow.churns.iterate()),
+            )
+    finally:
+        store.dispose()
+
+
+class TestGenerate:
+    def test_fills_the_database_and_says_what_it_added(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        result = run("generate", "--db", url, "--customers", "120", "--seed", "7")
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.stdout.split())  # the console wraps long lines
+        assert "Added 120 customers" in said
+        for label in ("contacts", "complaints", "survey responses", "churn records"):
+            assert label in said, label
+        book = _book(url)
+        assert len(book[0]) == 120
+        assert all(book), [len(part) for part in book]  # every kind of record was made
+
+    def test_the_same_seed_gives_the_same_book_and_a_rerun_adds_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        first, second = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
+        for url in (first, second):
+            assert run("generate", "--db", url, "--customers", "60").exit_code == 0
+        assert _book(first) == _book(second)
+        again = run("generate", "--db", first, "--customers", "60")
+        assert "already in this database" in again.stdout
+        assert _book(first) == _book(second)
+
+    def test_needs_a_database_and_a_size(self) -> None:
+        result = run("generate", "--customers", "10")
+        assert result.exit_code != 0
+        assert "--db" in result.output
