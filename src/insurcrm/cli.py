@@ -4,6 +4,7 @@ Commands::
 
     insurcrm demo [--db URL] [--customers N] [--seed S]   build a sample book and summarise it
     insurcrm generate --db URL --customers N [--seed S]   fill a database with a synthetic book
+    insurcrm import --db URL FILE.csv ...                   import customers and policies
     insurcrm summary [--db URL]                            summarise the book in a database
     insurcrm tiers review --db URL [--as-of D] [--ladder F]  review every customer's tier
     insurcrm tiers show --db URL --customer ID [--as-of D]   one customer's tier, with reasons
@@ -23,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -48,6 +50,7 @@ from insurcrm.domain.segmentation import RetentionClass, ValueQuadrant
 from insurcrm.domain.tier_membership import TierChangeKind, TierEvaluation
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
+from insurcrm.services.csv_import import ImportResult, import_csv, kind_of
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.retention import retention_report
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
@@ -202,6 +205,46 @@ def _generate(
         bar.update(task, completed=customers)
     _print_stats(console, stats, time.perf_counter() - started)
     return stats
+
+
+@cli.command("import")
+@_db_option(required=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+def import_files(url: str, files: tuple[Path, ...]) -> None:
+    """Import customers and policies from CSV files (customers files first).
+
+    Bad rows go to FILE.rejects.csv with their line, field and reason; the values are never
+    printed. Running the same import again adds nothing; an interrupted one resumes.
+    """
+    console = Console(highlight=False)
+    kinds = {path: kind_of(path)[0] for path in files}
+    ordered = sorted(files, key=lambda p: (kinds[p] != "customers", files.index(p)))
+    store = SqlStore.open(url, upgrade=True)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        for path in ordered:
+            result = _with_progress(console, f"Importing {path.name}", _importer(store, path))
+            line = (
+                f"{result.path.name} ({result.kind}): {result.rows:,} rows, "
+                f"{result.stored:,} stored, {result.already_present:,} already present, "
+                f"{result.rejected:,} rejected"
+            )
+            if result.rejects_path is not None:
+                line += f" (see {result.rejects_path})"
+            console.print(line + ".")
+    finally:
+        store.dispose()
+
+
+def _importer(store: SqlStore, path: Path) -> Callable[[Callable[[int, int], None]], ImportResult]:
+    """Import ``path`` reporting rows read against the file's data lines."""
+    with path.open("rb") as handle:
+        total = max(sum(1 for _ in handle) - 1, 0)
+
+    def run(progress: Callable[[int, int], None]) -> ImportResult:
+        return import_csv(store.unit_of_work(), path, progress=lambda rows: progress(rows, total))
+
+    return run
 
 
 def _quarter_ends(day: dt.date) -> list[dt.date]:

@@ -1,0 +1,396 @@
+"""Import customers and policies from CSV files (UTF-8, with or without a BOM).
+
+Column layout (the header names the columns, in any order; only the required ones must be
+there; an unknown column is an error):
+
+* customers: ``id``, ``name``, ``created_on`` (required); ``gender`` (MALE/FEMALE),
+  ``birth_date``, ``id_number``, ``mobile``, ``email``, ``lead_source``, ``referred_by``,
+  ``household_id``, ``is_internal`` (true/false), ``csr_id``, ``agent_id``.
+* policies: ``id``, ``number``, ``policyholder_id``, ``insured_id``, ``product_line``,
+  ``start_date``, ``term_years``, ``sum_assured``, ``annual_premium`` (required);
+  ``currency`` (CNY), ``insurer`` (empty: ours), ``status`` (IN_FORCE; or PENDING, or an end
+  status), ``status_on`` (the day of an end status), ``end_reason``.
+
+Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
+names of the glossary. Every row is validated with the domain rules (a customer's card, a
+policy and its status change). A bad row is written to the rejects file with its line
+number, the field and the reason — never its values — and the import goes on. Good rows
+are stored in batches, one transaction each; a row whose id is already stored is counted
+as already present, so running the same import again adds nothing and an interrupted
+import resumes where it stopped. A file that cannot be read as such (wrong encoding, a
+wrong header, a row with more fields than the header) stops the import with an error
+naming the file and line; nothing of the batch being read is stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from insurcrm.domain.customers import Customer, Household, LeadSource
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
+from insurcrm.domain.unit_of_work import UnitOfWork
+from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Money, Phone, ResidentId
+from insurcrm.errors import Duplicate, InsurCRMError, NotFound, RuleViolation, ValidationError
+
+__all__ = [
+    "CUSTOMER_COLUMNS",
+    "POLICY_COLUMNS",
+    "CsvImportError",
+    "ImportResult",
+    "import_csv",
+    "kind_of",
+]
+
+E = TypeVar("E", bound=Enum)
+
+CUSTOMER_REQUIRED = ("id", "name", "created_on")
+#: Every column of a customers file.
+CUSTOMER_COLUMNS = (
+    *CUSTOMER_REQUIRED,
+    "gender",
+    "birth_date",
+    "id_number",
+    "mobile",
+    "email",
+    "lead_source",
+    "referred_by",
+    "household_id",
+    "is_internal",
+    "csr_id",
+    "agent_id",
+)
+POLICY_REQUIRED = (
+    "id",
+    "number",
+    "policyholder_id",
+    "insured_id",
+    "product_line",
+    "start_date",
+    "term_years",
+    "sum_assured",
+    "annual_premium",
+)
+#: Every column of a policies file.
+POLICY_COLUMNS = (
+    *POLICY_REQUIRED,
+    "currency",
+    "insurer",
+    "status",
+    "status_on",
+    "end_reason",
+)
+
+#: Rows stored per transaction.
+BATCH = 1000
+
+Progress = Callable[[int], None]
+
+
+class CsvImportError(InsurCRMError):
+    """A file cannot be imported as it is: names the file and the line."""
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        self.path = path
+        self.line = line
+        super().__init__(f"{path.name}, line {line}: {message}")
+
+
+@attrs.frozen
+class ImportResult:
+    """What an import of one file did."""
+
+    path: Path
+    kind: str
+    rows: int
+    stored: int
+    already_present: int
+    rejected: int
+    rejects_path: Path | None
+
+
+@attrs.frozen
+class _Reject:
+    line: int
+    field: str
+    rule: str
+    reason: str
+
+
+def _text(row: dict[str, str], name: str) -> str | None:
+    value = row.get(name, "").strip()
+    return value or None
+
+
+def _date(row: dict[str, str], name: str) -> dt.date | None:
+    value = _text(row, name)
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(name, "date.format", "must be a date YYYY-MM-DD") from None
+
+
+def _code(row: dict[str, str], name: str, kind: type[E]) -> E | None:
+    value = _text(row, name)
+    if value is None:
+        return None
+    try:
+        return kind[value.upper()]
+    except KeyError:
+        raise ValidationError(name, "code.unknown", f"not a {kind.__name__} name") from None
+
+
+def _required(value: Any, name: str) -> Any:
+    if value is None:
+        raise ValidationError(name, "required", "is required")
+    return value
+
+
+def _flag(row: dict[str, str], name: str) -> bool:
+    value = (_text(row, name) or "false").lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValidationError(name, "flag.format", "must be true or false")
+    return value in ("true", "1", "yes")
+
+
+def _customer(row: dict[str, str]) -> Customer:
+    card: dict[str, Any] = {}
+    if (gender := _code(row, "gender", Gender)) is not None:
+        card["gender"] = gender
+    if (birth := _date(row, "birth_date")) is not None:
+        card["birth_date"] = birth
+    readers: tuple[tuple[str, Callable[[str], object]], ...] = (
+        ("id_number", ResidentId),
+        ("mobile", Phone.parse),  # a Chinese mobile without +86 is accepted
+        ("email", Email),
+    )
+    for name, read in readers:
+        value = _text(row, name)
+        if value is not None:
+            try:
+                card[name] = read(value)
+            except ValidationError as error:
+                raise ValidationError(name, error.rule, error.message) from None
+    if (source := _code(row, "lead_source", LeadSource)) is not None:
+        card["lead_source"] = source
+    for name in ("referred_by", "household_id", "csr_id", "agent_id"):
+        if (value := _text(row, name)) is not None:
+            card[name] = value
+    card["is_internal"] = _flag(row, "is_internal")
+    return Customer.register(
+        _required(_text(row, "id"), "id"),
+        _required(_text(row, "name"), "name"),
+        _required(_date(row, "created_on"), "created_on"),
+        **card,
+    )
+
+
+def _money(row: dict[str, str], name: str, currency: str) -> Money:
+    value = _required(_text(row, name), name)
+    try:
+        return Money(Decimal(value), currency)
+    except InvalidOperation:
+        raise ValidationError(name, "money.format", "must be a decimal amount") from None
+    except ValidationError as error:
+        raise ValidationError(name, error.rule, error.message) from None
+
+
+def _policy(row: dict[str, str]) -> Policy:
+    currency = _text(row, "currency") or DEFAULT_CURRENCY
+    term = _required(_text(row, "term_years"), "term_years")
+    if not term.isdigit():
+        raise ValidationError("term_years", "term.format", "must be a whole number of years")
+    policy = Policy(
+        id=_required(_text(row, "id"), "id"),
+        number=_required(_text(row, "number"), "number"),
+        policyholder_id=_required(_text(row, "policyholder_id"), "policyholder_id"),
+        insured_id=_required(_text(row, "insured_id"), "insured_id"),
+        product_line=_required(_code(row, "product_line", ProductLine), "product_line"),
+        start_date=_required(_date(row, "start_date"), "start_date"),
+        term_years=int(term),
+        sum_assured=_money(row, "sum_assured", currency),
+        annual_premium=_money(row, "annual_premium", currency),
+        insurer=_text(row, "insurer"),
+    )
+    status = _code(row, "status", PolicyStatus) or PolicyStatus.IN_FORCE
+    if status is PolicyStatus.PENDING:
+        return policy
+    policy = policy.activate(policy.start_date)
+    if status is PolicyStatus.IN_FORCE:
+        return policy
+    on = _required(_date(row, "status_on"), "status_on")
+    try:
+        return policy.transition(status, on, _code(row, "end_reason", EndReason))
+    except RuleViolation as error:
+        raise ValidationError("status_on", "status.order", str(error).split(": ", 1)[-1]) from None
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, decoded one by one (so a decoding error names its line);
+    a UTF-8 byte-order mark is dropped."""
+    try:
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise CsvImportError(
+                        path, number, "not UTF-8 text (save the file as UTF-8)"
+                    ) from None
+                yield text.removeprefix("\ufeff") if number == 1 else text
+    except OSError as error:
+        raise CsvImportError(path, 0, f"cannot be read ({error.strerror})") from None
+
+
+def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The data rows of ``path`` with their line numbers; raises :class:`CsvImportError`
+    for a file that cannot be read as one."""
+    reader = csv.reader(_lines(path))
+    header = next(reader, None)
+    if header is None:
+        raise CsvImportError(path, 1, "wrong header: the file is empty")
+    names = [h.strip() for h in header]
+    unknown = [n for n in names if n not in columns]
+    if unknown or len(set(names)) != len(names):
+        raise CsvImportError(
+            path,
+            1,
+            f"wrong header: unknown or repeated columns {', '.join(unknown) or names}; "
+            f"the columns are {', '.join(columns)}",
+        )
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) > len(names):
+            raise CsvImportError(path, line, f"{len(row)} fields, the header has {len(names)}")
+        yield line, dict(zip(names, row, strict=False))
+
+
+def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
+    """``("customers" | "policies", the columns)`` of a file, from its header.
+
+    Raises:
+        CsvImportError: unreadable, not UTF-8, or a required column missing.
+    """
+    header = next(csv.reader(_lines(path)), [])
+    names = {h.strip() for h in header}
+    if "policyholder_id" in names:
+        missing = [c for c in POLICY_REQUIRED if c not in names]
+        kind, columns = "policies", POLICY_COLUMNS
+    else:
+        missing = [c for c in CUSTOMER_REQUIRED if c not in names]
+        kind, columns = "customers", CUSTOMER_COLUMNS
+    if missing:
+        raise CsvImportError(path, 1, f"wrong header: {kind} need the columns {', '.join(missing)}")
+    return kind, columns
+
+
+def _store(
+    uow: UnitOfWork, kind: str, items: list[tuple[int, Any]]
+) -> tuple[int, int, list[_Reject]]:
+    """Store one batch in one transaction; returns (stored, already present, rejects)."""
+    stored = present = 0
+    rejects: list[_Reject] = []
+    with uow:
+        for line, item in items:
+            try:
+                if kind == "customers":
+                    try:
+                        uow.customers.get(item.id)
+                        present += 1
+                        continue
+                    except NotFound:
+                        pass
+                    if item.household_id is not None:
+                        try:
+                            uow.households.get(item.household_id)
+                        except NotFound:
+                            uow.households.add(Household(item.household_id))
+                    uow.customers.add(item)
+                else:
+                    try:
+                        uow.policies.get(item.id)
+                        present += 1
+                        continue
+                    except NotFound:
+                        pass
+                    uow.policies.add(item)
+                stored += 1
+            except NotFound as error:
+                rejects.append(
+                    _Reject(line, error.kind, "reference.missing", f"no such {error.kind} stored")
+                )
+            except Duplicate as error:
+                rejects.append(
+                    _Reject(line, error.kind, "duplicate", "already used by another row")
+                )
+        uow.commit()
+    return stored, present, rejects
+
+
+def import_csv(
+    uow: UnitOfWork,
+    path: Path,
+    *,
+    rejects_path: Path | None = None,
+    progress: Progress | None = None,
+    batch: int = BATCH,
+) -> ImportResult:
+    """Import one customers or policies file (the kind is read from its header).
+
+    Args:
+        uow: the unit of work to store with (not inside a ``with`` block).
+        path: the CSV file.
+        rejects_path: where bad rows are reported (default ``<file>.rejects.csv`` beside
+            it; written only when a row is rejected).
+        progress: called with the rows read so far after each batch.
+        batch: rows stored per transaction.
+
+    Raises:
+        CsvImportError: the file cannot be read as a CSV of this layout (names the line).
+    """
+    kind, columns = kind_of(path)
+    build = _customer if kind == "customers" else _policy
+    target = rejects_path or path.with_name(path.stem + ".rejects.csv")
+    rows = stored = present = 0
+    rejects: list[_Reject] = []
+    pending: list[tuple[int, Any]] = []
+
+    def flush() -> None:
+        nonlocal stored, present
+        done, already, refused = _store(uow, kind, pending)
+        stored += done
+        present += already
+        rejects.extend(refused)
+        pending.clear()
+        if progress is not None:
+            progress(rows)
+
+    for line, row in _rows(path, columns):
+        rows += 1
+        try:
+            pending.append((line, build(row)))
+        except ValidationError as error:
+            rejects.append(_Reject(line, error.field, error.rule, error.message))
+        if len(pending) >= batch:
+            flush()
+    flush()
+    if rejects:
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("file", "line", "field", "rule", "reason"))
+            for reject in sorted(rejects, key=lambda r: r.line):
+                writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
+    return ImportResult(
+        path, kind, rows, stored, present, len(rejects), target if rejects else None
+    )

@@ -1,0 +1,167 @@
+"""Importing customers and policies from CSV: validation with the domain rules, a rejects
+file that names line, field and reason without the values, idempotent re-runs, resuming an
+interrupted import, and clear errors for files that cannot be read."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from insurcrm.adapters.memory import MemoryStore
+from insurcrm.adapters.sql import SqlStore
+from insurcrm.cli import cli
+from insurcrm.domain.policies import PolicyStatus
+from insurcrm.services.csv_import import CsvImportError, import_csv
+
+BAD_ID_NUMBER = "110105194912310023"
+ID_NUMBER = "11010519491231002X"  # wrong check digit: must never be echoed
+
+CUSTOMERS = f"""id,name,created_on,id_number,mobile,household_id,is_internal
+C1,王小明,2020-01-05,11010519491231002X,13812345678,H1,false
+C2,O'Brien "Jo",2021-03-01,,,H1,true
+C3,李四,2021-13-01,,,,
+C4,张三,2022-02-02,{BAD_ID_NUMBER},,,
+C5,赵六,2022-02-02,,,,maybe
+"""
+
+POLICIES = (
+    "id,number,policyholder_id,insured_id,product_line,start_date,term_years,sum_assured,"
+    "annual_premium,status,status_on,end_reason\n"
+    """P1,N1,C1,C1,LIFE,2020-02-01,20,500000.00,12000.00,,,
+P2,N2,C2,C1,ACCIDENT,2021-04-01,1,100000,300.5,LAPSED,2021-09-01,NON_PAYMENT
+P3,N3,C9,C9,LIFE,2021-04-01,10,1000,100,,,
+P4,N4,C1,C1,LIFE,2021-04-01,10,1000,1.234,,,
+P5,N5,C1,C1,MOTORBIKE,2021-04-01,10,1000,100,,,
+"""
+)
+
+
+def write(path: Path, text: str, *, bom: bool = False, encoding: str = "utf-8") -> Path:
+    path.write_bytes((("\ufeff" if bom else "") + text).encode(encoding))
+    return path
+
+
+def rejects(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def counts(store: MemoryStore) -> tuple[int, int]:
+    with store.unit_of_work() as uow:
+        return uow.customers.count(), uow.policies.count()
+
+
+class TestImport:
+    def test_good_rows_are_stored_and_bad_ones_reported(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        customers = import_csv(
+            store.unit_of_work(), write(tmp_path / "customers.csv", CUSTOMERS, bom=True)
+        )
+        assert (customers.kind, customers.rows, customers.stored, customers.rejected) == (
+            "customers",
+            5,
+            2,
+            3,
+        )
+        assert customers.rejects_path == tmp_path / "customers.rejects.csv"
+        found = rejects(customers.rejects_path)
+        assert [(r["line"], r["field"], r["rule"]) for r in found] == [
+            ("4", "created_on", "date.format"),
+            ("5", "id_number", found[1]["rule"]),
+            ("6", "is_internal", "flag.format"),
+        ]
+        assert BAD_ID_NUMBER not in customers.rejects_path.read_text(encoding="utf-8")
+        policies = import_csv(store.unit_of_work(), write(tmp_path / "policies.csv", POLICIES))
+        assert (policies.kind, policies.stored, policies.rejected) == ("policies", 2, 3)
+        assert policies.rejects_path is not None
+        assert [(r["line"], r["field"]) for r in rejects(policies.rejects_path)] == [
+            ("4", "customer"),
+            ("5", "annual_premium"),
+            ("6", "product_line"),
+        ]
+        with store.unit_of_work() as uow:
+            c2 = uow.customers.get("C2")
+            assert c2.profile is not None
+            assert c2.profile.name.value == 'O\'Brien "Jo"'  # kept exactly
+            assert c2.is_internal
+            assert uow.households.get("H1").id == "H1"
+            lapsed = uow.policies.get("P2")
+            assert lapsed.status is PolicyStatus.LAPSED
+            assert str(lapsed.annual_premium.amount) == "300.50"
+
+    def test_running_the_same_import_again_adds_nothing(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        path = write(tmp_path / "customers.csv", CUSTOMERS)
+        import_csv(store.unit_of_work(), path)
+        again = import_csv(store.unit_of_work(), path)
+        assert (again.stored, again.already_present, again.rejected) == (0, 2, 3)
+        assert counts(store) == (2, 0)
+
+    def test_an_interrupted_import_resumes(self, tmp_path: Path) -> None:
+        rows = "".join(f"C{n},客户{n},2020-01-01\n" for n in range(1, 8))
+        header = "id,name,created_on\n"
+        broken = write(tmp_path / "customers.csv", header + rows + "C8,x,2020-01-01,extra\n")
+        store = MemoryStore()
+        with pytest.raises(CsvImportError, match=r"customers.csv, line 9: 4 fields"):
+            import_csv(store.unit_of_work(), broken, batch=3)
+        assert counts(store) == (6, 0)  # two batches committed; the third was not stored
+        fixed = write(tmp_path / "customers.csv", header + rows)
+        resumed = import_csv(store.unit_of_work(), fixed, batch=3)
+        assert (resumed.stored, resumed.already_present) == (1, 6)
+        assert counts(store) == (7, 0)
+
+
+class TestFilesThatCannotBeRead:
+    @pytest.mark.parametrize(
+        ("text", "match"),
+        [
+            ("id,name\nC1,x\n", "line 1: wrong header: customers need the columns created_on"),
+            ("id,name,created_on,nickname\n", "line 1: wrong header: unknown"),
+            ("", "line 1: wrong header"),
+        ],
+    )
+    def test_wrong_header(self, tmp_path: Path, text: str, match: str) -> None:
+        store = MemoryStore()
+        with pytest.raises(CsvImportError, match=match):
+            import_csv(store.unit_of_work(), write(tmp_path / "c.csv", text))
+        assert counts(store) == (0, 0)
+
+    def test_wrong_encoding(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        path = write(
+            tmp_path / "c.csv", "id,name,created_on\nC1,王小明,2020-01-01\n", encoding="gbk"
+        )
+        with pytest.raises(CsvImportError, match=r"c.csv, line 2: not UTF-8"):
+            import_csv(store.unit_of_work(), path)
+        assert counts(store) == (0, 0)
+
+
+class TestCommandLine:
+    def test_imports_customers_first_and_prints_no_values(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        policies = write(tmp_path / "policies.csv", POLICIES)
+        customers = write(tmp_path / "customers.csv", CUSTOMERS, bom=True)
+        result = CliRunner().invoke(cli, ["import", "--db", url, str(policies), str(customers)])
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.output.split())
+        assert said.index("customers.csv (customers)") < said.index("policies.csv (policies)")
+        assert "2 stored" in said
+        for value in ("王小明", "13812345678", BAD_ID_NUMBER, ID_NUMBER):
+            assert value not in result.output
+        store = SqlStore.open(url)
+        try:
+            with store.unit_of_work() as uow:
+                assert (uow.customers.count(), uow.policies.count()) == (2, 2)
+        finally:
+            store.dispose()
+
+    def test_an_unreadable_file_is_one_clean_error(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        bad = write(tmp_path / "c.csv", "id,name\n")
+        result = CliRunner().invoke(cli, ["import", "--db", url, str(bad)])
+        assert result.exit_code == 1
+        assert "c.csv, line 1: wrong header" in result.output
+        assert "Traceback" not in result.output
