@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -225,12 +226,12 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
         for path in ordered:
             result = _with_progress(console, f"Importing {path.name}", _importer(store, path))
             line = (
-                f"{result.path.name} ({result.kind}): {result.rows:,} rows, "
+                f"{escape(result.path.name)} ({result.kind}): {result.rows:,} rows, "
                 f"{result.stored:,} stored, {result.already_present:,} already present, "
                 f"{result.rejected:,} rejected"
             )
             if result.rejects_path is not None:
-                line += f" (see {result.rejects_path})"
+                line += f" (see {escape(str(result.rejects_path))})"
             console.print(line + ".")
     finally:
         store.dispose()

@@ -14,6 +14,7 @@ from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.cli import cli
 from insurcrm.domain.policies import PolicyStatus
+from insurcrm.errors import NotFound
 from insurcrm.services.csv_import import CsvImportError, import_csv
 
 BAD_ID_NUMBER = "110105194912310023"
@@ -165,3 +166,63 @@ class TestCommandLine:
         assert result.exit_code == 1
         assert "c.csv, line 1: wrong header" in result.output
         assert "Traceback" not in result.output
+
+
+class TestRowsAndReferences:
+    def test_a_forward_reference_is_resolved_and_a_repeated_id_refused(
+        self, tmp_path: Path
+    ) -> None:
+        text = (
+            "id,name,created_on,referred_by,household_id\n"
+            "C1,甲,2020-01-01,C2,H1\n"  # the referrer comes on the next line
+            "C2,乙,2020-01-01,,\n"
+            "C2,丙,2020-01-01,,\n"  # the same id again: refused, not silently dropped
+            "C3,丁,2020-01-01,C9,H9\n"  # no such referrer: refused, and no household left
+        )
+        store = MemoryStore()
+        path = write(tmp_path / "c.csv", text)
+        result = import_csv(store.unit_of_work(), path)
+        assert (result.stored, result.already_present, result.rejected) == (2, 0, 2)
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("4", "id", "duplicate"),
+            ("5", "customer", "reference.missing"),
+        ]
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("C1").referred_by == "C2"
+            uow.households.get("H1")
+            with pytest.raises(NotFound):
+                uow.households.get("H9")
+        again = import_csv(store.unit_of_work(), path)
+        assert (again.stored, again.already_present) == (0, 2)
+
+    def test_an_old_rejects_file_is_removed_when_nothing_is_refused(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        path = write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-13-01\n")
+        assert import_csv(store.unit_of_work(), path).rejects_path is not None
+        write(path, "id,name,created_on\nC1,甲,2020-12-01\n")
+        assert import_csv(store.unit_of_work(), path).rejects_path is None
+        assert not (tmp_path / "c.rejects.csv").exists()
+
+    @pytest.mark.parametrize(
+        ("column", "value"),
+        [("start_date", "20200201"), ("term_years", "²"), ("annual_premium", "１００")],
+    )
+    def test_loose_values_are_refused(self, tmp_path: Path, column: str, value: str) -> None:
+        fields = {
+            "id": "P1", "number": "N1", "policyholder_id": "C1", "insured_id": "C1",
+            "product_line": "LIFE", "start_date": "2020-02-01", "term_years": "20",
+            "sum_assured": "1000", "annual_premium": "100",
+        }  # fmt: skip
+        fields[column] = value
+        path = write(tmp_path / "p.csv", ",".join(fields) + "\n" + ",".join(fields.values()) + "\n")
+        result = import_csv(MemoryStore().unit_of_work(), path)
+        assert result.rejected == 1
+        assert result.rejects_path is not None
+        assert rejects(result.rejects_path)[0]["field"] == column
+
+    def test_an_unreadable_row_names_its_line(self, tmp_path: Path) -> None:
+        huge = "x" * 200_000  # beyond the csv module's field limit
+        path = write(tmp_path / "c.csv", f'id,name,created_on\nC1,"{huge}",2020-01-01\n')
+        with pytest.raises(CsvImportError, match=r"c.csv, line 2: not a readable CSV row"):
+            import_csv(MemoryStore().unit_of_work(), path)

@@ -197,6 +197,34 @@ class TestChurn:
         )
         assert plan_visits(store.unit_of_work(), on, model=model) == ()
 
+    def test_no_notes_for_an_erased_customer(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        _, record = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)
+        assert record is not None
+        erase_customer(store.unit_of_work(), "C1", DAY)
+        with pytest.raises(RuleViolation, match="erased"):
+            analyse_churn(
+                store.unit_of_work(), record.id, ChurnStructure.MIGRATED, [], "搬去上海了"
+            )
+        analysed = analyse_churn(store.unit_of_work(), record.id, ChurnStructure.MIGRATED, [])
+        assert analysed.notes is None
+        store_2 = store_with(customer("C2"))
+        erase_customer(store_2.unit_of_work(), "C2", DAY)
+        with pytest.raises(RuleViolation, match="without notes"):
+            record_churn(store_2.unit_of_work(), "C2", DAY, notes="电话 13812345678")
+
+    def test_a_second_churn_on_the_same_day_does_not_block_the_policy_end(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1"), policy("P2", "C1"))
+        end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)
+        end_policy(store.unit_of_work(), "P2", PolicyStatus.LAPSED, DAY)  # churned
+        with store.unit_of_work() as uow:
+            uow.policies.save(uow.policies.get("P2").reinstate(DAY))
+            uow.commit()
+        detect_churn(store.unit_of_work(), DAY)  # won back the same day
+        stored, record = end_policy(store.unit_of_work(), "P2", PolicyStatus.LAPSED, DAY)
+        assert stored.status is PolicyStatus.LAPSED
+        assert record is None  # the day's churn is already on record
+
     def test_erased_customers_leave_the_queue(self) -> None:
         store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))
         end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)

@@ -70,7 +70,8 @@ def end_policy(
 
     Returns:
         The stored policy and the churn record made (None when the customer still has
-        a policy in force, or already has an open churn record).
+        a policy in force, already has an open churn record, or already churned and
+        came back that same day).
 
     Raises:
         NotFound: no such policy.
@@ -81,7 +82,8 @@ def end_policy(
         holder = policy.policyholder_id
         record = churn_on(holder, uow.policies.of_customer(holder), on)
         stored = None
-        if record is not None and _open_churn(uow, holder) is None:
+        known = uow.churns.of_customer(holder)
+        if record is not None and not any(r.is_open or r.id == record.id for r in known):
             stored = uow.churns.add(record)
         uow.commit()
     return policy, stored
@@ -99,10 +101,14 @@ def record_churn(
 
     Raises:
         NotFound: no such customer.
-        RuleViolation: the customer already has an open churn record.
+        RuleViolation: the customer already has an open churn record, or is erased and
+            ``notes`` are given.
     """
     with uow:
-        uow.customers.get(customer_id)
+        if uow.customers.get(customer_id).is_erased and notes is not None:
+            raise RuleViolation(
+                f"customer {customer_id} was erased: record the churn without notes"
+            )
         if _open_churn(uow, customer_id) is not None:
             raise RuleViolation(
                 f"customer {customer_id} already has an open churn record; analyse that one"
@@ -126,6 +132,8 @@ def analyse_churn(
     """
     with uow:
         record = uow.churns.get(churn_id)
+        if notes is not None and uow.customers.get(record.customer_id).is_erased:
+            raise RuleViolation(f"churn {churn_id}: the customer was erased; no notes can be added")
         stored = uow.churns.save(record.analysed(structure, causes, notes))
         uow.commit()
     return stored

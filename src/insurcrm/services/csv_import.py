@@ -14,7 +14,10 @@ there; an unknown column is an error):
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
 policy and its status change). A bad row is written to the rejects file with its line
-number, the field and the reason — never its values — and the import goes on. Good rows
+number, the field and the reason — never its values — and the import goes on; an id
+repeated within a file is refused on its second line. A row that names a customer not
+stored yet (a referrer, a policyholder) is tried again at the end of the file, so the
+order of rows does not matter. When nothing is refused, an old rejects file is removed. Good rows
 are stored in batches, one transaction each; a row whose id is already stored is counted
 as already present, so running the same import again adds nothing and an interrupted
 import resumes where it stopped. A file that cannot be read as such (wrong encoding, a
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -93,6 +97,9 @@ BATCH = 1000
 
 Progress = Callable[[int], None]
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
 
 class CsvImportError(InsurCRMError):
     """A file cannot be imported as it is: names the file and the line."""
@@ -134,6 +141,8 @@ def _date(row: dict[str, str], name: str) -> dt.date | None:
     if value is None:
         return None
     try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise ValidationError(name, "date.format", "must be a date YYYY-MM-DD") from None
@@ -196,6 +205,8 @@ def _customer(row: dict[str, str]) -> Customer:
 
 def _money(row: dict[str, str], name: str, currency: str) -> Money:
     value = _required(_text(row, name), name)
+    if not _AMOUNT.fullmatch(value):
+        raise ValidationError(name, "money.format", "must be a decimal amount like 1234.50")
     try:
         return Money(Decimal(value), currency)
     except InvalidOperation:
@@ -207,7 +218,7 @@ def _money(row: dict[str, str], name: str, currency: str) -> Money:
 def _policy(row: dict[str, str]) -> Policy:
     currency = _text(row, "currency") or DEFAULT_CURRENCY
     term = _required(_text(row, "term_years"), "term_years")
-    if not term.isdigit():
+    if not (term.isascii() and term.isdigit()):
         raise ValidationError("term_years", "term.format", "must be a whole number of years")
     policy = Policy(
         id=_required(_text(row, "id"), "id"),
@@ -267,7 +278,15 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, s
             f"wrong header: unknown or repeated columns {', '.join(unknown) or names}; "
             f"the columns are {', '.join(columns)}",
         )
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise CsvImportError(
+                path, reader.line_num, f"not a readable CSV row ({error})"
+            ) from None
         line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -311,6 +330,8 @@ def _store(
                         continue
                     except NotFound:
                         pass
+                    if item.referred_by is not None:
+                        uow.customers.get(item.referred_by)  # before anything is added
                     if item.household_id is not None:
                         try:
                             uow.households.get(item.household_id)
@@ -365,27 +386,45 @@ def import_csv(
     rows = stored = present = 0
     rejects: list[_Reject] = []
     pending: list[tuple[int, Any]] = []
+    later: list[tuple[int, Any]] = []  # refused for a reference a later row may add
+    first_line: dict[str, int] = {}
 
-    def flush() -> None:
+    def flush(items: list[tuple[int, Any]], *, last_try: bool) -> None:
         nonlocal stored, present
-        done, already, refused = _store(uow, kind, pending)
+        done, already, refused = _store(uow, kind, items)
         stored += done
         present += already
-        rejects.extend(refused)
-        pending.clear()
+        by_line = dict(items)
+        for reject in refused:
+            if reject.rule == "reference.missing" and not last_try:
+                later.append((reject.line, by_line[reject.line]))
+            else:
+                rejects.append(reject)
+        items.clear()
         if progress is not None:
             progress(rows)
 
     for line, row in _rows(path, columns):
         rows += 1
         try:
-            pending.append((line, build(row)))
+            item = build(row)
         except ValidationError as error:
             rejects.append(_Reject(line, error.field, error.rule, error.message))
+        else:
+            seen = first_line.setdefault(item.id, line)
+            if seen != line:
+                reason = f"the id is repeated in this file (first on line {seen})"
+                rejects.append(_Reject(line, "id", "duplicate", reason))
+            else:
+                pending.append((line, item))
         if len(pending) >= batch:
-            flush()
-    flush()
-    if rejects:
+            flush(pending, last_try=False)
+    flush(pending, last_try=False)
+    if later:  # a referrer or policyholder further down the file is stored by now
+        flush(sorted(later, key=lambda e: e[0]), last_try=True)
+    if not rejects:
+        target.unlink(missing_ok=True)  # an earlier run's report no longer holds
+    else:
         with target.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(("file", "line", "field", "rule", "reason"))
