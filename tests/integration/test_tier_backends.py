@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 
 import attrs
 import pytest
@@ -20,13 +19,10 @@ from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.tier_membership import GrantKind, TierChangeKind, TierMembership
 from insurcrm.domain.tiers import (
     DEFAULT_LADDER,
-    Criterion,
     DowngradeMode,
     DowngradeRules,
     DropPolicy,
-    Indicator,
     ReviewSchedule,
-    Tier,
     TierLadder,
 )
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
@@ -38,6 +34,7 @@ from insurcrm.services.tiers import (
     review_tiers,
 )
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
+from tests.unit.tier_examples import EASY_TIERS
 
 #: Few examples (each builds a portfolio on two or three stores); more in the ci profile,
 #: whose other settings (health checks, print_blob) apply as they are.
@@ -46,26 +43,14 @@ EXAMPLES = settings(
     deadline=None,
 )
 
-_EASY_TIERS = (
-    Tier("BASIC", "基础"),
-    Tier("PLUS", "进阶", criteria=(Criterion(Indicator.POLICIES_IN_FORCE, 1),)),
-    Tier(
-        "PRIME",
-        "尊享",
-        criteria=(
-            Criterion(Indicator.POLICIES_IN_FORCE, 2),
-            Criterion(Indicator.ANNUAL_PREMIUM, Decimal("3000")),
-        ),
-    ),
-)
 #: Low thresholds and quick downgrades, so that the portfolios this small move both ways.
 QUICK = TierLadder(
-    _EASY_TIERS,
+    EASY_TIERS,
     DowngradeRules(mode=DowngradeMode.IMMEDIATELY, grace_days=30, drop=DropPolicy.TO_QUALIFYING),
 )
 #: The same tiers, reviewed every 1 April with no grace period.
 FIXED_REVIEW = TierLadder(
-    _EASY_TIERS,
+    EASY_TIERS,
     DowngradeRules(schedule=ReviewSchedule.FIXED_DATE, review_month=4, review_day=1, grace_days=0),
 )
 LADDERS = {"default": DEFAULT_LADDER, "quick": QUICK, "fixed-review": FIXED_REVIEW}

@@ -50,24 +50,12 @@ from insurcrm.services.tiers import (
     review_tiers,
 )
 from tests.unit.store_examples import DAY, customer, policy, store_with
+from tests.unit.tier_examples import EASY_TIERS
 
 REASON = "张经理批准：大客户续保 3 张保单 ✓"
 
 #: BASIC for everyone, PLUS with a policy in force, PRIME with two and ¥3,000 a year.
-LADDER = TierLadder(
-    (
-        Tier("BASIC", "基础"),
-        Tier("PLUS", "进阶", criteria=(Criterion(Indicator.POLICIES_IN_FORCE, 1),)),
-        Tier(
-            "PRIME",
-            "尊享",
-            criteria=(
-                Criterion(Indicator.POLICIES_IN_FORCE, 2),
-                Criterion(Indicator.ANNUAL_PREMIUM, Decimal("3000")),
-            ),
-        ),
-    )
-)
+LADDER = TierLadder(EASY_TIERS)
 
 
 def membership(store: MemoryStore, customer_id: str) -> TierMembership | None:

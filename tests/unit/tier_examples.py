@@ -9,7 +9,7 @@ import attrs
 
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.loyalty import LoyaltyLevel
-from insurcrm.domain.tiers import TierFigures
+from insurcrm.domain.tiers import Criterion, Indicator, Tier, TierFigures
 
 SILVER_FIGURES = TierFigures(
     annual_premium=Decimal(10_000),
@@ -32,4 +32,19 @@ PLATINUM_FIGURES = attrs.evolve(
     first_purchase=dt.date(2019, 1, 15),
     credit_grade=CreditGrade.A,
     loyalty_level=LoyaltyLevel.ACTIVE,
+)
+
+#: BASIC for everyone, PLUS with a policy in force, PRIME with two and ¥3,000 a year: low
+#: enough that small generated portfolios move between them.
+EASY_TIERS = (
+    Tier("BASIC", "基础"),
+    Tier("PLUS", "进阶", criteria=(Criterion(Indicator.POLICIES_IN_FORCE, 1),)),
+    Tier(
+        "PRIME",
+        "尊享",
+        criteria=(
+            Criterion(Indicator.POLICIES_IN_FORCE, 2),
+            Criterion(Indicator.ANNUAL_PREMIUM, Decimal("3000")),
+        ),
+    ),
 )

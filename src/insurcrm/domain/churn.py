@@ -25,7 +25,7 @@ import attrs
 from insurcrm.domain.events import CustomerChurned, CustomerWonBack, DomainEvent
 from insurcrm.domain.fields import a_date, an_id, an_optional_id, enum_tuple, optional_text
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
+from insurcrm.domain.policies import ENDED, EndReason, Policy, PolicyStatus, ours_in_force
 from insurcrm.domain.privacy import mask_text
 from insurcrm.domain.rates import percent
 from insurcrm.errors import RuleViolation, ValidationError
@@ -213,24 +213,9 @@ class ChurnRecord:
         return attrs.evolve(self, notes=None, erased=True)
 
 
-_ENDED = frozenset(
-    {
-        PolicyStatus.LAPSED,
-        PolicyStatus.SURRENDERED,
-        PolicyStatus.MATURED,
-        PolicyStatus.CANCELLED,
-        PolicyStatus.CLAIMED_TERMINATED,
-    }
-)
-
-
 def customers_in_force(policies: Iterable[Policy], day: dt.date) -> frozenset[str]:
     """The policyholders with a policy of ours in force at the end of ``day``."""
-    return frozenset(
-        p.policyholder_id
-        for p in policies
-        if p.is_ours and p.status_on(day) is PolicyStatus.IN_FORCE
-    )
+    return frozenset(p.policyholder_id for p in ours_in_force(policies, day))
 
 
 def churn_on(customer_id: str, policies: Iterable[Policy], as_of: dt.date) -> ChurnRecord | None:
@@ -252,7 +237,7 @@ def churn_on(customer_id: str, policies: Iterable[Policy], as_of: dt.date) -> Ch
         for change in policy.history
         if change.on <= as_of
         and change.from_status is PolicyStatus.IN_FORCE
-        and change.to_status in _ENDED
+        and change.to_status in ENDED
     ]
     if not endings:
         return None

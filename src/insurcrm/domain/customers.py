@@ -23,8 +23,8 @@ from insurcrm.domain.card import (
 )
 from insurcrm.domain.checks import optional_of
 from insurcrm.domain.events import CustomerErased, CustomerRegistered, DomainEvent
+from insurcrm.domain.fields import an_id, an_optional_id
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import check_id
 from insurcrm.domain.privacy import mask_text
 from insurcrm.domain.values import PersonName, check_text
 from insurcrm.errors import RuleViolation, ValidationError
@@ -60,15 +60,6 @@ class RiskPreference(LabelledEnum):
 
     RISK_AVERSE = ("RISK_AVERSE", "风险规避型")
     RISK_SEEKING = ("RISK_SEEKING", "风险偏好型")
-
-
-def _id(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_id(value, attribute.name)
-
-
-def _optional_id(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        check_id(value, attribute.name)
 
 
 def _prefixed(prefix: str, build: Any) -> Any:
@@ -109,18 +100,18 @@ class Customer:
             themselves, or a profile on an erased customer.
     """
 
-    id: str = attrs.field(validator=_id)
+    id: str = attrs.field(validator=an_id)
     created_on: dt.date = attrs.field(validator=attrs.validators.instance_of(dt.date))
     profile: BasicProfile | None = optional_of(BasicProfile)
     life: LifeSituation = attrs.field(factory=LifeSituation)
     family: tuple[FamilyMember, ...] = attrs.field(default=(), converter=_family_tuple)
     holdings: tuple[Holding, ...] = attrs.field(default=(), converter=_holdings_tuple)
     lead_source: LeadSource | None = optional_of(LeadSource)
-    referred_by: str | None = attrs.field(default=None, validator=_optional_id)
+    referred_by: str | None = attrs.field(default=None, validator=an_optional_id)
     is_internal: bool = False
-    csr_id: str | None = attrs.field(default=None, validator=_optional_id)
-    agent_id: str | None = attrs.field(default=None, validator=_optional_id)
-    household_id: str | None = attrs.field(default=None, validator=_optional_id)
+    csr_id: str | None = attrs.field(default=None, validator=an_optional_id)
+    agent_id: str | None = attrs.field(default=None, validator=an_optional_id)
+    household_id: str | None = attrs.field(default=None, validator=an_optional_id)
     pdp: PdpPersonality | None = optional_of(PdpPersonality)
     risk_preference: RiskPreference | None = optional_of(RiskPreference)
     erased_on: dt.date | None = None
@@ -229,6 +220,6 @@ class Household:
     Members point to their household with ``Customer.household_id``.
     """
 
-    id: str = attrs.field(validator=_id)
+    id: str = attrs.field(validator=an_id)
     label: str | None = attrs.field(default=None, validator=_label, repr=mask_text)
     version: int = 0

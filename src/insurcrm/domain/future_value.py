@@ -34,7 +34,7 @@ import attrs
 from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
 from insurcrm.domain.dates import whole_years_between
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, StatusChange
+from insurcrm.domain.policies import ENDED, EndReason, Policy, PolicyStatus, StatusChange
 from insurcrm.domain.values import DEFAULT_CURRENCY, Money
 from insurcrm.errors import ValidationError
 
@@ -55,8 +55,7 @@ __all__ = [
 
 #: Policy endings that are a lost contract (the customer stopped paying or left).
 _LOST = frozenset({PolicyStatus.LAPSED, PolicyStatus.SURRENDERED, PolicyStatus.CANCELLED})
-#: Endings that are not a renewal decision (the contract ran out, or a claim ended it).
-_NATURAL = frozenset({PolicyStatus.MATURED, PolicyStatus.CLAIMED_TERMINATED})
+#: The other endings are not a renewal decision (the contract ran out, or a claim ended it).
 
 
 class RenewalModelKind(LabelledEnum):
@@ -129,9 +128,7 @@ def _ending(policy: Policy, as_of: dt.date) -> StatusChange | None:
         (
             c
             for c in policy.history
-            if c.from_status is PolicyStatus.IN_FORCE
-            and c.to_status in _LOST | _NATURAL
-            and c.on <= as_of
+            if c.from_status is PolicyStatus.IN_FORCE and c.to_status in ENDED and c.on <= as_of
         ),
         None,
     )

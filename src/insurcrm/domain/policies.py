@@ -96,6 +96,9 @@ TRANSITIONS: dict[PolicyStatus, frozenset[PolicyStatus]] = {
     PolicyStatus.CLAIMED_TERMINATED: frozenset(),
 }
 
+#: The statuses that end a policy in force (every move out of IN_FORCE).
+ENDED = TRANSITIONS[PolicyStatus.IN_FORCE]
+
 
 class EndReason(LabelledEnum):
     """Why a policy stopped (recorded on the status change; used by the credit grade)."""

@@ -9,6 +9,7 @@ small embedded stores); the streaming engine of DOMAIN.md §10.3 is for large on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 import attrs
 
@@ -21,10 +22,11 @@ from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.unit_of_work import UnitOfWork
 
-__all__ = ["ServiceBook", "load_book"]
+__all__ = ["ServiceBook", "by_holder", "load_book"]
 
 
-def _group(items: tuple[Policy, ...]) -> dict[str, tuple[Policy, ...]]:
+def by_holder(items: Iterable[Policy]) -> dict[str, tuple[Policy, ...]]:
+    """Our policies among ``items``, by policyholder."""
     held: defaultdict[str, list[Policy]] = defaultdict(list)
     for policy in items:
         if policy.is_ours:
@@ -52,7 +54,7 @@ class ServiceBook:
     erased: frozenset[str] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "held", _group(self.policies))
+        object.__setattr__(self, "held", by_holder(self.policies))
         object.__setattr__(self, "erased", frozenset(c.id for c in self.customers if c.is_erased))
 
 

@@ -36,7 +36,7 @@ from insurcrm.domain.recovery import RecoveryConfig, RecoveryDecision, decide_re
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
-from insurcrm.services.book import ServiceBook, load_book
+from insurcrm.services.book import ServiceBook, by_holder, load_book
 
 __all__ = [
     "ChurnScan",
@@ -147,14 +147,6 @@ class ChurnScan:
     won_back: tuple[ChurnRecord, ...]
 
 
-def _policies_by_holder(uow: UnitOfWork) -> dict[str, list[Policy]]:
-    held: defaultdict[str, list[Policy]] = defaultdict(list)
-    for policy in uow.policies.iterate():
-        if policy.is_ours:
-            held[policy.policyholder_id].append(policy)
-    return held
-
-
 def _back_in_force(policies: Sequence[Policy], after: dt.date, as_of: dt.date) -> dt.date | None:
     """The first day after ``after`` (up to ``as_of``) a policy went in force."""
     days = [
@@ -178,7 +170,7 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
     churned: list[ChurnRecord] = []
     won: list[ChurnRecord] = []
     with uow:
-        held = _policies_by_holder(uow)
+        held = by_holder(uow.policies.iterate())
         open_records: dict[str, ChurnRecord] = {}
         closed: set[tuple[str, dt.date]] = set()
         for record in uow.churns.iterate():

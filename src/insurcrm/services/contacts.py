@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from insurcrm.domain.customers import Customer
-from insurcrm.domain.future_value import FutureValueConfig, RenewalModel, renewal_history
+from insurcrm.domain.future_value import FutureValueConfig, RenewalModel
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.recovery import RecoveryConfig
 from insurcrm.domain.unit_of_work import UnitOfWork
@@ -14,7 +14,7 @@ from insurcrm.domain.visits import VisitConfig, VisitEntry, visit_plan
 from insurcrm.errors import RuleViolation
 from insurcrm.services.book import ServiceBook, load_book
 from insurcrm.services.churn import win_backs_in
-from insurcrm.services.future_value import fit_renewal_model
+from insurcrm.services.future_value import renewal_model_of
 
 __all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in"]
 
@@ -91,5 +91,5 @@ def plan_visits(
     ``model`` (fitted to the portfolio when omitted). Erased customers are left out.
     """
     book = load_book(uow)
-    fitted = model or fit_renewal_model(renewal_history(book.policies, as_of), future)
+    fitted = model or renewal_model_of(book.policies, as_of, future)
     return visits_in(book, as_of, fitted, config=config, recovery=recovery, future=future)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from insurcrm.domain.future_value import (
@@ -29,9 +29,15 @@ from insurcrm.domain.future_value import (
     sbg_log_likelihood,
     sbg_model,
 )
+from insurcrm.domain.policies import Policy
 from insurcrm.domain.unit_of_work import UnitOfWork
 
-__all__ = ["fit_renewal_model", "future_value_of", "portfolio_renewal_model"]
+__all__ = [
+    "fit_renewal_model",
+    "future_value_of",
+    "portfolio_renewal_model",
+    "renewal_model_of",
+]
 
 #: Bounds of log α and log β in the fit (α, β between about 0.0001 and 22,000).
 _LOG_BOUND = 10.0
@@ -99,6 +105,13 @@ def _constant_rate(history: RenewalHistory, contracts: int, years: int) -> Renew
     )
 
 
+def renewal_model_of(
+    policies: Iterable[Policy], as_of: dt.date, config: FutureValueConfig | None = None
+) -> RenewalModel:
+    """The renewal model fitted to the renewal history of ``policies`` as of ``as_of``."""
+    return fit_renewal_model(renewal_history(policies, as_of), config)
+
+
 def portfolio_renewal_model(
     uow: UnitOfWork, as_of: dt.date, config: FutureValueConfig | None = None
 ) -> RenewalModel:
@@ -107,8 +120,7 @@ def portfolio_renewal_model(
     Reads only; walks the policies once.
     """
     with uow:
-        history = renewal_history(uow.policies.iterate(), as_of)
-    return fit_renewal_model(history, config)
+        return renewal_model_of(uow.policies.iterate(), as_of, config)
 
 
 def future_value_of(

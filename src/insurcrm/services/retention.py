@@ -13,7 +13,7 @@ from insurcrm.domain.churn import ChurnRates, churn_rates, customers_in_force
 from insurcrm.domain.complaint_handling import ComplaintHandling, complaint_handling
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.early_warning import EarlyWarning, WarningConfig
-from insurcrm.domain.future_value import FutureValueConfig, RenewalModel, renewal_history
+from insurcrm.domain.future_value import FutureValueConfig, RenewalModel
 from insurcrm.domain.recovery import RecoveryConfig
 from insurcrm.domain.satisfaction import SatisfactionIndicators, satisfaction_indicators
 from insurcrm.domain.unit_of_work import UnitOfWork
@@ -22,7 +22,7 @@ from insurcrm.domain.visits import VisitConfig, VisitEntry
 from insurcrm.services.book import load_book
 from insurcrm.services.churn import WinBack, detect_churn, warnings_in, win_backs_in
 from insurcrm.services.contacts import visits_in
-from insurcrm.services.future_value import fit_renewal_model
+from insurcrm.services.future_value import renewal_model_of
 
 __all__ = ["RetentionConfig", "RetentionReport", "retention_report"]
 
@@ -65,7 +65,7 @@ def retention_report(
     since = add_years(as_of, -1)
     detect_churn(uow, as_of)
     book = load_book(uow)
-    model = fit_renewal_model(renewal_history(book.policies, as_of), cfg.future)
+    model = renewal_model_of(book.policies, as_of, cfg.future)
     return RetentionReport(
         as_of=as_of,
         since=since,

@@ -77,6 +77,7 @@ from insurcrm.domain.satisfaction import (
     SurveyResponse,
 )
 from insurcrm.domain.tiers import (
+    DEFAULT_LADDER,
     Benefits,
     Combine,
     Criterion,
@@ -1018,16 +1019,8 @@ def invalid_card_fields(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
 _ROUND_PREMIUMS = (0, 5_000, 9_999, 10_000, 26_800, 30_000, 99_999, 100_000, 500_000)
 _TIER_CODES = ("STANDARD", "SILVER", "GOLD", "PLATINUM", "DIAMOND")
 _TIER_NAMES = ("普通", "银卡", "金卡", "白金/VIP", "钻石")
-_TIER_SERVICES = (
-    "保单服务",
-    "理赔服务",
-    "客服热线",
-    "柜面优先",
-    "生日关怀",
-    "专属客服经理",
-    "年度健康体检",
-    "家庭保障规划",
-)
+#: The services of the default ladder's top tier: names a real ladder would use.
+_TIER_SERVICES = DEFAULT_LADDER.tiers[-1].benefits.services
 #: The highest threshold drawn for each indicator, as a rank (premium in cents,
 #: loyalty level 0–5, credit grade D = 0 … A = 3).
 _TOP_RANK = {
