@@ -180,6 +180,22 @@ class _Customers:
         self._exists(customer)
         return table.add(customer)
 
+    def add_many(self, customers: Iterable[Customer]) -> int:
+        items = list(customers)
+        table = self._uow.table_customers()
+        earlier: set[str] = set()
+        for c in items:  # check the whole batch first: a refused batch stages nothing
+            if c.version != 0:
+                raise ConcurrencyError(f"customer {c.id}: only a new aggregate is added")
+            if c.id in earlier or table.current(c.id) is not None:
+                raise Duplicate("customer", c.id)
+            if c.household_id is not None:
+                self._uow.households.get(c.household_id)
+            if c.referred_by is not None and c.referred_by not in earlier:
+                self.get(c.referred_by)
+            earlier.add(c.id)
+        return len([table.add(c) for c in items])
+
     def get(self, customer_id: str) -> Customer:
         return self._uow.table_customers().get(customer_id)
 
@@ -234,14 +250,34 @@ class _Policies:
             if b.customer_id is not None:
                 self._uow.customers.get(b.customer_id)
 
+    def _numbers(self) -> set[str]:
+        return {p.number for p in self._uow.table_policies().values()}
+
     def add(self, policy: Policy) -> Policy:
         table = self._uow.table_policies()
         if table.current(policy.id) is not None:
             raise Duplicate("policy", policy.id)
-        if any(p.number == policy.number for p in table.values()):
+        if policy.number in self._numbers():
             raise Duplicate("policy number", policy.number)
         self._parties_exist(policy)
         return table.add(policy)
+
+    def add_many(self, policies: Iterable[Policy]) -> int:
+        items = list(policies)
+        table = self._uow.table_policies()
+        numbers = self._numbers()
+        ids: set[str] = set()
+        for p in items:  # check the whole batch first: a refused batch stages nothing
+            if p.version != 0:
+                raise ConcurrencyError(f"policy {p.id}: only a new aggregate is added")
+            if p.id in ids or table.current(p.id) is not None:
+                raise Duplicate("policy", p.id)
+            if p.number in numbers:
+                raise Duplicate("policy number", p.number)
+            self._parties_exist(p)
+            ids.add(p.id)
+            numbers.add(p.number)
+        return len([table.add(p) for p in items])
 
     def get(self, policy_id: str) -> Policy:
         return self._uow.table_policies().get(policy_id)
@@ -289,6 +325,18 @@ class _Households:
 
     def add(self, household: Household) -> Household:
         return self._uow.table_households().add(household)
+
+    def add_many(self, households: Iterable[Household]) -> int:
+        items = list(households)
+        table = self._uow.table_households()
+        ids: set[str] = set()
+        for h in items:
+            if h.version != 0:
+                raise ConcurrencyError(f"household {h.id}: only a new aggregate is added")
+            if h.id in ids or table.current(h.id) is not None:
+                raise Duplicate("household", h.id)
+            ids.add(h.id)
+        return len([table.add(h) for h in items])
 
     def get(self, household_id: str) -> Household:
         return self._uow.table_households().get(household_id)

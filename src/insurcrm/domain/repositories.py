@@ -59,6 +59,19 @@ class CustomerRepository(Protocol):
         """
         ...
 
+    def add_many(self, customers: Iterable[Customer]) -> int:
+        """Store many new customers at once (the bulk path); returns how many.
+
+        The same as :meth:`add` for each in order — a referrer must be stored or
+        come earlier — but checked and written as one batch: when it is refused,
+        nothing of it is stored.
+
+        Raises:
+            Duplicate: an id is taken or repeated.
+            NotFound: a household or referrer does not exist.
+        """
+        ...
+
     def get(self, customer_id: str) -> Customer:
         """The customer with this id.
 
@@ -121,6 +134,18 @@ class PolicyRepository(Protocol):
         """
         ...
 
+    def add_many(self, policies: Iterable[Policy]) -> int:
+        """Store many new policies at once (the bulk path); returns how many.
+
+        The same as :meth:`add` for each in order, checked and written as one batch:
+        when it is refused, nothing of it is stored.
+
+        Raises:
+            Duplicate: an id or policy number is taken or repeated.
+            NotFound: a party is not a stored customer.
+        """
+        ...
+
     def get(self, policy_id: str) -> Policy:
         """The policy with this id.
 
@@ -171,6 +196,14 @@ class HouseholdRepository(Protocol):
 
         Raises:
             Duplicate: the id is taken.
+        """
+        ...
+
+    def add_many(self, households: Iterable[Household]) -> int:
+        """Store many new households at once; returns how many.
+
+        Raises:
+            Duplicate: an id is taken or repeated.
         """
         ...
 

@@ -314,10 +314,43 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     return kind, columns
 
 
+def _household_stored(uow: UnitOfWork, household_id: str) -> bool:
+    try:
+        uow.households.get(household_id)
+    except NotFound:
+        return False
+    return True
+
+
 def _store(
     uow: UnitOfWork, kind: str, items: list[tuple[int, Any]]
 ) -> tuple[int, int, list[_Reject]]:
-    """Store one batch in one transaction; returns (stored, already present, rejects)."""
+    """Store one batch in one transaction; returns (stored, already present, rejects).
+
+    The whole batch goes through the bulk path when it can; a batch with a row already
+    stored (a re-run) or a missing reference is stored row by row to tell them apart.
+    """
+    with uow:
+        try:
+            if kind == "customers":
+                homes = dict.fromkeys(c.household_id for _, c in items if c.household_id)
+                new = [Household(h) for h in homes if not _household_stored(uow, h)]
+                uow.households.add_many(new)
+                uow.customers.add_many(c for _, c in items)
+            else:
+                uow.policies.add_many(p for _, p in items)
+        except (Duplicate, NotFound):
+            pass  # leaving without a commit rolls the batch back
+        else:
+            uow.commit()
+            return len(items), 0, []
+    return _store_rows(uow, kind, items)
+
+
+def _store_rows(
+    uow: UnitOfWork, kind: str, items: list[tuple[int, Any]]
+) -> tuple[int, int, list[_Reject]]:
+    """Store one batch row by row in one transaction; returns (stored, present, rejects)."""
     stored = present = 0
     rejects: list[_Reject] = []
     with uow:

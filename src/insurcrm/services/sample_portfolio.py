@@ -1150,12 +1150,9 @@ class _Sampler:
 
 def _write(uow: UnitOfWork, batch: _Batch) -> None:
     with uow:
-        for household in batch.households:
-            uow.households.add(household)
-        for customer in batch.customers:
-            uow.customers.add(customer)
-        for policy in batch.policies:
-            uow.policies.add(policy)
+        uow.households.add_many(batch.households)
+        uow.customers.add_many(batch.customers)
+        uow.policies.add_many(batch.policies)
         for complaint in batch.service.complaints:
             uow.complaints.add(complaint)
         for contact in batch.service.interactions:

@@ -187,6 +187,10 @@ def plain_membership(customer_id: str, tier: str) -> TierMembership:
 PERSONAL_TEXT = "张伟说：保单'; DROP TABLE complaints; -- 太贵了 👨‍👩‍👧‍👦\t✓\n%_"
 
 
+def _id(item: Customer | Policy) -> str:
+    return item.id
+
+
 def days(n: int) -> dt.date:
     """The day ``n`` days after :data:`DAY`."""
     return DAY + dt.timedelta(days=n)
@@ -750,6 +754,85 @@ class StoreContract:
             uow.commit()
         with store.unit_of_work() as uow:
             assert uow.policies.get(policy.id) == added == attrs.evolve(policy, version=1)
+
+    # -- the bulk path -------------------------------------------------------------------
+
+    @_SHARED
+    @given(data=st.data())
+    def test_add_many_stores_what_add_stores(self, data: st.DataObject) -> None:
+        store = self.empty_store()
+        people = data.draw(
+            st.lists(
+                gen.customers().filter(lambda c: c.id != "R1"),
+                min_size=1,
+                max_size=4,
+                unique_by=_id,
+            )
+        )
+        people.append(data.draw(gen.customers(id="R1", referred_by=people[0].id)))
+        policies = data.draw(
+            st.lists(
+                st.sampled_from(people).flatmap(
+                    lambda c: gen.policies(policyholder_id=c.id, insured_id=people[0].id)
+                ),
+                max_size=4,
+                unique_by=(_id, lambda p: p.number),
+            )
+        )
+        with store.unit_of_work() as uow:
+            assert uow.households.add_many([Household("H1")]) == 1
+            assert uow.customers.add_many(people) == len(people)
+            assert uow.policies.add_many(policies) == len(policies)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            for c in people:
+                assert uow.customers.get(c.id) == attrs.evolve(c, version=1, events=())
+            for p in policies:
+                assert uow.policies.get(p.id) == attrs.evolve(p, version=1, events=())
+            assert uow.households.get("H1") == Household("H1", None, 1)
+            events = sum(len(c.events) for c in people) + sum(len(p.events) for p in policies)
+            assert uow.outbox.count_pending() == events
+
+    def test_add_many_refuses_a_taken_or_repeated_id_and_keeps_nothing(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        for batch in (
+            [make_customer("C2"), make_customer("C1", "李娜")],
+            [make_customer("C3"), make_customer("C3", "李娜")],
+        ):
+            with store.unit_of_work() as uow, pytest.raises(Duplicate):
+                uow.customers.add_many(batch)
+        with store.unit_of_work() as uow:
+            assert uow.customers.count() == 1
+            uow.policies.add_many([make_policy("P1")])
+            uow.commit()
+        for policies in (
+            [make_policy("P2", number="N-P2"), make_policy("P1", number="N-X")],
+            [make_policy("P3", number="N-P3"), make_policy("P4", number="N-P1")],
+            [make_policy("P5", number="N-5"), make_policy("P6", number="N-5")],
+        ):
+            with store.unit_of_work() as uow, pytest.raises(Duplicate):
+                uow.policies.add_many(policies)
+        with store.unit_of_work() as uow:
+            assert uow.policies.count() == 1
+
+    def test_add_many_refuses_a_missing_reference_and_keeps_nothing(self) -> None:
+        store = self.empty_store()
+        later = make_customer("C2", "李娜")
+        for batch in (
+            [make_customer("C1", household_id="H9")],
+            [make_customer("C1", referred_by="C2"), later],  # the referrer comes later
+        ):
+            with store.unit_of_work() as uow, pytest.raises(NotFound):
+                uow.customers.add_many(batch)
+        with store.unit_of_work() as uow:
+            assert uow.customers.count() == 0
+            assert uow.customers.add_many([later, make_customer("C1", referred_by="C2")]) == 2
+            with pytest.raises(NotFound):
+                uow.policies.add_many([make_policy("P1"), make_policy("P2", holder="C9")])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert (uow.customers.count(), uow.policies.count()) == (2, 0)
 
     # -- tier memberships -------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ no row updated means another writer got there first.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -18,6 +18,15 @@ from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, i
 from sqlalchemy import update as sql_update
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.bulk import (
+    CUSTOMER_COLUMNS,
+    POLICY_COLUMNS,
+    cell_writer,
+    customer_rows,
+    existing,
+    insert_rows,
+    policy_rows,
+)
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.policies import Policy
@@ -66,6 +75,18 @@ def _update_versioned(
         if not _exists(conn, table, key, column):
             raise NotFound(kind, key)
         raise _stale(kind, key, version)
+
+
+def _new_ids(items: Sequence[Customer | Policy | Household], kind: str) -> list[str]:
+    """The ids of a batch of new aggregates; refuses a stored version or a repeated id."""
+    ids: dict[str, None] = {}
+    for item in items:
+        if item.version != 0:
+            raise _stale(kind, item.id, item.version)
+        if item.id in ids:
+            raise Duplicate(kind, item.id)
+        ids[item.id] = None
+    return list(ids)
 
 
 def _json(value: Any) -> str:
@@ -139,6 +160,30 @@ class SqlCustomers:
         self._conn.execute(insert(t.customers), values)
         self._outbox.record(customer.events)
         return _versioned(customer, 1)
+
+    def add_many(self, customers: Iterable[Customer]) -> int:
+        items = list(customers)
+        ids = _new_ids(items, "customer")
+        taken = existing(self._conn, t.customers, "id", ids)
+        if taken:
+            raise Duplicate("customer", next(c.id for c in items if c.id in taken))
+        homes = {c.household_id for c in items if c.household_id is not None}
+        known = existing(self._conn, t.households, "id", homes)
+        for c in items:
+            if c.household_id is not None and c.household_id not in known:
+                raise NotFound("household", c.household_id)
+        referrers = {c.referred_by for c in items if c.referred_by is not None}
+        stored = existing(self._conn, t.customers, "id", referrers)
+        earlier: set[str] = set()
+        for c in items:  # as adding one by one: a referrer must come first
+            if c.referred_by is not None and c.referred_by not in stored | earlier:
+                raise NotFound("customer", c.referred_by)
+            earlier.add(c.id)
+        rows = customer_rows(items, cell_writer(self._conn.dialect.name))
+        insert_rows(self._conn, t.customers, CUSTOMER_COLUMNS, rows)
+        for c in items:
+            self._outbox.record(c.events)
+        return len(items)
 
     def get(self, customer_id: str) -> Customer:
         found = self._select(t.customers.c.id == customer_id)
@@ -373,6 +418,38 @@ class SqlPolicies:
         self._outbox.record(policy.events)
         return _versioned(policy, 1)
 
+    def add_many(self, policies: Iterable[Policy]) -> int:
+        items = list(policies)
+        ids = _new_ids(items, "policy")
+        taken = existing(self._conn, t.policies, "id", ids)
+        if taken:
+            raise Duplicate("policy", next(p.id for p in items if p.id in taken))
+        numbers: set[str] = set()
+        for p in items:
+            if p.number in numbers:
+                raise Duplicate("policy number", p.number)
+            numbers.add(p.number)
+        used = existing(self._conn, t.policies, "number", numbers)
+        if used:
+            raise Duplicate("policy number", next(p.number for p in items if p.number in used))
+        parties = {
+            c
+            for p in items
+            for c in (p.policyholder_id, p.insured_id, *(b.customer_id for b in p.beneficiaries))
+            if c is not None
+        }
+        known = existing(self._conn, t.customers, "id", parties)
+        for p in items:
+            for c in (p.policyholder_id, p.insured_id, *(b.customer_id for b in p.beneficiaries)):
+                if c is not None and c not in known:
+                    raise NotFound("customer", c)
+        tables = {table.name: table for table in (t.policies, *_CHILDREN)}
+        for name, rows in policy_rows(items, cell_writer(self._conn.dialect.name)).items():
+            insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
+        for p in items:
+            self._outbox.record(p.events)
+        return len(items)
+
     def _load(self, condition: ColumnElement[bool]) -> list[Policy]:
         rows = list(
             self._conn.execute(
@@ -462,6 +539,16 @@ class SqlHouseholds:
             insert(t.households), {"id": household.id, "label": household.label, "version": 1}
         )
         return Household(household.id, household.label, 1)
+
+    def add_many(self, households: Iterable[Household]) -> int:
+        items = list(households)
+        ids = _new_ids(items, "household")
+        taken = existing(self._conn, t.households, "id", ids)
+        if taken:
+            raise Duplicate("household", next(h.id for h in items if h.id in taken))
+        rows = [(h.id, h.label, 1) for h in items]
+        insert_rows(self._conn, t.households, ("id", "label", "version"), rows)
+        return len(items)
 
     def get(self, household_id: str) -> Household:
         row = (
