@@ -19,6 +19,12 @@ from typing import Any, Generic, Protocol, Self, TypeVar
 import attrs
 
 from insurcrm.dispatch import EventHandlers
+from insurcrm.domain.assessment import (
+    AssessmentConfig,
+    AssessmentFigures,
+    AssessmentWindows,
+    book_figures,
+)
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer, Household
@@ -452,6 +458,24 @@ class _Outbox:
         return len(self.pending(limit=len(self._uow.store.outbox) + 1))
 
 
+class _Portfolio:
+    def __init__(self, uow: MemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def figures(
+        self, windows: AssessmentWindows, config: AssessmentConfig
+    ) -> Iterator[AssessmentFigures]:
+        uow = self._uow
+        return book_figures(
+            uow.table_customers().values(),
+            uow.table_policies().values(),
+            uow.table_churns().values(),
+            uow.table_tiers().values(),
+            windows,
+            config,
+        )
+
+
 class MemoryUnitOfWork:
     """A unit of work over a :class:`MemoryStore`.
 
@@ -470,6 +494,7 @@ class MemoryUnitOfWork:
         self.interactions = _Records(self, self.table_interactions, lambda r: r.on)
         self.surveys = _Surveys(self, self.table_surveys, lambda r: r.on)
         self.outbox = _Outbox(self)
+        self.portfolio = _Portfolio(self)
         self.recorded: list[DomainEvent] = []
         self.marked: set[str] = set()
 

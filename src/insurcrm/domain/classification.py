@@ -10,6 +10,7 @@ value) computed in one pass; :func:`classify_customer` applies every rule of
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
@@ -78,6 +79,7 @@ __all__ = [
     "SegmentationConfig",
     "classify_customer",
     "customer_figures",
+    "gather_facts",
     "tier_figures",
 ]
 
@@ -277,6 +279,45 @@ def _ladder(facts: CustomerFacts, as_of: dt.date, cfg: SegmentationConfig) -> La
         as_of,
         cfg.ladder,
     )
+
+
+def gather_facts(
+    customers: Iterable[Customer], policies: Iterable[Policy], as_of: dt.date
+) -> list[CustomerFacts]:
+    """Build every customer's facts from all customers and all policies, in one pass over each."""
+    people = list(customers)
+    holding: dict[str, list[Policy]] = defaultdict(list)
+    for policy in policies:
+        holding[policy.policyholder_id].append(policy)
+    members: dict[str, list[str]] = defaultdict(list)
+    referred: dict[str, list[str]] = defaultdict(list)
+    for c in people:
+        if c.household_id is not None:
+            members[c.household_id].append(c.id)
+        if c.referred_by is not None:
+            referred[c.referred_by].append(c.id)
+
+    def bought(customer_id: str) -> bool:
+        return bool(purchase_dates(holding.get(customer_id, ()), as_of))
+
+    facts = []
+    for c in people:
+        own = tuple(holding.get(c.id, ()))
+        household = (
+            tuple(p for m in members[c.household_id] for p in holding.get(m, ()))
+            if c.household_id is not None
+            else own
+        )
+        facts.append(
+            CustomerFacts(
+                customer=c,
+                policies=own,
+                household_policies=household,
+                referrals=len(referred.get(c.id, ())),
+                referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r)),
+            )
+        )
+    return facts
 
 
 def tier_figures(

@@ -24,6 +24,7 @@ from typing import Protocol, TypeVar
 
 import attrs
 
+from insurcrm.domain.assessment import AssessmentConfig, AssessmentFigures, AssessmentWindows
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer, Household
@@ -40,6 +41,7 @@ __all__ = [
     "Outbox",
     "OutboxEvent",
     "PolicyRepository",
+    "PortfolioReader",
     "RecordRepository",
     "ServiceRecord",
     "SurveyResponseRepository",
@@ -325,6 +327,17 @@ class SurveyResponseRepository(RecordRepository[SurveyResponse], Protocol):
 
     def in_survey(self, survey_id: str) -> Sequence[SurveyResponse]:
         """The responses to one survey, by day then id."""
+        ...
+
+
+class PortfolioReader(Protocol):
+    """Reads the whole portfolio for an assessment (§10.1), aggregated where the data is."""
+
+    def figures(
+        self, windows: AssessmentWindows, config: AssessmentConfig
+    ) -> Iterator[AssessmentFigures]:
+        """Every customer's assessment figures as of ``windows.as_of``, in customer id
+        order, streamed (never the whole book in memory at once on the SQL backends)."""
         ...
 
 

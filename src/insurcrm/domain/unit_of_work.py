@@ -23,6 +23,7 @@ from insurcrm.domain.repositories import (
     HouseholdRepository,
     Outbox,
     PolicyRepository,
+    PortfolioReader,
     RecordRepository,
     SurveyResponseRepository,
     TierMembershipRepository,
@@ -50,6 +51,7 @@ class UnitOfWork(Protocol):
     interactions: RecordRepository[Interaction]
     surveys: SurveyResponseRepository
     outbox: Outbox
+    portfolio: PortfolioReader
 
     def __enter__(self) -> Self:
         """Begin a transaction."""

@@ -8,8 +8,8 @@ and on every backend.
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable
 
 import attrs
 
@@ -20,10 +20,9 @@ from insurcrm.domain.classification import (
     SegmentationConfig,
     classify_customer,
     customer_figures,
+    gather_facts,
 )
-from insurcrm.domain.customers import Customer
 from insurcrm.domain.loyalty import purchase_dates
-from insurcrm.domain.policies import Policy
 from insurcrm.domain.segmentation import ParetoResult, pareto_share
 from insurcrm.domain.unit_of_work import UnitOfWork
 
@@ -50,45 +49,6 @@ class PortfolioSegmentation:
     def count_by(self, key: Callable[[CustomerClassification], object]) -> Counter[object]:
         """How many customers fall in each class, e.g. ``count_by(lambda c: c.ladder.level)``."""
         return Counter(key(c) for c in self.customers)
-
-
-def gather_facts(
-    customers: Iterable[Customer], policies: Iterable[Policy], as_of: dt.date
-) -> list[CustomerFacts]:
-    """Build every customer's facts from all customers and all policies, in one pass over each."""
-    people = list(customers)
-    holding: dict[str, list[Policy]] = defaultdict(list)
-    for policy in policies:
-        holding[policy.policyholder_id].append(policy)
-    members: dict[str, list[str]] = defaultdict(list)
-    referred: dict[str, list[str]] = defaultdict(list)
-    for c in people:
-        if c.household_id is not None:
-            members[c.household_id].append(c.id)
-        if c.referred_by is not None:
-            referred[c.referred_by].append(c.id)
-
-    def bought(customer_id: str) -> bool:
-        return bool(purchase_dates(holding.get(customer_id, ()), as_of))
-
-    facts = []
-    for c in people:
-        own = tuple(holding.get(c.id, ()))
-        household = (
-            tuple(p for m in members[c.household_id] for p in holding.get(m, ()))
-            if c.household_id is not None
-            else own
-        )
-        facts.append(
-            CustomerFacts(
-                customer=c,
-                policies=own,
-                household_policies=household,
-                referrals=len(referred.get(c.id, ())),
-                referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r)),
-            )
-        )
-    return facts
 
 
 def segment_portfolio(

@@ -13,6 +13,7 @@ from sqlalchemy.engine import URL
 from insurcrm.adapters.sql import records
 from insurcrm.adapters.sql.engine import make_engine, translate_errors
 from insurcrm.adapters.sql.outbox import SqlOutbox, mark_delivered
+from insurcrm.adapters.sql.portfolio import SqlPortfolio
 from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
 from insurcrm.adapters.sql.schema import check_schema
 from insurcrm.adapters.sql.schema import upgrade as upgrade_schema
@@ -26,6 +27,7 @@ from insurcrm.domain.repositories import (
     HouseholdRepository,
     Outbox,
     PolicyRepository,
+    PortfolioReader,
     RecordRepository,
     SurveyResponseRepository,
     TierMembershipRepository,
@@ -141,6 +143,7 @@ class SqlUnitOfWork:
     interactions: RecordRepository[Interaction]
     surveys: SurveyResponseRepository
     outbox: Outbox
+    portfolio: PortfolioReader
 
     def __init__(self, engine: Engine, handlers: EventHandlers | None = None) -> None:
         self.engine = engine
@@ -160,6 +163,7 @@ class SqlUnitOfWork:
         self.interactions = closed
         self.surveys = closed
         self.outbox = closed
+        self.portfolio = closed
         self._outbox = None
 
     @property
@@ -187,6 +191,7 @@ class SqlUnitOfWork:
         self.interactions = _guarded(records.interactions(conn, outbox), url)
         self.surveys = _guarded(records.survey_responses(conn, outbox), url)
         self.outbox = _guarded(outbox, url)
+        self.portfolio = _guarded(SqlPortfolio(conn), url)
         return self
 
     def __exit__(

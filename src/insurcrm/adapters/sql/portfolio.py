@@ -1,0 +1,282 @@
+"""The portfolio's assessment figures, aggregated inside the database.
+
+One statement returns one row per customer (in id order): purchases, missed
+premiums, status changes and policies are grouped per policyholder in SQL with
+the windows of :class:`~insurcrm.domain.assessment.AssessmentWindows`, so only
+a compact row per customer crosses to Python and no domain object is built.
+The rows are streamed (a server-side cursor on PostgreSQL), so memory stays
+bounded. Amounts stay exact: integer cents summed on SQLite, NUMERIC on
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.types import Amount
+from insurcrm.domain.assessment import (
+    AssessmentConfig,
+    AssessmentFigures,
+    AssessmentWindows,
+)
+from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
+from insurcrm.domain.policies import PolicyStatus, PurchaseKind
+
+__all__ = ["SqlPortfolio"]
+
+#: Rows fetched per round trip.
+BATCH = 5000
+
+_ZERO = Decimal("0.00")
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _amount(condition: ColumnElement[bool], amount: ColumnElement[Any]) -> ColumnElement[Any]:
+    return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Amount)
+
+
+def _status_on(day: dt.date) -> Any:
+    """Each policy's status at the end of ``day``: its latest change on or before it."""
+    sc = t.status_changes
+    latest = (
+        select(sc.c.policy_id, func.max(sc.c.position).label("position"))
+        .where(sc.c.on <= day)
+        .group_by(sc.c.policy_id)
+        .subquery()
+    )
+    return (
+        select(sc.c.policy_id, sc.c.to_status)
+        .join(
+            latest,
+            and_(sc.c.policy_id == latest.c.policy_id, sc.c.position == latest.c.position),
+        )
+        .subquery()
+    )
+
+
+def _in_force_on(day: dt.date) -> Any:
+    """Per policyholder: our policies in force at the end of ``day``, their premium and
+    how many are long-term."""
+    p = t.policies
+    status = _status_on(day)
+    return (
+        select(
+            p.c.policyholder_id.label("cid"),
+            func.count().label("n"),
+            type_coerce(func.sum(p.c.annual_premium), Amount).label("premium"),
+            _count(p.c.term_years > 1).label("long_term"),
+        )
+        .join(status, status.c.policy_id == p.c.id)
+        .where(status.c.to_status == PolicyStatus.IN_FORCE.name, p.c.insurer.is_(None))
+        .group_by(p.c.policyholder_id)
+        .subquery()
+    )
+
+
+def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Select[Any]:
+    """The statement giving every customer's figures, in customer id order."""
+    w = windows
+    as_of = w.as_of
+    c, p, s, m, sc = t.customers, t.policies, t.purchases, t.missed_premiums, t.status_changes
+    window = and_(s.c.on > w.rfm_since)
+    bought = (
+        select(
+            p.c.policyholder_id.label("cid"),
+            func.count().label("n"),
+            func.min(s.c.on).label("first"),
+            func.max(s.c.on).label("last"),
+            _count(window).label("wn"),
+            _amount(window, s.c.amount).label("wp"),
+            _count(and_(window, s.c.kind == PurchaseKind.RENEWAL.name)).label("renewals"),
+            _count(s.c.on > w.repeat_since).label("recent"),
+            _count(p.c.campaign.is_not(None)).label("rewarded"),
+            _count(p.c.insurer.is_(None)).label("ours"),
+        )
+        .join(p, p.c.id == s.c.policy_id)
+        .where(s.c.on <= as_of)
+        .group_by(p.c.policyholder_id)
+        .subquery()
+    )
+    missed = (
+        select(
+            p.c.policyholder_id.label("cid"),
+            _count(m.c.due_date > w.rfm_since).label("window"),
+            _count(and_(m.c.due_date > w.credit_since, p.c.insurer.is_(None))).label("credit"),
+        )
+        .join(p, p.c.id == m.c.policy_id)
+        .where(m.c.due_date <= as_of, m.c.due_date > min(w.rfm_since, w.credit_since))
+        .group_by(p.c.policyholder_id)
+        .subquery()
+    )
+    d_reasons = sorted(r.name for r in config.segmentation.credit.d_reasons)
+    bad = (
+        select(p.c.policyholder_id.label("cid"), func.count().label("n"))
+        .join(p, p.c.id == sc.c.policy_id)
+        .where(
+            sc.c.on <= as_of,
+            sc.c.to_status == PolicyStatus.CANCELLED.name,
+            sc.c.reason.in_(d_reasons) if d_reasons else literal(False),
+            p.c.insurer.is_(None),
+        )
+        .group_by(p.c.policyholder_id)
+        .subquery()
+    )
+    now = _in_force_on(as_of)
+    start = _in_force_on(w.period_start)
+    member = c.alias("member")
+    member_now = _in_force_on(as_of)
+    household = (
+        select(
+            member.c.household_id.label("hid"),
+            func.sum(member_now.c.long_term).label("long_term"),
+        )
+        .join(member_now, member_now.c.cid == member.c.id)
+        .where(member.c.household_id.is_not(None))
+        .group_by(member.c.household_id)
+        .subquery()
+    )
+    referred = c.alias("referred")
+    referred_bought = (
+        select(p.c.policyholder_id.label("cid"))
+        .join(s, s.c.policy_id == p.c.id)
+        .where(s.c.on <= as_of)
+        .distinct()
+        .subquery()
+    )
+    referrals = (
+        select(
+            referred.c.referred_by.label("cid"),
+            func.count().label("n"),
+            func.count(referred_bought.c.cid).label("buyers"),
+        )
+        .outerjoin(referred_bought, referred_bought.c.cid == referred.c.id)
+        .where(referred.c.referred_by.is_not(None))
+        .group_by(referred.c.referred_by)
+        .subquery()
+    )
+    ch = t.churn_records
+    churned = (
+        select(ch.c.customer_id.label("cid"))
+        .where(ch.c.day > w.period_start, ch.c.day <= as_of)
+        .distinct()
+        .subquery()
+    )
+    tm = t.tier_memberships
+    two_way = sorted(s.name for s in TWO_WAY_LEAD_SOURCES)
+    return (
+        select(
+            c.c.id,
+            func.substr(c.c.id_number, 1, 2).label("region"),
+            c.c.agent_id,
+            c.c.lead_source.in_(two_way).label("two_way"),
+            c.c.holdings,
+            func.coalesce(bought.c.n, 0),
+            bought.c.first,
+            bought.c.last,
+            func.coalesce(bought.c.wn, 0),
+            type_coerce(func.coalesce(bought.c.wp, 0), Amount),
+            func.coalesce(bought.c.renewals, 0),
+            func.coalesce(missed.c.window, 0),
+            func.coalesce(bought.c.recent, 0),
+            func.coalesce(bought.c.rewarded, 0),
+            func.coalesce(bought.c.ours, 0),
+            func.coalesce(missed.c.credit, 0),
+            func.coalesce(bad.c.n, 0),
+            func.coalesce(now.c.n, 0),
+            type_coerce(func.coalesce(now.c.premium, 0), Amount),
+            case(
+                (c.c.household_id.is_(None), func.coalesce(now.c.long_term, 0)),
+                else_=func.coalesce(household.c.long_term, 0),
+            ),
+            func.coalesce(referrals.c.n, 0),
+            func.coalesce(referrals.c.buyers, 0),
+            type_coerce(start.c.n.is_not(None), Integer),
+            type_coerce(churned.c.cid.is_not(None), Integer),
+            tm.c.tier,
+        )
+        .outerjoin(bought, bought.c.cid == c.c.id)
+        .outerjoin(missed, missed.c.cid == c.c.id)
+        .outerjoin(bad, bad.c.cid == c.c.id)
+        .outerjoin(now, now.c.cid == c.c.id)
+        .outerjoin(start, start.c.cid == c.c.id)
+        .outerjoin(household, household.c.hid == c.c.household_id)
+        .outerjoin(referrals, referrals.c.cid == c.c.id)
+        .outerjoin(churned, churned.c.cid == c.c.id)
+        .outerjoin(tm, tm.c.customer_id == c.c.id)
+        .order_by(c.c.id)
+    )
+
+
+def _elsewhere(holdings: str) -> Decimal:
+    """The annual premium of the cover held with other insurers (the card's holdings)."""
+    if holdings == "[]":
+        return _ZERO
+    total = _ZERO
+    for h in json.loads(holdings):
+        premium = h.get("annual_premium")
+        if premium is not None:
+            total += Decimal(premium["amount"])
+    return total
+
+
+class SqlPortfolio:
+    """:class:`~insurcrm.domain.repositories.PortfolioReader` on SQL."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def figures(
+        self, windows: AssessmentWindows, config: AssessmentConfig
+    ) -> Iterator[AssessmentFigures]:
+        result = self._conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+            figures_query(windows, config)
+        )
+        for r in result:
+            yield AssessmentFigures(
+                customer_id=r[0],
+                region=r[1],
+                agent_id=r[2],
+                two_way_lead=bool(r[3]),
+                purchases=r[5],
+                first_purchase=r[6],
+                last_purchase=r[7],
+                window_purchases=r[8],
+                window_premium=r[9],
+                window_renewals=r[10],
+                window_missed=r[11],
+                recent_purchases=r[12],
+                rewarded_purchases=r[13],
+                credit_purchases=r[14],
+                credit_missed=r[15],
+                bad_endings=r[16],
+                in_force=r[17],
+                in_force_premium=r[18],
+                elsewhere_premium=_elsewhere(r[4]),
+                household_long_term=int(r[19]),
+                referrals=r[20],
+                referred_buyers=r[21],
+                in_force_at_start=bool(r[22]),
+                churned_in_period=bool(r[23]),
+                current_tier=r[24],
+            )

@@ -1,0 +1,561 @@
+"""Portfolio assessment (§10.1): every customer's classification from compact figures.
+
+Assessing a whole book must not build a domain object per customer and policy
+(at a million customers that alone takes longer than the rules). So storage
+hands over one compact :class:`AssessmentFigures` row per customer — counts,
+sums and dates already resolved as of the assessment date, aggregated where
+the data is (in SQL on the SQL backends) — and :func:`assess_figures` applies
+the rules of §1.3, §4.2, §4.3, §5.1–§5.3 and §6 to it.
+
+The definitions are those of the single-customer rules
+(:func:`~insurcrm.domain.classification.classify_customer`,
+:func:`~insurcrm.domain.classification.tier_figures`): :func:`figures_of`
+derives the figures from a customer's facts with the same windows the SQL
+adapters use (:class:`AssessmentWindows`), and the test suite checks, customer
+by customer, that the portfolio engine and the per-customer rules agree. The
+engine gives decisions as codes; the per-customer rules give the reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import NamedTuple, TypeVar
+
+import attrs
+
+from insurcrm.domain.churn import ChurnRates, ChurnRecord
+from insurcrm.domain.classification import (
+    TWO_WAY_LEAD_SOURCES,
+    CustomerFacts,
+    SegmentationConfig,
+    gather_facts,
+)
+from insurcrm.domain.credit import CreditGrade
+from insurcrm.domain.customers import Customer
+from insurcrm.domain.dates import add_years, whole_years_between
+from insurcrm.domain.labels import LabelledEnum
+from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
+from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in_force
+from insurcrm.domain.programmes import household_long_term_in_force
+from insurcrm.domain.rfm import RFM_TYPES, RfmMeans, RfmSegment, segment_of
+from insurcrm.domain.segmentation import (
+    ParetoResult,
+    QuadrantThresholds,
+    RetentionClass,
+    ValueQuadrant,
+)
+from insurcrm.domain.tier_membership import TierMembership
+from insurcrm.domain.tiers import DEFAULT_LADDER, TierFigures, TierLadder
+
+__all__ = [
+    "AssessmentConfig",
+    "AssessmentFigures",
+    "AssessmentRow",
+    "AssessmentStats",
+    "AssessmentTotals",
+    "AssessmentWindows",
+    "GroupTotals",
+    "TierChange",
+    "assess_figures",
+    "book_figures",
+    "figures_of",
+    "loyalty_score_of",
+    "region_of",
+    "tier_figures_of",
+]
+
+_PLACES = Decimal("0.0001")
+_ZERO = Decimal("0.00")
+
+
+@attrs.frozen
+class AssessmentConfig:
+    """The assessment's rules: the segmentation rules (§4–§5) and the tier ladder (§6).
+
+    The churn and retention rates are over the year before the assessment date.
+    """
+
+    segmentation: SegmentationConfig = attrs.field(factory=SegmentationConfig)
+    ladder: TierLadder = DEFAULT_LADDER
+
+
+@attrs.frozen
+class AssessmentWindows:
+    """The window boundaries of every rule as of a date (each window is ``(since, as_of]``).
+
+    Attributes:
+        as_of: the assessment date.
+        rfm_since: the RFM window (F, M, renewals and missed premiums of the value figures).
+        repeat_since: the loyalty-type repeat window (§4.3).
+        credit_since: the credit grade's look-back (§1.3).
+        period_start: the start of the churn period (the year before ``as_of``).
+    """
+
+    as_of: dt.date
+    rfm_since: dt.date
+    repeat_since: dt.date
+    credit_since: dt.date
+    period_start: dt.date
+
+    @classmethod
+    def of(cls, as_of: dt.date, config: AssessmentConfig) -> AssessmentWindows:
+        """The windows of ``config``'s rules as of ``as_of``."""
+        cfg = config.segmentation
+        return cls(
+            as_of=as_of,
+            rfm_since=as_of - dt.timedelta(days=cfg.rfm.window_days),
+            repeat_since=add_years(as_of, -cfg.types.repeat_window_years),
+            credit_since=add_years(as_of, -cfg.credit.lookback_years),
+            period_start=add_years(as_of, -1),
+        )
+
+
+class AssessmentFigures(NamedTuple):
+    """One customer's figures as of the assessment date: what the rules look at.
+
+    Purchases, premiums and missed premiums are of the policies the customer holds
+    as policyholder; "ours" are the policies our company issued.
+
+    Attributes:
+        customer_id: the customer.
+        region: the province code of their resident ID (:func:`region_of`), if known.
+        agent_id: their agent, if any.
+        two_way_lead: their lead source counts as a two-way contact (§4.2 PROSPECT).
+        purchases: purchases (new policies and renewals) up to the date.
+        first_purchase: the first of them.
+        last_purchase: the latest of them.
+        window_purchases: purchases in the RFM window (F).
+        window_premium: their premium (M).
+        window_renewals: renewals in the RFM window (purchase continuity).
+        window_missed: missed premiums due in the RFM window (default rate).
+        recent_purchases: purchases in the loyalty-type repeat window.
+        rewarded_purchases: purchases up to the date on policies sold under a campaign.
+        credit_purchases: purchases up to the date on our policies.
+        credit_missed: missed premiums of our policies due in the credit look-back.
+        bad_endings: our policies cancelled up to the date for a credit-D reason.
+        in_force: our policies in force at the end of the date.
+        in_force_premium: their annual premium.
+        elsewhere_premium: the annual premium of the cover they hold with other insurers.
+        household_long_term: our long-term policies in force in their household.
+        referrals: customers they referred.
+        referred_buyers: referred customers who bought up to the date.
+        in_force_at_start: they had a policy of ours in force at the end of the churn
+            period's first day (the churn rate's denominator).
+        churned_in_period: a churn record of theirs falls in the churn period.
+        current_tier: the tier they hold, if enrolled.
+    """
+
+    customer_id: str
+    region: str | None
+    agent_id: str | None
+    two_way_lead: bool
+    purchases: int
+    first_purchase: dt.date | None
+    last_purchase: dt.date | None
+    window_purchases: int
+    window_premium: Decimal
+    window_renewals: int
+    window_missed: int
+    recent_purchases: int
+    rewarded_purchases: int
+    credit_purchases: int
+    credit_missed: int
+    bad_endings: int
+    in_force: int
+    in_force_premium: Decimal
+    elsewhere_premium: Decimal
+    household_long_term: int
+    referrals: int
+    referred_buyers: int
+    in_force_at_start: bool
+    churned_in_period: bool
+    current_tier: str | None
+
+
+def region_of(id_number: str | None) -> str | None:
+    """The region of a customer: the province code (first two digits) of their resident ID
+    number (e.g. ``"11"`` Beijing, ``"44"`` Guangdong); None without one."""
+    return id_number[:2] if id_number else None
+
+
+def figures_of(
+    facts: CustomerFacts,
+    windows: AssessmentWindows,
+    config: AssessmentConfig,
+    *,
+    churned_in_period: bool = False,
+    current_tier: str | None = None,
+) -> AssessmentFigures:
+    """A customer's figures from their facts, with the single-customer rules' definitions."""
+    w = windows
+    as_of = w.as_of
+    customer = facts.customer
+    bought = [(s, p) for p in facts.policies for s in p.purchases if s.on <= as_of]
+    dates = [s.on for s, _ in bought]
+    in_window = [s for s, _ in bought if s.on > w.rfm_since]
+    in_force = ours_in_force(facts.policies, as_of)
+    d_reasons = config.segmentation.credit.d_reasons
+    household = facts.household_policies or facts.policies
+    profile = customer.profile
+    return AssessmentFigures(
+        customer_id=customer.id,
+        region=region_of(profile.id_number.value if profile and profile.id_number else None),
+        agent_id=customer.agent_id,
+        two_way_lead=customer.lead_source in TWO_WAY_LEAD_SOURCES,
+        purchases=len(bought),
+        first_purchase=min(dates) if dates else None,
+        last_purchase=max(dates) if dates else None,
+        window_purchases=len(in_window),
+        window_premium=sum((s.amount.amount for s in in_window), _ZERO),
+        window_renewals=sum(1 for s in in_window if s.kind is PurchaseKind.RENEWAL),
+        window_missed=sum(
+            1
+            for p in facts.policies
+            for m in p.missed_premiums
+            if w.rfm_since < m.due_date <= as_of
+        ),
+        recent_purchases=sum(1 for d in dates if d > w.repeat_since),
+        rewarded_purchases=sum(1 for _, p in bought if p.campaign is not None),
+        credit_purchases=sum(1 for _, p in bought if p.is_ours),
+        credit_missed=sum(
+            1
+            for p in facts.policies
+            if p.is_ours
+            for m in p.missed_premiums
+            if w.credit_since < m.due_date <= as_of
+        ),
+        bad_endings=sum(
+            1
+            for p in facts.policies
+            if p.is_ours
+            for h in p.history
+            if h.on <= as_of and h.to_status is PolicyStatus.CANCELLED and h.reason in d_reasons
+        ),
+        in_force=len(in_force),
+        in_force_premium=sum((p.annual_premium.amount for p in in_force), _ZERO),
+        elsewhere_premium=sum(
+            (h.annual_premium.amount for h in customer.holdings if h.annual_premium is not None),
+            _ZERO,
+        ),
+        household_long_term=household_long_term_in_force(household, as_of),
+        referrals=facts.referrals,
+        referred_buyers=facts.referred_buyers,
+        in_force_at_start=bool(ours_in_force(facts.policies, w.period_start)),
+        churned_in_period=churned_in_period,
+        current_tier=current_tier,
+    )
+
+
+def book_figures(
+    customers: Iterable[Customer],
+    policies: Iterable[Policy],
+    churns: Iterable[ChurnRecord],
+    memberships: Iterable[TierMembership],
+    windows: AssessmentWindows,
+    config: AssessmentConfig,
+) -> Iterator[AssessmentFigures]:
+    """Every customer's figures, in customer id order, from the whole book in memory
+    (the in-memory adapter's way; the SQL adapters aggregate in the database)."""
+    churned = {r.customer_id for r in churns if windows.period_start < r.on <= windows.as_of}
+    tiers = {m.customer_id: m.tier for m in memberships}
+    facts = gather_facts(customers, policies, windows.as_of)
+    for f in sorted(facts, key=lambda f: f.customer.id):
+        cid = f.customer.id
+        yield figures_of(
+            f,
+            windows,
+            config,
+            churned_in_period=cid in churned,
+            current_tier=tiers.get(cid),
+        )
+
+
+# -- the statistics every customer is compared with --------------------------------------
+
+
+def _share(part: Decimal, whole: Decimal) -> Decimal:
+    return (part / whole).quantize(_PLACES) if whole else Decimal(0)
+
+
+def loyalty_score_of(f: AssessmentFigures, config: SegmentationConfig) -> Decimal:
+    """The value quadrant's loyalty score (§5.2) from the figures."""
+    q = config.quadrant
+    due = f.window_renewals + f.window_missed
+    continuity = (Decimal(f.window_renewals) / due).quantize(_PLACES) if due else Decimal(1)
+    default_rate = (Decimal(f.window_missed) / due).quantize(_PLACES) if due else Decimal(0)
+    share = _share(f.in_force_premium, f.in_force_premium + f.elsewhere_premium)
+    score = q.share_weight * share + q.continuity_weight * continuity
+    return (score + q.default_weight * (1 - default_rate)).quantize(_PLACES)
+
+
+@attrs.frozen
+class AssessmentStats:
+    """The portfolio statistics of §5: RFM means, quadrant thresholds, the value median.
+
+    Attributes:
+        means: RFM totals over the customers with a purchase.
+        thresholds: the medians of the loyalty score and the profit.
+        value_median: the median current value (premium in the RFM window).
+    """
+
+    means: RfmMeans
+    thresholds: QuadrantThresholds
+    value_median: Decimal
+
+
+class TierChange(LabelledEnum):
+    """What the tier rule (§6) says is due, compared with the tier held.
+
+    ``AT_RISK``: they qualify only for a lower tier; a downgrade is possible at the
+    annual review after the grace period — ``insurcrm tiers review`` decides it.
+    """
+
+    ENROL = ("ENROL", "待入级")
+    UPGRADE = ("UPGRADE", "应升级")
+    AT_RISK = ("AT_RISK", "有降级风险")
+    KEEP = ("KEEP", "保持")
+
+
+class AssessmentRow(NamedTuple):
+    """One customer's assessment (compact: codes, no personal data).
+
+    ``rfm_type``, ``rfm_segment``, ``quadrant`` and ``retention`` are None for a
+    customer without a purchase (a prospect is not value-segmented); ``credit`` is
+    None before any purchase.
+    """
+
+    customer_id: str
+    region: str | None
+    agent_id: str | None
+    loyalty_level: LoyaltyLevel
+    loyalty_type: LoyaltyType
+    credit: CreditGrade | None
+    rfm_type: int | None
+    rfm_segment: RfmSegment | None
+    quadrant: ValueQuadrant | None
+    retention: RetentionClass | None
+    tier: str
+    current_tier: str | None
+    tier_change: TierChange
+    premium: Decimal
+    premium_in_force: Decimal
+    churned_in_period: bool
+
+
+def _level(f: AssessmentFigures, as_of: dt.date, config: SegmentationConfig) -> LoyaltyLevel:
+    cfg = config.ladder
+    if f.purchases == 0 or f.first_purchase is None or f.last_purchase is None:
+        return LoyaltyLevel.PROSPECT if f.two_way_lead else LoyaltyLevel.ORDINARY_BUYER
+    active = (
+        f.purchases >= cfg.active_min_purchases
+        and f.in_force > 0
+        and f.last_purchase > add_years(as_of, -cfg.active_recent_years)
+    )
+    if not active:
+        return LoyaltyLevel.GENERAL
+    if f.referred_buyers < cfg.advocate_min_referred_buyers:
+        return LoyaltyLevel.ACTIVE
+    tenure = whole_years_between(f.first_purchase, as_of)
+    if (
+        f.referred_buyers >= cfg.partner_min_referred_buyers
+        and tenure >= cfg.partner_min_tenure_years
+    ):
+        return LoyaltyLevel.PARTNER
+    return LoyaltyLevel.ADVOCATE
+
+
+def _type(f: AssessmentFigures, config: SegmentationConfig) -> LoyaltyType:
+    """§4.3 with the signals derived from the record: without a stored satisfaction
+    outcome attachment is low, and the given signals (no alternative, convenience,
+    constraints, price sensitivity) are not set."""
+    cfg = config.types
+    repeat_high = f.recent_purchases >= cfg.repeat_min_purchases
+    if not repeat_high:
+        return LoyaltyType.NONE
+    share = _share(Decimal(f.rewarded_purchases), Decimal(f.purchases))
+    return LoyaltyType.INCENTIVE if share >= cfg.incentive_min_share else LoyaltyType.INERTIA
+
+
+def _credit(f: AssessmentFigures, config: SegmentationConfig) -> CreditGrade | None:
+    cfg = config.credit
+    if f.bad_endings:
+        return CreditGrade.D
+    if f.credit_purchases == 0:
+        return None
+    if f.credit_purchases >= cfg.a_min_purchases and f.credit_missed <= cfg.a_max_missed:
+        return CreditGrade.A
+    if f.credit_purchases >= cfg.b_min_purchases and f.credit_missed <= cfg.b_max_missed:
+        return CreditGrade.B
+    return CreditGrade.C
+
+
+def tier_figures_of(
+    f: AssessmentFigures, as_of: dt.date, level: LoyaltyLevel, credit: CreditGrade | None
+) -> TierFigures:
+    """The tier indicators (§6) from the figures."""
+    first = f.first_purchase
+    return TierFigures(
+        annual_premium=f.in_force_premium,
+        policies_in_force=f.in_force,
+        tenure_years=whole_years_between(first, as_of) if first is not None else 0,
+        first_purchase=first,
+        referrals=f.referred_buyers,
+        household_long_term_policies=f.household_long_term,
+        loyalty_level=level,
+        credit_grade=credit,
+    )
+
+
+def assess_figures(
+    f: AssessmentFigures, stats: AssessmentStats, as_of: dt.date, config: AssessmentConfig
+) -> AssessmentRow:
+    """Every classification of one customer from their figures (§1.3, §4–§6)."""
+    cfg = config.segmentation
+    level = _level(f, as_of, cfg)
+    credit = _credit(f, cfg)
+    rfm_type = segment = quadrant = retention = None
+    if f.purchases and f.first_purchase is not None and f.last_purchase is not None:
+        means = stats.means
+        recency = (as_of - f.last_purchase).days
+        key = (
+            means.at_or_above(recency, means.recency_total),
+            means.at_or_above(f.window_purchases, means.frequency_total),
+            means.at_or_above(f.window_premium, means.monetary_total),
+        )
+        rfm_type = RFM_TYPES[key]
+        is_new = (as_of - f.first_purchase).days < cfg.rfm.new_customer_days
+        segment = segment_of(rfm_type, is_new)
+        loyal = loyalty_score_of(f, cfg) >= stats.thresholds.loyalty
+        profitable = f.window_premium >= stats.thresholds.profit
+        quadrant = _QUADRANTS[(loyal, profitable)]
+        wallet = f.in_force_premium + f.elsewhere_premium
+        potential = (
+            _share(f.in_force_premium, wallet) < 1
+            or f.first_purchase > add_years(as_of, -1)
+            or f.referred_buyers > 0
+        )
+        retention = _RETENTION[(f.window_premium >= stats.value_median, potential)]
+    tier_index = config.ladder.qualifying(tier_figures_of(f, as_of, level, credit))
+    tier = config.ladder.tiers[tier_index].code
+    return AssessmentRow(
+        customer_id=f.customer_id,
+        region=f.region,
+        agent_id=f.agent_id,
+        loyalty_level=level,
+        loyalty_type=_type(f, cfg),
+        credit=credit,
+        rfm_type=rfm_type,
+        rfm_segment=segment,
+        quadrant=quadrant,
+        retention=retention,
+        tier=tier,
+        current_tier=f.current_tier,
+        tier_change=_tier_change(config.ladder, tier_index, f.current_tier),
+        premium=f.window_premium,
+        premium_in_force=f.in_force_premium,
+        churned_in_period=f.churned_in_period,
+    )
+
+
+def _tier_change(ladder: TierLadder, qualifying: int, current: str | None) -> TierChange:
+    if current is None or current not in ladder.codes:
+        return TierChange.ENROL
+    held = ladder.index(current)
+    if qualifying > held:
+        return TierChange.UPGRADE
+    return TierChange.AT_RISK if qualifying < held else TierChange.KEEP
+
+
+_QUADRANTS = {
+    (True, True): ValueQuadrant.TRUE_FRIEND,
+    (False, True): ValueQuadrant.BUTTERFLY,
+    (True, False): ValueQuadrant.BARNACLE,
+    (False, False): ValueQuadrant.STRANGER,
+}
+_RETENTION = {
+    (False, False): RetentionClass.I,
+    (False, True): RetentionClass.II,
+    (True, False): RetentionClass.III,
+    (True, True): RetentionClass.IV,
+}
+
+
+# -- totals --------------------------------------------------------------------------------
+
+
+K = TypeVar("K")
+
+
+def _bump(counts: dict[K, int], key: K) -> None:
+    counts[key] = counts.get(key, 0) + 1
+
+
+@attrs.define
+class GroupTotals:
+    """Customers and premium of one region or agent."""
+
+    customers: int = 0
+    premium_in_force: Decimal = _ZERO
+    in_force: int = 0
+
+
+@attrs.define
+class AssessmentTotals:
+    """The portfolio totals (§10.1), added up row by row as the assessment streams.
+
+    Attributes:
+        customers: customers assessed.
+        by_level, by_type, by_segment, by_quadrant, by_retention, by_credit, by_tier,
+            by_tier_change: customers per class (None for "not classed").
+        by_region: customers and premium in force per region (province code).
+        by_agent: customers and premium in force per agent.
+        pareto: the premium share of the top 20 % (set at the end).
+        churn: the churn and retention rates of the year before the date (set at the end).
+    """
+
+    as_of: dt.date
+    customers: int = 0
+    by_level: dict[LoyaltyLevel, int] = attrs.field(factory=dict)
+    by_type: dict[LoyaltyType, int] = attrs.field(factory=dict)
+    by_segment: dict[RfmSegment | None, int] = attrs.field(factory=dict)
+    by_quadrant: dict[ValueQuadrant | None, int] = attrs.field(factory=dict)
+    by_retention: dict[RetentionClass | None, int] = attrs.field(factory=dict)
+    by_credit: dict[CreditGrade | None, int] = attrs.field(factory=dict)
+    by_tier: dict[str, int] = attrs.field(factory=dict)
+    by_tier_change: dict[TierChange, int] = attrs.field(factory=dict)
+    by_region: dict[str | None, GroupTotals] = attrs.field(factory=dict)
+    by_agent: dict[str | None, GroupTotals] = attrs.field(factory=dict)
+    pareto: ParetoResult | None = None
+    churn: ChurnRates | None = None
+    customers_at_start: int = 0
+    churned: int = 0
+
+    def add(self, row: AssessmentRow, figures: AssessmentFigures) -> None:
+        """Count one customer's row."""
+        self.customers += 1
+        _bump(self.by_level, row.loyalty_level)
+        _bump(self.by_type, row.loyalty_type)
+        _bump(self.by_segment, row.rfm_segment)
+        _bump(self.by_quadrant, row.quadrant)
+        _bump(self.by_retention, row.retention)
+        _bump(self.by_credit, row.credit)
+        _bump(self.by_tier, row.tier)
+        _bump(self.by_tier_change, row.tier_change)
+        for groups, key in ((self.by_region, row.region), (self.by_agent, row.agent_id)):
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = GroupTotals()
+            group.customers += 1
+            group.premium_in_force += row.premium_in_force
+            group.in_force += figures.in_force
+        if figures.in_force_at_start:
+            self.customers_at_start += 1
+            if figures.churned_in_period:
+                self.churned += 1
+
+    def finish(self, pareto: ParetoResult, period_start: dt.date) -> None:
+        """Set the totals that need every row: the Pareto share and the churn rates."""
+        self.pareto = pareto
+        self.churn = ChurnRates(period_start, self.as_of, self.customers_at_start, self.churned)
