@@ -6,6 +6,7 @@ Commands::
     insurcrm generate --db URL --customers N [--seed S]   fill a database with a synthetic book
     insurcrm import --db URL FILE.csv ...                   import customers and policies
     insurcrm summary [--db URL]                            summarise the book in a database
+    insurcrm assess --db URL [--as-of D] [--format F] [--out FILE]  assess every customer
     insurcrm tiers review --db URL [--as-of D] [--ladder F]  review every customer's tier
     insurcrm tiers show --db URL --customer ID [--as-of D]   one customer's tier, with reasons
     insurcrm db upgrade --db URL                           create or upgrade the schema
@@ -22,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -42,20 +43,17 @@ from rich.table import Table
 from insurcrm import __version__
 from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.engine import describe_url
+from insurcrm.cli_assess import print_assessment, run_assessment
 from insurcrm.cli_retention import print_retention
 from insurcrm.domain.dates import add_years
-from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
-from insurcrm.domain.rfm import RfmSegment
-from insurcrm.domain.segmentation import RetentionClass, ValueQuadrant
 from insurcrm.domain.tier_membership import TierChangeKind, TierEvaluation
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
+from insurcrm.services.assessment import FORMATS
 from insurcrm.services.csv_import import ImportResult, import_csv, kind_of
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.retention import retention_report
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
-from insurcrm.services.segmentation import PortfolioSegmentation, segment_portfolio
 from insurcrm.services.tiers import (
     TierReview,
     count_tier_changes,
@@ -139,7 +137,6 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     try:
         _generate(console, store, url, customers, seed, day)
         summary = portfolio_summary(store.unit_of_work(), day)
-        segments = segment_portfolio(store.unit_of_work(), day)
         reviews = _with_progress(
             console,
             "Reviewing service tiers",
@@ -147,13 +144,14 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
                 store.unit_of_work(), _quarter_ends(day), progress=progress
             ),
         )
+        assessment = run_assessment(console, store.unit_of_work(), day)
         year_ago = add_years(day, -1)
         changes = count_tier_changes(store.unit_of_work(), year_ago, day)
         retention = retention_report(store.unit_of_work(), day)
     finally:
         store.dispose()
     _print_summary(console, summary)
-    _print_segmentation(console, segments)
+    print_assessment(console, assessment)
     _print_tiers(console, reviews[-1], DEFAULT_LADDER, changes, year_ago)
     print_retention(console, retention)
 
@@ -284,11 +282,11 @@ def summary(url: str, as_of: dt.datetime) -> None:
     try:
         console.print(f"Database: {describe_url(url)}")
         result = portfolio_summary(store.unit_of_work(), as_of.date())
-        segments = segment_portfolio(store.unit_of_work(), as_of.date())
+        assessment = run_assessment(console, store.unit_of_work(), as_of.date())
     finally:
         store.dispose()
     _print_summary(console, result)
-    _print_segmentation(console, segments)
+    print_assessment(console, assessment)
 
 
 @cli.group()
@@ -379,54 +377,6 @@ def _print_summary(console: Console, summary: PortfolioSummary) -> None:
     console.print(grades)
 
 
-def _count_table(
-    title: str, counts: Counter[object], members: Iterable[LabelledEnum], total: int
-) -> Table:
-    table = Table(title=title)
-    table.add_column("Class")
-    table.add_column("中文")
-    table.add_column("Customers", justify="right")
-    table.add_column("Share", justify="right")
-    for member in members:
-        n = counts.get(member, 0)
-        table.add_row(member.name, member.label_zh, f"{n:,}", _share(n, total))
-    unclassed = counts.get(None, 0)
-    if unclassed:
-        table.add_row("–", "未分类（无购买）", f"{unclassed:,}", _share(unclassed, total))
-    return table
-
-
-def _print_segmentation(console: Console, book: PortfolioSegmentation) -> None:
-    total = len(book.customers)
-    tables = [
-        ("Loyalty ladder (客户忠诚度级别)", lambda c: c.ladder.level, LoyaltyLevel),
-        ("Loyalty types (忠诚类型)", lambda c: c.loyalty_type.type, LoyaltyType),
-        ("RFM segments (RFM 客户价值分类)", lambda c: c.rfm.segment if c.rfm else None, RfmSegment),
-        (
-            "Value quadrants (四象限价值分类)",
-            lambda c: c.quadrant.quadrant if c.quadrant else None,
-            ValueQuadrant,
-        ),
-        (
-            "Retention classes (客户保持策略)",
-            lambda c: c.retention.retention_class if c.retention else None,
-            RetentionClass,
-        ),
-    ]
-    for title, key, members in tables:
-        console.print(_count_table(title, book.count_by(key), members, total))
-    means = book.figures.rfm_means
-    pareto = book.pareto
-    console.print(
-        f"RFM means over {means.customers:,} buying customers: R {means.recency} days, "
-        f"F {means.frequency}, M {means.monetary:,}."
-    )
-    console.print(
-        f"Pareto (二八定律): the top {pareto.top_customers:,} customers "
-        f"({pareto.top_fraction:.0%}) bring {pareto.share:.1%} of the premium in the RFM window."
-    )
-
-
 _ladder_option = click.option(
     "--ladder",
     "ladder_file",
@@ -438,6 +388,54 @@ _ladder_option = click.option(
 
 def _ladder(path: str | None) -> TierLadder:
     return DEFAULT_LADDER if path is None else load_ladder(path)
+
+
+@cli.command()
+@_db_option(required=True)
+@_as_of_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", *FORMATS]),
+    default="table",
+    show_default=True,
+    help="table: print the totals; csv or json (JSON lines): also write one row per customer.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Where the rows go for csv or json (default: standard output, totals on stderr).",
+)
+@_ladder_option
+def assess(
+    url: str, as_of: dt.datetime, fmt: str, out: Path | None, ladder_file: str | None
+) -> None:
+    """Assess every customer as of a date (§10.1): loyalty level and type, credit grade,
+    RFM type and segment, value quadrant, retention class, qualifying tier and the change
+    due; with totals per class, region and agent, the Pareto share and the churn rate.
+
+    Aggregation runs in the database; the rows stream out, so memory stays bounded.
+    The schema must be up to date (``insurcrm db upgrade``).
+    """
+    if out is not None and fmt == "table":
+        raise click.UsageError("--out needs --format csv or --format json")
+    to_stdout = fmt != "table" and out is None
+    console = Console(highlight=False, stderr=to_stdout)
+    ladder = _ladder(ladder_file)
+    store = SqlStore.open(url)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        started = time.perf_counter()
+        assessment = run_assessment(
+            console, store.unit_of_work(), as_of.date(), fmt=fmt, out=out, ladder=ladder
+        )
+    finally:
+        store.dispose()
+    print_assessment(console, assessment)
+    where = f" to {escape(str(out))}" if out is not None else ""
+    written = f"; rows written as {fmt}{where}" if fmt != "table" else ""
+    console.print(f"Assessed in {time.perf_counter() - started:.1f} s{written}.")
 
 
 @cli.group()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from insurcrm import __version__
-from insurcrm.adapters.sql import SqlStore, head_revision
+from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
+from insurcrm.adapters.sql.schema import downgrade
 from insurcrm.cli import DEFAULT_DB_URL, cli
+from insurcrm.services.assessment import row_fields
 
 
 def run(*args: str) -> Result:
@@ -302,3 +305,81 @@ class TestGenerate:
         result = run("generate", "--customers", "10")
         assert result.exit_code != 0
         assert "--db" in result.output
+
+
+class TestAssess:
+    def test_prints_the_totals_of_every_classification(self, url: str) -> None:
+        run("demo", "--db", url, "--customers", "80")
+        result = run("assess", "--db", url, "--as-of", "2026-06-30")
+        assert result.exit_code == 0, result.output
+        for label in (
+            "Assessment as of 2026-06-30: 80 customers",
+            "客户忠诚度级别",
+            "忠诚类型",
+            "RFM 客户价值分类",
+            "四象限价值分类",
+            "客户保持策略",
+            "信用等级",
+            "服务等级变动",
+            "客户服务升级规划",
+            "客户区域分析",
+            "销售业绩分析",
+            "Pareto",
+            "churn rate",
+        ):
+            assert label in result.stdout, label
+
+    @pytest.mark.parametrize("fmt", ["csv", "json"])
+    def test_writes_one_row_per_customer_without_personal_data(
+        self, url: str, tmp_path: Path, fmt: str
+    ) -> None:
+        run("demo", "--db", url, "--customers", "50", "--seed", "11")
+        out = tmp_path / f"rows.{fmt}"
+        result = run("assess", "--db", url, "--format", fmt, "--out", str(out))
+        assert result.exit_code == 0, result.output
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 50 + (fmt == "csv")
+        if fmt == "csv":
+            assert lines[0].split(",") == list(row_fields())
+        else:
+            assert list(json.loads(lines[0])) == list(row_fields())
+        store = SqlStore.open(url)
+        try:
+            with store.unit_of_work() as uow:
+                people = list(uow.customers.iterate())
+        finally:
+            store.dispose()
+        text = out.read_text(encoding="utf-8") + result.output
+        for c in people:
+            assert c.profile is not None
+            assert c.profile.name.value not in text
+            if c.profile.id_number is not None:
+                assert c.profile.id_number.value not in text
+        assert not list(tmp_path.glob(f".rows.{fmt}.*")), "no temporary file is left"
+
+    def test_rows_to_standard_output_keep_the_totals_off_it(self, url: str) -> None:
+        run("demo", "--db", url, "--customers", "30")
+        result = run("assess", "--db", url, "--format", "json")
+        assert result.exit_code == 0, result.output
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert len(rows) == 30
+        assert "Assessment as of" in result.stderr
+
+    def test_an_empty_book_gives_empty_totals(self, url: str) -> None:
+        assert run("db", "upgrade", "--db", url).exit_code == 0
+        result = run("assess", "--db", url)
+        assert result.exit_code == 0, result.output
+        assert "0 customers" in result.stdout
+        assert "nothing to assess" in result.stdout
+
+    def test_an_old_schema_says_to_upgrade(self, url: str) -> None:
+        upgrade(url)
+        downgrade(url, "0002")
+        result = run("assess", "--db", url)
+        assert_clean_failure(result)
+        assert "insurcrm db upgrade" in result.stderr
+
+    def test_out_needs_a_row_format(self, url: str, tmp_path: Path) -> None:
+        result = run("assess", "--db", url, "--out", str(tmp_path / "x.csv"))
+        assert result.exit_code == 2
+        assert "--format csv" in result.output

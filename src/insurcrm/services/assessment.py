@@ -213,12 +213,20 @@ def row_fields() -> tuple[str, ...]:
 
 
 def _plain(value: object) -> object:
-    if value is None or isinstance(value, (str, int)):
+    if value is None or isinstance(value, (str, int)):  # bool is an int: true/false in JSON
         return value
     if isinstance(value, Decimal):
         return str(value)
     name = getattr(value, "name", None)
     return name if isinstance(name, str) else str(value)
+
+
+def _csv_cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _plain(value)
 
 
 def write_rows(rows: Iterator[AssessmentRow], out: IO[str], fmt: str) -> int:
@@ -231,7 +239,7 @@ def write_rows(rows: Iterator[AssessmentRow], out: IO[str], fmt: str) -> int:
         writer = csv.writer(out)
         writer.writerow(row_fields())
         for row in rows:
-            writer.writerow(["" if v is None else _plain(v) for v in row])
+            writer.writerow([_csv_cell(v) for v in row])
             n += 1
         return n
     names = row_fields()
