@@ -47,7 +47,7 @@ from insurcrm.domain.segmentation import (
     ValueQuadrant,
 )
 from insurcrm.domain.tier_membership import TierMembership
-from insurcrm.domain.tiers import DEFAULT_LADDER, TierFigures, TierLadder
+from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierFigures, TierLadder
 
 __all__ = [
     "AssessmentConfig",
@@ -56,6 +56,7 @@ __all__ = [
     "AssessmentStats",
     "AssessmentTotals",
     "AssessmentWindows",
+    "Assessor",
     "GroupTotals",
     "TierChange",
     "assess_figures",
@@ -279,6 +280,13 @@ def _share(part: Decimal, whole: Decimal) -> Decimal:
     return (part / whole).quantize(_PLACES) if whole else Decimal(0)
 
 
+def _below_all(ours: Decimal, elsewhere: Decimal) -> bool:
+    """The purchase share (rounded as the value figures round it) is below 100 %."""
+    if not elsewhere:
+        return not ours  # 0 of 0 counts as a share of 0
+    return _share(ours, ours + elsewhere) < 1
+
+
 def loyalty_score_of(f: AssessmentFigures, config: SegmentationConfig) -> Decimal:
     """The value quadrant's loyalty score (§5.2) from the figures."""
     q = config.quadrant
@@ -344,51 +352,26 @@ class AssessmentRow(NamedTuple):
     churned_in_period: bool
 
 
-def _level(f: AssessmentFigures, as_of: dt.date, config: SegmentationConfig) -> LoyaltyLevel:
-    cfg = config.ladder
-    if f.purchases == 0 or f.first_purchase is None or f.last_purchase is None:
-        return LoyaltyLevel.PROSPECT if f.two_way_lead else LoyaltyLevel.ORDINARY_BUYER
-    active = (
-        f.purchases >= cfg.active_min_purchases
-        and f.in_force > 0
-        and f.last_purchase > add_years(as_of, -cfg.active_recent_years)
-    )
-    if not active:
-        return LoyaltyLevel.GENERAL
-    if f.referred_buyers < cfg.advocate_min_referred_buyers:
-        return LoyaltyLevel.ACTIVE
-    tenure = whole_years_between(f.first_purchase, as_of)
-    if (
-        f.referred_buyers >= cfg.partner_min_referred_buyers
-        and tenure >= cfg.partner_min_tenure_years
-    ):
-        return LoyaltyLevel.PARTNER
-    return LoyaltyLevel.ADVOCATE
+_LEVEL_RANK = {level: i for i, level in enumerate(LoyaltyLevel)}
+#: The tier indicators in the order :meth:`Assessor.tier_index` lists the figures.
+_INDICATORS = (
+    Indicator.ANNUAL_PREMIUM,
+    Indicator.POLICIES_IN_FORCE,
+    Indicator.TENURE_YEARS,
+    Indicator.REFERRALS,
+    Indicator.HOUSEHOLD_LONG_TERM_POLICIES,
+    Indicator.LOYALTY_LEVEL,
+    Indicator.CREDIT_GRADE,
+)
+assert set(_INDICATORS) == set(Indicator), "every tier indicator has a figure"
 
 
-def _type(f: AssessmentFigures, config: SegmentationConfig) -> LoyaltyType:
-    """§4.3 with the signals derived from the record: without a stored satisfaction
-    outcome attachment is low, and the given signals (no alternative, convenience,
-    constraints, price sensitivity) are not set."""
-    cfg = config.types
-    repeat_high = f.recent_purchases >= cfg.repeat_min_purchases
-    if not repeat_high:
-        return LoyaltyType.NONE
-    share = _share(Decimal(f.rewarded_purchases), Decimal(f.purchases))
-    return LoyaltyType.INCENTIVE if share >= cfg.incentive_min_share else LoyaltyType.INERTIA
+def _number(rank: Decimal) -> Decimal | int:
+    """A threshold as an int when whole (int comparisons are cheaper than Decimal ones)."""
+    return int(rank) if rank == rank.to_integral_value() else rank
 
 
-def _credit(f: AssessmentFigures, config: SegmentationConfig) -> CreditGrade | None:
-    cfg = config.credit
-    if f.bad_endings:
-        return CreditGrade.D
-    if f.credit_purchases == 0:
-        return None
-    if f.credit_purchases >= cfg.a_min_purchases and f.credit_missed <= cfg.a_max_missed:
-        return CreditGrade.A
-    if f.credit_purchases >= cfg.b_min_purchases and f.credit_missed <= cfg.b_max_missed:
-        return CreditGrade.B
-    return CreditGrade.C
+_CREDIT_RANK = {grade: 3 - i for i, grade in enumerate(CreditGrade)}
 
 
 def tier_figures_of(
@@ -408,64 +391,170 @@ def tier_figures_of(
     )
 
 
+class Assessor:
+    """Classifies customers from their figures against the portfolio statistics.
+
+    Everything that is the same for every customer — the window dates, the tier
+    ladder's thresholds as numbers, the means as exact totals — is worked out once
+    here, so each customer costs a few comparisons (a million customers are classified
+    in seconds). :func:`assess_figures` is the one-customer shortcut.
+    """
+
+    def __init__(self, stats: AssessmentStats, as_of: dt.date, config: AssessmentConfig) -> None:
+        cfg = config.segmentation
+        self.stats = stats
+        self.as_of = as_of
+        self.config = config
+        self._ladder = cfg.ladder
+        self._active_from = add_years(as_of, -cfg.ladder.active_recent_years)
+        self._new_from = add_years(as_of, -1)
+        self._types = cfg.types
+        self._credit = cfg.credit
+        self._new_days = cfg.rfm.new_customer_days
+        self._quadrant = cfg.quadrant
+        means = stats.means
+        self._n = means.customers
+        self._tiers = tuple(
+            (
+                t.combine is Combine.ALL,
+                tuple((_INDICATORS.index(c.indicator), _number(c.rank)) for c in t.criteria),
+            )
+            for t in config.ladder.tiers
+        )
+        self._codes = config.ladder.codes
+
+    def level(self, f: AssessmentFigures) -> LoyaltyLevel:
+        """The loyalty ladder (§4.2), as :func:`~insurcrm.domain.loyalty.loyalty_level`."""
+        cfg = self._ladder
+        if f.purchases == 0 or f.first_purchase is None or f.last_purchase is None:
+            return LoyaltyLevel.PROSPECT if f.two_way_lead else LoyaltyLevel.ORDINARY_BUYER
+        active = (
+            f.purchases >= cfg.active_min_purchases
+            and f.in_force > 0
+            and f.last_purchase > self._active_from
+        )
+        if not active:
+            return LoyaltyLevel.GENERAL
+        if f.referred_buyers < cfg.advocate_min_referred_buyers:
+            return LoyaltyLevel.ACTIVE
+        if (
+            f.referred_buyers >= cfg.partner_min_referred_buyers
+            and whole_years_between(f.first_purchase, self.as_of) >= cfg.partner_min_tenure_years
+        ):
+            return LoyaltyLevel.PARTNER
+        return LoyaltyLevel.ADVOCATE
+
+    def loyalty_type(self, f: AssessmentFigures) -> LoyaltyType:
+        """§4.3 with the signals derived from the record: without a stored satisfaction
+        outcome attachment is low, and the given signals (no alternative, convenience,
+        constraints, price sensitivity) are not set."""
+        cfg = self._types
+        if f.recent_purchases < cfg.repeat_min_purchases:
+            return LoyaltyType.NONE
+        share = _share(Decimal(f.rewarded_purchases), Decimal(f.purchases))
+        return LoyaltyType.INCENTIVE if share >= cfg.incentive_min_share else LoyaltyType.INERTIA
+
+    def credit(self, f: AssessmentFigures) -> CreditGrade | None:
+        """The credit grade (§1.3), as :func:`~insurcrm.domain.credit.grade_credit`."""
+        cfg = self._credit
+        if f.bad_endings:
+            return CreditGrade.D
+        if f.credit_purchases == 0:
+            return None
+        if f.credit_purchases >= cfg.a_min_purchases and f.credit_missed <= cfg.a_max_missed:
+            return CreditGrade.A
+        if f.credit_purchases >= cfg.b_min_purchases and f.credit_missed <= cfg.b_max_missed:
+            return CreditGrade.B
+        return CreditGrade.C
+
+    def tier_index(
+        self, f: AssessmentFigures, level: LoyaltyLevel, credit: CreditGrade | None
+    ) -> int:
+        """The index of the qualifying tier, as :meth:`TierLadder.qualifying`."""
+        first = f.first_purchase
+        figures = (  # in the order of _INDICATORS
+            f.in_force_premium,
+            f.in_force,
+            whole_years_between(first, self.as_of) if first else 0,
+            f.referred_buyers,
+            f.household_long_term,
+            _LEVEL_RANK[level],
+            -1 if credit is None else _CREDIT_RANK[credit],
+        )
+        best = 0
+        for i, (every, criteria) in enumerate(self._tiers):
+            if not criteria:
+                best = i
+                continue
+            if every:
+                if all(figures[k] >= rank for k, rank in criteria):
+                    best = i
+            elif any(figures[k] >= rank for k, rank in criteria):
+                best = i
+        return best
+
+    def __call__(self, f: AssessmentFigures, loyalty_score: Decimal | None = None) -> AssessmentRow:
+        """Every classification of one customer (``loyalty_score``: their
+        :func:`loyalty_score_of`, when already computed)."""
+        as_of = self.as_of
+        level = self.level(f)
+        credit = self.credit(f)
+        rfm_type = segment = quadrant = retention = None
+        first, last = f.first_purchase, f.last_purchase
+        if f.purchases and first is not None and last is not None:
+            means, n, stats = self.stats.means, self._n, self.stats
+            key = (
+                (as_of - last).days * n >= means.recency_total,
+                f.window_purchases * n >= means.frequency_total,
+                f.window_premium * n >= means.monetary_total,
+            )
+            rfm_type = RFM_TYPES[key]
+            segment = segment_of(rfm_type, (as_of - first).days < self._new_days)
+            if loyalty_score is None:
+                loyalty_score = loyalty_score_of(f, self.config.segmentation)
+            loyal = loyalty_score >= stats.thresholds.loyalty
+            quadrant = _QUADRANTS[(loyal, f.window_premium >= stats.thresholds.profit)]
+            potential = (
+                _below_all(f.in_force_premium, f.elsewhere_premium)
+                or first > self._new_from
+                or f.referred_buyers > 0
+            )
+            retention = _RETENTION[(f.window_premium >= stats.value_median, potential)]
+        tier_index = self.tier_index(f, level, credit)
+        return AssessmentRow(
+            customer_id=f.customer_id,
+            region=f.region,
+            agent_id=f.agent_id,
+            loyalty_level=level,
+            loyalty_type=self.loyalty_type(f),
+            credit=credit,
+            rfm_type=rfm_type,
+            rfm_segment=segment,
+            quadrant=quadrant,
+            retention=retention,
+            tier=self._codes[tier_index],
+            current_tier=f.current_tier,
+            tier_change=self._tier_change(tier_index, f.current_tier),
+            premium=f.window_premium,
+            premium_in_force=f.in_force_premium,
+            churned_in_period=f.churned_in_period,
+        )
+
+    def _tier_change(self, qualifying: int, current: str | None) -> TierChange:
+        if current is None or current not in self._codes:
+            return TierChange.ENROL
+        held = self._codes.index(current)
+        if qualifying > held:
+            return TierChange.UPGRADE
+        return TierChange.AT_RISK if qualifying < held else TierChange.KEEP
+
+
 def assess_figures(
     f: AssessmentFigures, stats: AssessmentStats, as_of: dt.date, config: AssessmentConfig
 ) -> AssessmentRow:
-    """Every classification of one customer from their figures (§1.3, §4–§6)."""
-    cfg = config.segmentation
-    level = _level(f, as_of, cfg)
-    credit = _credit(f, cfg)
-    rfm_type = segment = quadrant = retention = None
-    if f.purchases and f.first_purchase is not None and f.last_purchase is not None:
-        means = stats.means
-        recency = (as_of - f.last_purchase).days
-        key = (
-            means.at_or_above(recency, means.recency_total),
-            means.at_or_above(f.window_purchases, means.frequency_total),
-            means.at_or_above(f.window_premium, means.monetary_total),
-        )
-        rfm_type = RFM_TYPES[key]
-        is_new = (as_of - f.first_purchase).days < cfg.rfm.new_customer_days
-        segment = segment_of(rfm_type, is_new)
-        loyal = loyalty_score_of(f, cfg) >= stats.thresholds.loyalty
-        profitable = f.window_premium >= stats.thresholds.profit
-        quadrant = _QUADRANTS[(loyal, profitable)]
-        wallet = f.in_force_premium + f.elsewhere_premium
-        potential = (
-            _share(f.in_force_premium, wallet) < 1
-            or f.first_purchase > add_years(as_of, -1)
-            or f.referred_buyers > 0
-        )
-        retention = _RETENTION[(f.window_premium >= stats.value_median, potential)]
-    tier_index = config.ladder.qualifying(tier_figures_of(f, as_of, level, credit))
-    tier = config.ladder.tiers[tier_index].code
-    return AssessmentRow(
-        customer_id=f.customer_id,
-        region=f.region,
-        agent_id=f.agent_id,
-        loyalty_level=level,
-        loyalty_type=_type(f, cfg),
-        credit=credit,
-        rfm_type=rfm_type,
-        rfm_segment=segment,
-        quadrant=quadrant,
-        retention=retention,
-        tier=tier,
-        current_tier=f.current_tier,
-        tier_change=_tier_change(config.ladder, tier_index, f.current_tier),
-        premium=f.window_premium,
-        premium_in_force=f.in_force_premium,
-        churned_in_period=f.churned_in_period,
-    )
-
-
-def _tier_change(ladder: TierLadder, qualifying: int, current: str | None) -> TierChange:
-    if current is None or current not in ladder.codes:
-        return TierChange.ENROL
-    held = ladder.index(current)
-    if qualifying > held:
-        return TierChange.UPGRADE
-    return TierChange.AT_RISK if qualifying < held else TierChange.KEEP
+    """Every classification of one customer from their figures (§1.3, §4–§6); for many
+    customers make one :class:`Assessor` and call it for each."""
+    return Assessor(stats, as_of, config)(f)
 
 
 _QUADRANTS = {

@@ -33,7 +33,7 @@ from insurcrm.domain.assessment import (
     AssessmentStats,
     AssessmentTotals,
     AssessmentWindows,
-    assess_figures,
+    Assessor,
     loyalty_score_of,
 )
 from insurcrm.domain.rfm import RfmMeans
@@ -126,7 +126,9 @@ class PortfolioAssessment:
         if spool is None:
             raise StorageError("the assessment rows can be read only once")
         self._spool = None
-        as_of, config, stats, totals = self.as_of, self.config, self.stats, self.totals
+        totals = self.totals
+        assess = Assessor(self.stats, self.as_of, self.config)
+        make = AssessmentFigures._make
         done = 0
         try:
             spool.seek(0)
@@ -135,9 +137,9 @@ class PortfolioAssessment:
                     chunk: list[tuple[Any, ...]] = pickle.load(spool)
                 except EOFError:
                     break
-                for raw in chunk:
-                    figures = AssessmentFigures._make(raw)
-                    row = assess_figures(figures, stats, as_of, config)
+                for raw, score in chunk:
+                    figures = make(raw)
+                    row = assess(figures, score)
                     totals.add(row, figures)
                     yield row
                 done += len(chunk)
@@ -145,7 +147,7 @@ class PortfolioAssessment:
                     self._progress(done, self.customers)
         finally:
             spool.close()
-        windows = AssessmentWindows.of(as_of, config)
+        windows = AssessmentWindows.of(self.as_of, self.config)
         totals.finish(_pareto(self._premiums), windows.period_start)
 
 
@@ -176,13 +178,15 @@ def assess_portfolio(
             chunk: list[tuple[Any, ...]] = []
             read = 0
             for f in uow.portfolio.figures(windows, cfg):
-                chunk.append(tuple(f))
+                score = None
                 if f.purchases and f.last_purchase is not None:
                     recency += (as_of - f.last_purchase).days
                     frequency += f.window_purchases
                     monetary += f.window_premium
-                    scores.append(int(loyalty_score_of(f, seg) / _SCORE))
+                    score = loyalty_score_of(f, seg)
+                    scores.append(int(score / _SCORE))
                     premiums.append(int(f.window_premium / _CENT))
+                chunk.append((tuple(f), score))
                 if len(chunk) >= CHUNK:
                     pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
                     read += len(chunk)

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.engine import translate_errors
 from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.assessment import (
     AssessmentConfig,
@@ -249,34 +250,38 @@ class SqlPortfolio:
     def figures(
         self, windows: AssessmentWindows, config: AssessmentConfig
     ) -> Iterator[AssessmentFigures]:
-        result = self._conn.execution_options(stream_results=True, yield_per=BATCH).execute(
-            figures_query(windows, config)
-        )
-        for r in result:
-            yield AssessmentFigures(
-                customer_id=r[0],
-                region=r[1],
-                agent_id=r[2],
-                two_way_lead=bool(r[3]),
-                purchases=r[5],
-                first_purchase=r[6],
-                last_purchase=r[7],
-                window_purchases=r[8],
-                window_premium=r[9],
-                window_renewals=r[10],
-                window_missed=r[11],
-                recent_purchases=r[12],
-                rewarded_purchases=r[13],
-                credit_purchases=r[14],
-                credit_missed=r[15],
-                bad_endings=r[16],
-                in_force=r[17],
-                in_force_premium=r[18],
-                elsewhere_premium=_elsewhere(r[4]),
-                household_long_term=int(r[19]),
-                referrals=r[20],
-                referred_buyers=r[21],
-                in_force_at_start=bool(r[22]),
-                churned_in_period=bool(r[23]),
-                current_tier=r[24],
+        with translate_errors(self._conn.engine.url):  # around the whole stream, not per row
+            result = self._conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+                figures_query(windows, config)
             )
+            yield from (_figures(r) for r in result)
+
+
+def _figures(r: Any) -> AssessmentFigures:
+    return AssessmentFigures(
+        customer_id=r[0],
+        region=r[1],
+        agent_id=r[2],
+        two_way_lead=bool(r[3]),
+        purchases=r[5],
+        first_purchase=r[6],
+        last_purchase=r[7],
+        window_purchases=r[8],
+        window_premium=r[9],
+        window_renewals=r[10],
+        window_missed=r[11],
+        recent_purchases=r[12],
+        rewarded_purchases=r[13],
+        credit_purchases=r[14],
+        credit_missed=r[15],
+        bad_endings=r[16],
+        in_force=r[17],
+        in_force_premium=r[18],
+        elsewhere_premium=_elsewhere(r[4]),
+        household_long_term=int(r[19]),
+        referrals=r[20],
+        referred_buyers=r[21],
+        in_force_at_start=bool(r[22]),
+        churned_in_period=bool(r[23]),
+        current_tier=r[24],
+    )

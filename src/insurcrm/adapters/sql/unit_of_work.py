@@ -191,7 +191,7 @@ class SqlUnitOfWork:
         self.interactions = _guarded(records.interactions(conn, outbox), url)
         self.surveys = _guarded(records.survey_responses(conn, outbox), url)
         self.outbox = _guarded(outbox, url)
-        self.portfolio = _guarded(SqlPortfolio(conn), url)
+        self.portfolio = SqlPortfolio(conn)  # translates driver errors itself, once
         return self
 
     def __exit__(
