@@ -76,7 +76,7 @@ def _status_on(day: dt.date) -> Any:
     )
 
 
-def _in_force_on(day: dt.date) -> Any:
+def _in_force_on(day: dt.date, name: str) -> Any:
     """Per policyholder: our policies in force at the end of ``day``, their premium and
     how many are long-term."""
     p = t.policies
@@ -91,7 +91,7 @@ def _in_force_on(day: dt.date) -> Any:
         .join(status, status.c.policy_id == p.c.id)
         .where(status.c.to_status == PolicyStatus.IN_FORCE.name, p.c.insurer.is_(None))
         .group_by(p.c.policyholder_id)
-        .subquery()
+        .cte(name)
     )
 
 
@@ -143,16 +143,15 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .group_by(p.c.policyholder_id)
         .subquery()
     )
-    now = _in_force_on(as_of)
-    start = _in_force_on(w.period_start)
+    now = _in_force_on(as_of, "in_force_now")  # a CTE: computed once, used twice
+    start = _in_force_on(w.period_start, "in_force_at_start")
     member = c.alias("member")
-    member_now = _in_force_on(as_of)
     household = (
         select(
             member.c.household_id.label("hid"),
-            func.sum(member_now.c.long_term).label("long_term"),
+            func.sum(now.c.long_term).label("long_term"),
         )
-        .join(member_now, member_now.c.cid == member.c.id)
+        .join(now, now.c.cid == member.c.id)
         .where(member.c.household_id.is_not(None))
         .group_by(member.c.household_id)
         .subquery()
