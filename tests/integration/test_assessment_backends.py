@@ -1,0 +1,510 @@
+"""Assessing a portfolio gives the same answer on every backend, and the same answer as
+the per-customer rules (DOMAIN.md §10.1, §10.2).
+
+The same generated portfolio — a sample book plus a few drawn customers with cover held
+elsewhere, referrals, a shared household, policies with missed premiums and events on
+the window boundaries and after the assessment date, churn records, an erased customer
+and tier memberships — gives identical figures, rows, totals and output on memory,
+SQLite and PostgreSQL; and on each backend every customer's row agrees with
+:func:`~insurcrm.services.segmentation.segment_portfolio`, the tier rule and the churn
+rates of the year."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+from insurcrm.adapters.memory import MemoryStore
+from insurcrm.dispatch import EventHandlers
+from insurcrm.domain.assessment import (
+    AssessmentConfig,
+    AssessmentFigures,
+    AssessmentRow,
+    AssessmentStats,
+    AssessmentTotals,
+    AssessmentWindows,
+    GroupTotals,
+    TierChange,
+)
+from insurcrm.domain.card import Holding
+from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.classification import gather_facts, tier_figures
+from insurcrm.domain.credit import CreditGrade
+from insurcrm.domain.customers import Customer, Household, LeadSource
+from insurcrm.domain.dates import add_years
+from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
+from insurcrm.domain.policies import EndReason, Policy, ProductLine
+from insurcrm.domain.tier_membership import GrantKind
+from insurcrm.domain.tiers import DEFAULT_LADDER
+from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.domain.values import Money, ResidentId
+from insurcrm.errors import StorageError
+from insurcrm.services.assessment import assess_portfolio, write_rows
+from insurcrm.services.churn import churn_rates_for
+from insurcrm.services.customers import erase_customer
+from insurcrm.services.sample_portfolio import customer_id, generate_sample
+from insurcrm.services.segmentation import segment_portfolio
+from insurcrm.services.tiers import grant_customer_tier, review_tiers
+from insurcrm.testing import strategies as gen
+from insurcrm.testing.contracts import make_customer, make_policy
+from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store, postgres_url
+
+#: Few examples (each builds a portfolio on two or three stores); more in the ci profile.
+EXAMPLES = settings(
+    max_examples=6 if settings.default.max_examples < 100 else 12,
+    deadline=None,
+)
+
+HOUSEHOLD = "HX1"
+CONFIG = AssessmentConfig()
+#: Days before the assessment date that fall on or next to a window's start: the RFM
+#: window (1095 days), the year of the churn period and of a new customer (365 days).
+BOUNDARY_DAYS = (0, 1, 364, 365, 366, 1094, 1095, 1096)
+EIGHT_YEARS = st.integers(min_value=0, max_value=8 * 365)
+
+
+@attrs.frozen
+class Grant:
+    customer: int
+    tier: int
+    days_later: int
+
+
+@attrs.frozen
+class Scenario:
+    customers: int
+    seed: int
+    as_of: dt.date
+    extra_customers: tuple[Customer, ...]
+    extra_policies: tuple[Policy, ...]
+    churns: tuple[ChurnRecord, ...]
+    erased: int | None
+    review_days_before: int | None
+    grant: Grant | None
+
+
+def _days_before(as_of: dt.date) -> st.SearchStrategy[dt.date]:
+    return (st.sampled_from(BOUNDARY_DAYS) | EIGHT_YEARS).map(
+        lambda days: as_of - dt.timedelta(days=days)
+    )
+
+
+@st.composite
+def extra_customer(draw: st.DrawFn, cid: str, referrer: str | None) -> Customer:
+    """A light customer (cover elsewhere, a lead source, maybe the shared household), or
+    sometimes a full awkward card (with an ID number, so a region)."""
+    household = draw(st.sampled_from((None, HOUSEHOLD)))
+    if draw(st.integers(min_value=0, max_value=2)) == 0:
+        return draw(gen.customers(id=cid, referred_by=referrer, household_id=household))
+    day = draw(st.dates(min_value=gen.EARLIEST_RECORD, max_value=gen.LATEST_RECORD))
+    return Customer.register(
+        cid,
+        draw(gen.chinese_names()),
+        day,
+        holdings=draw(st.lists(gen.holdings(on=day), max_size=2)),
+        lead_source=draw(st.none() | st.sampled_from(LeadSource)),
+        referred_by=referrer,
+        household_id=household,
+        agent_id=draw(st.none() | st.sampled_from(("AG0001", "AGX"))),
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    """A sample book of 15–40 customers built up to a date, with 0–4 drawn customers
+    (referred by a sample customer or an earlier drawn one), 0–6 drawn policies (of drawn
+    or sample customers; started on or next to a window boundary or in the eight years
+    before the date, with events up to a year after it), churn records of the drawn
+    customers around the churn period, maybe an erased customer, maybe a tier review
+    before the date and a manual grant after it."""
+    customers = draw(st.integers(min_value=15, max_value=40))
+    as_of = draw(st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2026, 6, 30)))
+    extras: list[Customer] = []
+    for n in range(1, draw(st.integers(min_value=0, max_value=4)) + 1):
+        referrer = draw(
+            st.none()
+            | st.integers(min_value=1, max_value=customers).map(customer_id)
+            | (st.sampled_from([c.id for c in extras]) if extras else st.none())
+        )
+        extras.append(draw(extra_customer(f"X{n}", referrer)))
+    holders = [c.id for c in extras] + [customer_id(1), customer_id(customers)]
+    policies = []
+    for n in range(1, draw(st.integers(min_value=0, max_value=6)) + 1):
+        holder = draw(st.sampled_from(holders))
+        policies.append(
+            draw(
+                gen.policies(
+                    holder,
+                    holder,
+                    id=f"PX{n}",
+                    ours=draw(st.sampled_from((True, True, True, False))),
+                    start_date=draw(_days_before(as_of)),
+                    until=as_of + dt.timedelta(days=draw(st.integers(0, 365))),
+                    max_steps=5,
+                )
+            )
+        )
+    period_start = add_years(as_of, -1)
+    churns = []
+    for c in extras:
+        if draw(st.booleans()):
+            on = draw(
+                st.sampled_from((period_start, period_start + dt.timedelta(days=1), as_of))
+                | st.dates(
+                    min_value=period_start - dt.timedelta(days=30),
+                    max_value=as_of + dt.timedelta(days=30),
+                )
+            )
+            churns.append(draw(gen.churn_records(customer_id=c.id, on=on)))
+    review = draw(st.none() | st.integers(min_value=1, max_value=800))
+    grant = None
+    if review is not None:
+        grant = draw(
+            st.none()
+            | st.builds(
+                Grant,
+                customer=st.integers(min_value=1, max_value=customers),
+                tier=st.integers(min_value=1, max_value=len(DEFAULT_LADDER.tiers) - 1),
+                days_later=st.integers(min_value=0, max_value=review),
+            )
+        )
+    return Scenario(
+        customers=customers,
+        seed=draw(st.integers(min_value=0, max_value=2**32 - 1)),
+        as_of=as_of,
+        extra_customers=tuple(extras),
+        extra_policies=tuple(policies),
+        churns=tuple(churns),
+        erased=draw(st.none() | st.integers(min_value=1, max_value=customers)),
+        review_days_before=review,
+        grant=grant,
+    )
+
+
+def build(store: UnitOfWorkFactory, scenario: Scenario) -> UnitOfWorkFactory:
+    """Fill ``store`` with the scenario's portfolio."""
+    # A shared store (PostgreSQL) may keep handlers from other tests: nobody listens here.
+    store.handlers = EventHandlers()  # type: ignore[attr-defined]
+    as_of = scenario.as_of
+    generate_sample(
+        store.unit_of_work(), customers=scenario.customers, seed=scenario.seed, as_of=as_of
+    )
+    with store.unit_of_work() as uow:
+        uow.households.add(Household(HOUSEHOLD))
+        for customer in scenario.extra_customers:  # referrers come first
+            uow.customers.add(customer)
+        for policy in scenario.extra_policies:
+            uow.policies.add(policy)
+        for record in scenario.churns:
+            uow.churns.add(record)
+        uow.commit()
+    if scenario.erased is not None:
+        erase_customer(store.unit_of_work(), customer_id(scenario.erased), as_of)
+    if scenario.review_days_before is not None:
+        review_on = as_of - dt.timedelta(days=scenario.review_days_before)
+        review_tiers(store.unit_of_work(), review_on)
+        grant = scenario.grant
+        if grant is not None and grant.customer != scenario.erased:
+            on = review_on + dt.timedelta(days=grant.days_later)
+            grant_customer_tier(
+                store.unit_of_work(),
+                customer_id(grant.customer),
+                DEFAULT_LADDER.tiers[grant.tier].code,
+                GrantKind.FLOOR,
+                "人工授予",
+                on,
+                on + dt.timedelta(days=30),
+            )
+    return store
+
+
+@attrs.frozen
+class Outcome:
+    figures: tuple[AssessmentFigures, ...]
+    stats: AssessmentStats
+    rows: tuple[AssessmentRow, ...]
+    totals: AssessmentTotals
+    csv: str
+    json: str
+
+
+def assessed(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
+    windows = AssessmentWindows.of(as_of, CONFIG)
+    with store.unit_of_work() as uow:
+        figures = tuple(uow.portfolio.figures(windows, CONFIG))
+    assessment = assess_portfolio(store.unit_of_work(), as_of)
+    assert assessment.customers == len(figures)
+    rows = tuple(assessment)
+    assert assessment.complete
+    assert [r.customer_id for r in rows] == [f.customer_id for f in figures]
+    assert [r.customer_id for r in rows] == sorted(r.customer_id for r in rows)
+    assert assessment.totals.customers == len(rows)
+    outputs = []
+    for fmt in ("csv", "json"):
+        out = io.StringIO()
+        assert write_rows(iter(rows), out, fmt) == len(rows)
+        outputs.append(out.getvalue())
+    return Outcome(figures, assessment.stats, rows, assessment.totals, *outputs)
+
+
+def _backends() -> list[tuple[str, Callable[[], UnitOfWorkFactory]]]:
+    backends: list[tuple[str, Callable[[], UnitOfWorkFactory]]] = [
+        ("memory", MemoryStore),
+        ("sqlite", empty_sqlite_store),
+    ]
+    if postgres_url():
+        backends.append(("postgres", empty_postgres_store))
+    return backends
+
+
+def _note(scenario: Scenario, outcome: Outcome) -> None:
+    """What the examples reach (see pytest --hypothesis-show-statistics)."""
+    event(f"drawn customers: {len(scenario.extra_customers)}")
+    for change in {r.tier_change for r in outcome.rows}:
+        event(f"tier change {change.name}")
+    if outcome.totals.churned:
+        event("someone churned in the period")
+    if any(r.tier != "STANDARD" for r in outcome.rows):
+        event("someone qualifies above STANDARD")
+
+
+@pytest.mark.slow
+@EXAMPLES
+@given(scenarios())
+def test_same_assessment_on_every_backend(scenario: Scenario) -> None:
+    outcomes = {
+        name: assessed(build(make(), scenario), scenario.as_of) for name, make in _backends()
+    }
+    expected = outcomes["memory"]
+    _note(scenario, expected)
+    for name, outcome in outcomes.items():
+        for mine, theirs in zip(outcome.figures, expected.figures, strict=True):
+            assert mine == theirs, (name, mine.customer_id)
+        assert outcome.stats == expected.stats, name
+        for mine_row, their_row in zip(outcome.rows, expected.rows, strict=True):
+            assert mine_row == their_row, (name, mine_row.customer_id)
+        assert outcome.totals == expected.totals, name
+        # The same text too: amounts with the same scale, codes with the same names.
+        assert outcome.csv == expected.csv, name
+        assert outcome.json == expected.json, name
+
+
+BACKENDS = [
+    pytest.param(MemoryStore, id="memory"),
+    pytest.param(empty_sqlite_store, id="sqlite"),
+    pytest.param(empty_postgres_store, id="postgres", marks=pytest.mark.postgres),
+]
+
+
+def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
+    """The engine's rows, statistics and totals against the per-customer rules on
+    ``store``: segmentation (§4–§5), the qualifying tier (§6) and the churn rates (§7)."""
+    outcome = assessed(store, as_of)
+    segmentation = segment_portfolio(store.unit_of_work(), as_of, CONFIG.segmentation)
+    with store.unit_of_work() as uow:
+        facts = {
+            f.customer.id: f
+            for f in gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
+        }
+        held = {m.customer_id: m.tier for m in uow.tiers.iterate()}
+    assert len(outcome.rows) == len(segmentation.customers) == len(facts)
+    for row, one in zip(outcome.rows, segmentation.customers, strict=True):
+        cid = row.customer_id
+        assert cid == one.customer_id
+        expected = {
+            "loyalty_level": one.ladder.level,
+            "loyalty_type": one.loyalty_type.type,
+            "credit": one.credit.grade,
+            "rfm_type": one.rfm.type if one.rfm is not None else None,
+            "rfm_segment": one.rfm.segment if one.rfm is not None else None,
+            "quadrant": one.quadrant.quadrant if one.quadrant is not None else None,
+            "retention": one.retention.retention_class if one.retention is not None else None,
+            "premium": one.rfm.figures.monetary if one.rfm is not None else row.premium,
+            "tier": DEFAULT_LADDER.tiers[
+                DEFAULT_LADDER.qualifying(tier_figures(facts[cid], as_of, CONFIG.segmentation))
+            ].code,
+            "current_tier": held.get(cid),
+        }
+        actual = {key: getattr(row, key) for key in expected}
+        assert actual == expected, cid
+        if one.rfm is None:
+            assert row.premium == 0
+    assert outcome.stats.means == segmentation.figures.rfm_means
+    assert outcome.stats.thresholds == segmentation.figures.quadrant_thresholds
+    assert outcome.stats.value_median == segmentation.figures.value_median
+    assert outcome.totals.pareto == segmentation.pareto
+    rates = churn_rates_for(store.unit_of_work(), add_years(as_of, -1), as_of)
+    churn = outcome.totals.churn
+    assert churn is not None
+    assert (churn.customers_at_start, churn.churned) == (rates.customers_at_start, rates.churned)
+    assert churn == rates
+    # The totals count the rows.
+    assert sum(outcome.totals.by_level.values()) == len(outcome.rows)
+    assert outcome.totals.by_tier_change.get(TierChange.ENROL, 0) == sum(
+        1 for r in outcome.rows if r.current_tier is None
+    )
+    return outcome
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make_store", BACKENDS)
+@EXAMPLES
+@given(scenario=scenarios())
+def test_the_engine_agrees_with_the_per_customer_rules(
+    make_store: Callable[[], UnitOfWorkFactory], scenario: Scenario
+) -> None:
+    outcome = check_agreement(build(make_store(), scenario), scenario.as_of)
+    _note(scenario, outcome)
+
+
+LEAP_DAY = dt.date(2024, 2, 29)
+
+
+def known_book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
+    """A hand-made book as of 29 Feb 2024 with events exactly on the window boundaries:
+    RFM window after 2021-03-01, repeat and credit windows after 2021-02-28 (29 Feb moved
+    back three years), churn period after 2023-02-28."""
+    store.handlers = EventHandlers()  # type: ignore[attr-defined]
+    elsewhere = Holding("中国平安", ProductLine.MEDICAL, annual_premium=Money("500.00"))
+    customers = (
+        make_customer(
+            "K1",
+            "张伟",
+            id_number=ResidentId("11010519491231002X"),
+            agent_id="A1",
+            lead_source=LeadSource.PERSONAL_VISIT,
+            household_id="H1",
+            holdings=(elsewhere,),
+        ),
+        make_customer("K2", "李娜", agent_id="A1"),
+        make_customer("K3", "王芳"),
+        make_customer("K4", "刘洋", referred_by="K1"),
+        make_customer("K5", "陈静", referred_by="K1", lead_source=LeadSource.PHONE_SURVEY),
+        make_customer("K6", "杨磊", household_id="H1"),
+    )
+    policies = (
+        make_policy("P1", "K1", premium="1000.00")
+        .activate(dt.date(2021, 2, 28))  # on the repeat and credit windows' start: outside
+        .record_missed_premium(dt.date(2021, 2, 28))
+        .renew(dt.date(2021, 3, 1))  # on the RFM window's start: outside it
+        .record_missed_premium(dt.date(2021, 3, 1))
+        .renew(LEAP_DAY, Money("1200.00"))  # on the date: inside
+        .renew(dt.date(2024, 3, 1))  # after the date (same premium): not counted
+        .record_missed_premium(dt.date(2024, 3, 1)),
+        make_policy("P2", "K2", premium="300.00")
+        .activate(dt.date(2023, 2, 28))  # in force at the end of the period's first day
+        .surrender(dt.date(2023, 6, 1)),
+        make_policy("P3", "K3", premium="400.00")
+        .activate(dt.date(2020, 1, 1))
+        .surrender(dt.date(2023, 2, 28)),  # ended on the period's first day: not counted
+        make_policy("P4", "K4", premium="50.00").activate(dt.date(2022, 5, 5)),
+        make_policy("P6", "K6", premium="80.00", campaign="春季促销")
+        .activate(dt.date(2022, 1, 1))
+        .cancel(dt.date(2023, 1, 1), EndReason.NON_PAYMENT),
+    )
+    with store.unit_of_work() as uow:
+        uow.households.add(Household("H1"))
+        for customer in customers:
+            uow.customers.add(customer)
+        for policy in policies:
+            uow.policies.add(policy)
+        uow.churns.add(ChurnRecord.record("K2", LEAP_DAY))  # on the date: in the period
+        uow.churns.add(ChurnRecord.record("K3", dt.date(2023, 2, 28)))  # before the period
+        uow.commit()
+    review_tiers(store.unit_of_work(), dt.date(2023, 1, 1))
+    return store
+
+
+@pytest.mark.parametrize("make_store", BACKENDS)
+def test_a_known_book_on_its_window_boundaries(
+    make_store: Callable[[], UnitOfWorkFactory],
+) -> None:
+    outcome = check_agreement(known_book(make_store()), LEAP_DAY)
+    figures = {f.customer_id: f for f in outcome.figures}
+    assert figures["K1"] == AssessmentFigures(
+        customer_id="K1",
+        region="11",
+        agent_id="A1",
+        two_way_lead=True,
+        purchases=3,
+        first_purchase=dt.date(2021, 2, 28),
+        last_purchase=LEAP_DAY,
+        window_purchases=1,
+        window_premium=Decimal("1200.00"),
+        window_renewals=1,
+        window_missed=0,
+        recent_purchases=2,
+        rewarded_purchases=0,
+        credit_purchases=3,
+        credit_missed=1,
+        bad_endings=0,
+        in_force=1,
+        in_force_premium=Decimal("1200.00"),  # as renewed on the date
+        elsewhere_premium=Decimal("500.00"),
+        household_long_term=1,
+        referrals=2,
+        referred_buyers=1,
+        in_force_at_start=True,
+        churned_in_period=False,
+        current_tier="STANDARD",
+    )
+    k2, k3, k5, k6 = (figures[k] for k in ("K2", "K3", "K5", "K6"))
+    assert (k2.in_force_at_start, k2.churned_in_period, k2.in_force) == (True, True, 0)
+    assert (k3.in_force_at_start, k3.churned_in_period) == (False, False)
+    assert (k5.purchases, k5.two_way_lead, k5.region) == (0, True, None)
+    assert (k6.bad_endings, k6.rewarded_purchases, k6.household_long_term) == (1, 1, 1)
+    rows = {r.customer_id: r for r in outcome.rows}
+    assert rows["K1"].loyalty_level is LoyaltyLevel.ADVOCATE
+    assert rows["K1"].credit is CreditGrade.B  # one missed premium in the look-back
+    assert rows["K5"].loyalty_level is LoyaltyLevel.PROSPECT
+    assert rows["K5"].rfm_type is None
+    assert rows["K6"].credit is CreditGrade.D
+    assert rows["K6"].loyalty_type is LoyaltyType.NONE
+    churn = outcome.totals.churn
+    assert churn is not None
+    # In force at the end of 2023-02-28: K1, K2 and K4 (K3 surrendered that day, K6 was
+    # cancelled before); K2 churned in the period, K3's churn is before it.
+    assert (churn.customers_at_start, churn.churned) == (3, 1)
+    assert outcome.totals.by_region == {
+        "11": GroupTotals(1, Decimal("1200.00"), 1),
+        None: GroupTotals(5, Decimal("50.00"), 1),
+    }
+
+
+@pytest.mark.parametrize("make_store", BACKENDS)
+def test_the_rows_can_be_read_only_once(make_store: Callable[[], UnitOfWorkFactory]) -> None:
+    store = make_store()
+    store.handlers = EventHandlers()  # type: ignore[attr-defined]
+    as_of = dt.date(2024, 6, 30)
+    generate_sample(store.unit_of_work(), customers=5, seed=1, as_of=as_of)
+    assessment = assess_portfolio(store.unit_of_work(), as_of)
+    rows = list(assessment)
+    assert len(rows) == 5
+    assert assessment.complete
+    totals = assessment.totals
+    with pytest.raises(StorageError):
+        list(assessment)
+    with pytest.raises(StorageError):
+        next(iter(assessment))
+    assert assessment.totals is totals
+    assert totals.customers == 5
+
+
+@pytest.mark.parametrize("make_store", BACKENDS)
+def test_an_empty_store_on_every_backend(make_store: Callable[[], UnitOfWorkFactory]) -> None:
+    as_of = dt.date(2024, 6, 30)
+    assessment = assess_portfolio(make_store().unit_of_work(), as_of)
+    assert assessment.customers == 0
+    assert list(assessment) == []
+    assert assessment.totals.customers == 0
+    assert assessment.totals.churn is not None
+    assert assessment.totals.churn.churn_rate is None
+    assert assessment.totals.pareto is not None
+    assert assessment.totals.pareto.share == 0
