@@ -793,6 +793,20 @@ class StoreContract:
             events = sum(len(c.events) for c in people) + sum(len(p.events) for p in policies)
             assert uow.outbox.count_pending() == events
 
+    def test_a_large_batch_stores_every_event_in_order(self) -> None:
+        store = self.empty_store()
+        people = [make_customer(f"C{i:05d}") for i in range(1100)]  # the outbox's bulk path
+        with store.unit_of_work() as uow:
+            uow.customers.add_many(people)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.outbox.count_pending() == 1100
+            stored = uow.outbox.pending(limit=2000)
+        assert [e.event.customer_id for e in stored] == [c.id for c in people]
+        assert [type(e.event) for e in stored] == [CustomerRegistered] * 1100
+        positions = [e.position for e in stored]
+        assert positions == sorted(set(positions))
+
     def test_add_many_refuses_a_taken_or_repeated_id_and_keeps_nothing(self) -> None:
         store = self.empty_store()
         self.stored(store, make_customer("C1"))

@@ -7,15 +7,21 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.bulk import cell_writer, insert_rows
 from insurcrm.domain.events import EVENT_TYPES, DomainEvent
 from insurcrm.domain.repositories import OutboxEvent
 from insurcrm.serialization import structure, unstructure
 
 __all__ = ["SqlOutbox", "mark_delivered"]
+
+#: From this many events in one commit (an import), they go through the bulk path.
+BULK = 1000
+_COLUMNS = ("id", "kind", "customer_id", "occurred_on", "payload")
 
 
 class SqlOutbox:
@@ -41,27 +47,40 @@ class SqlOutbox:
             return
         ids = [str(uuid.uuid4()) for _ in self._staged]
         rows = [
-            {
-                "id": key,
-                "kind": type(event).__name__,
-                "customer_id": event.customer_id,
-                "occurred_on": event.on,
-                "payload": json.dumps(
-                    unstructure(event), ensure_ascii=False, separators=(",", ":")
-                ),
-            }
+            (
+                key,
+                type(event).__name__,
+                event.customer_id,
+                event.on,
+                json.dumps(unstructure(event), ensure_ascii=False, separators=(",", ":")),
+            )
             for key, event in zip(ids, self._staged, strict=True)
         ]
-        c = t.outbox.c
-        returned = self._conn.execute(
-            insert(t.outbox).returning(c.id, c.position, sort_by_parameter_order=True), rows
-        )
-        positions = [r.position for r in returned]
+        if len(rows) >= BULK:
+            positions = self._insert_many(ids, rows)
+        else:
+            c = t.outbox.c
+            returned = self._conn.execute(
+                insert(t.outbox).returning(c.id, c.position, sort_by_parameter_order=True),
+                [dict(zip(_COLUMNS, row, strict=True)) for row in rows],
+            )
+            positions = [r.position for r in returned]
         self.written.extend(
             OutboxEvent(key, position, event)
             for key, position, event in zip(ids, positions, self._staged, strict=True)
         )
         self._staged.clear()
+
+    def _insert_many(self, ids: list[str], rows: list[tuple[Any, ...]]) -> list[int]:
+        """The bulk path (a large import): one driver call, then the positions read back."""
+        cell = cell_writer(self._conn.dialect.name)
+        insert_rows(self._conn, t.outbox, _COLUMNS, [tuple(map(cell, row)) for row in rows])
+        found: dict[str, int] = {}
+        c = t.outbox.c
+        for start in range(0, len(ids), BULK):
+            chunk = ids[start : start + BULK]
+            found.update(self._conn.execute(select(c.id, c.position).where(c.id.in_(chunk))).all())
+        return [found[key] for key in ids]
 
     def pending(
         self, limit: int = 100, after: int = 0, kinds: Collection[str] | None = None
