@@ -176,8 +176,9 @@ class SqlCustomers:
         stored = existing(self._conn, t.customers, "id", referrers)
         earlier: set[str] = set()
         for c in items:  # as adding one by one: a referrer must come first
-            if c.referred_by is not None and c.referred_by not in stored | earlier:
-                raise NotFound("customer", c.referred_by)
+            ref = c.referred_by
+            if ref is not None and ref not in stored and ref not in earlier:
+                raise NotFound("customer", ref)
             earlier.add(c.id)
         rows = customer_rows(items, cell_writer(self._conn.dialect.name))
         insert_rows(self._conn, t.customers, CUSTOMER_COLUMNS, rows)

@@ -1,0 +1,1202 @@
+"""Benchmarks of insurcrm against plain baselines on one generated book.
+
+Run by hand (see ``benchmarks/README.md``)::
+
+    python benchmarks/assess.py --customers 20000
+    python benchmarks/assess.py            # 1,000,000 customers: generation takes long
+
+Parts:
+
+1. portfolio assessment of the SQLite book: insurcrm vs pandas vs DuckDB (each in its own
+   subprocess, so peak RSS is per method), with the per-segment and per-tier counts checked
+   equal;
+2. the same on PostgreSQL: insurcrm vs the bare aggregate statement through psycopg;
+3. bulk import of already-validated objects: ``add_many`` vs raw ``executemany`` / ``COPY``;
+4. validation cost of CSV rows (``csv_import._customer`` / ``_policy``);
+5. single-aggregate load and save latencies on the big SQLite file.
+
+pandas and DuckDB are not project dependencies: ``pip install pandas duckdb``. The DuckDB line
+is skipped when DuckDB or its sqlite extension is not available offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
+import platform
+import random
+import resource
+import shlex
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from insurcrm.adapters.sql import SqlStore, upgrade
+from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.bulk import CUSTOMER_COLUMNS as BULK_CUSTOMER_COLUMNS
+from insurcrm.adapters.sql.bulk import POLICY_COLUMNS as BULK_POLICY_COLUMNS
+from insurcrm.adapters.sql.bulk import cell_writer, customer_rows, policy_rows
+from insurcrm.adapters.sql.types import Amount
+from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
+from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.loyalty import LoyaltyLevel
+from insurcrm.domain.policies import Policy, PolicyStatus
+from insurcrm.domain.rfm import RFM_TYPES, segment_of
+from insurcrm.domain.tiers import Combine, Indicator
+from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, generate_sample
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+AS_OF = DEFAULT_AS_OF
+DEFAULT_SEED = 2024
+PROBE = 20_000  # customers generated first to measure the generation rate
+MB = 1024 * 1024
+NONE = "(none)"  # the segment of a customer without a purchase
+
+METHODS = ("insurcrm", "sqlite-raw", "pandas", "duckdb", "pg-insurcrm", "pg-raw")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the book ----------------------------------------------------------------------------------
+
+
+def book_path(workdir: Path, customers: int, seed: int) -> Path:
+    return workdir / f"book-{customers}-{seed}.db"
+
+
+def _remove_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _generate(path: Path, customers: int, seed: int) -> dict[str, Any]:
+    """Generate the sample into ``path`` (via ``<path>.partial``, renamed when complete)."""
+    partial = Path(f"{path}.partial")
+    _remove_db(partial)
+    store = SqlStore.open(f"sqlite:///{partial}", upgrade=True)
+    start = time.perf_counter()
+    step = max(customers // 50, 500)
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:
+        if done - shown[0] >= step or done == total:
+            shown[0] = done
+            elapsed = time.perf_counter() - start
+            rate = done / elapsed
+            log(
+                f"  generated {done:,}/{total:,} customers, {elapsed:,.0f} s, {rate:,.0f}/s, "
+                f"about {(total - done) / rate:,.0f} s to go"
+            )
+
+    stats = generate_sample(
+        store.unit_of_work(), customers=customers, seed=seed, as_of=AS_OF, progress=progress
+    )
+    seconds = time.perf_counter() - start
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    os.replace(partial, path)
+    _remove_db(partial)
+    meta: dict[str, Any] = {
+        k: v if isinstance(v, int | str | bool | None) else str(v)
+        for k, v in attrs.asdict(stats).items()
+    }
+    meta["seconds"] = seconds
+    Path(f"{path}.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    log(f"  done in {seconds:,.0f} s ({customers / seconds:,.0f} customers/s)")
+    return meta
+
+
+def _complete(path: Path, customers: int) -> bool:
+    meta = Path(f"{path}.json")
+    if not path.exists() or not meta.exists():
+        return False
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        stored = conn.execute("SELECT count(*) FROM customers").fetchone()[0]
+    return bool(stored == customers)
+
+
+def ensure_book(workdir: Path, customers: int, seed: int) -> tuple[Path, dict[str, Any]]:
+    """The generated book of ``customers`` customers, generating it when missing."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = book_path(workdir, customers, seed)
+    if _complete(path, customers):
+        log(f"reusing {path}")
+        return path, json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+    if customers > PROBE:
+        _probe, meta = ensure_book(workdir, PROBE, seed)
+        rate = PROBE / float(meta["seconds"])
+        log(
+            f"generation rate at {PROBE:,}: {rate:,.0f} customers/s; "
+            f"{customers:,} customers should take about {customers / rate / 60:,.0f} min"
+        )
+    log(f"generating {customers:,} customers (seed {seed}) into {path}")
+    return path, _generate(path, customers, seed)
+
+
+def warm(path: Path) -> None:
+    """Read the file once so every method starts with it in the page cache."""
+    with path.open("rb") as handle:
+        while handle.read(16 * MB):
+            pass
+
+
+# -- the shared classification of the baselines -------------------------------------------
+
+
+def _ladder_checks() -> list[tuple[str, Combine, list[tuple[Indicator, Decimal]]]]:
+    """The default ladder's tiers as (code, combine, [(indicator, rank at least)])."""
+    ladder = AssessmentConfig().ladder
+    supported = {
+        Indicator.ANNUAL_PREMIUM,
+        Indicator.POLICIES_IN_FORCE,
+        Indicator.TENURE_YEARS,
+        Indicator.CREDIT_GRADE,
+        Indicator.LOYALTY_LEVEL,
+    }
+    out = []
+    for tier in ladder.tiers:
+        checks = []
+        for c in tier.criteria:
+            if c.indicator not in supported:
+                raise SystemExit(f"the baselines do not know the indicator {c.indicator.name}")
+            if c.indicator is Indicator.LOYALTY_LEVEL and c.rank > LoyaltyLevel.ACTIVE.rank:
+                raise SystemExit("the baselines know the loyalty levels up to ACTIVE only")
+            checks.append((c.indicator, c.rank))
+        out.append((tier.code, tier.combine, checks))
+    return out
+
+
+#: Columns of the figures frame the baselines build (one row per customer with a purchase):
+#: cid, n (purchases), first, last (dates), wn (window purchases), wp (window premium, cents),
+#: cp (purchases on our policies), cm (missed premiums of ours in the credit look-back),
+#: bad (ours cancelled for a credit-D reason), inf (ours in force), infp (their premium, cents).
+FIGURE_COLUMNS = ("cid", "n", "first", "last", "wn", "wp", "cp", "cm", "bad", "inf", "infp")
+
+
+def classify_frame(fig: pd.DataFrame, customers: int) -> dict[str, dict[str, int]]:
+    """Per-segment and per-tier counts from the figures, vectorised, with the rules of
+    ``insurcrm.domain.assessment`` (RFM eight types and segments, credit grade, the
+    loyalty level up to ACTIVE, the default tier ladder)."""
+    import numpy as np
+    import pandas as pd
+
+    cfg = AssessmentConfig().segmentation
+    as_of = pd.Timestamp(AS_OF)
+    k = len(fig)
+    n = fig["n"].to_numpy(np.int64)
+    first = pd.to_datetime(fig["first"])
+    last = pd.to_datetime(fig["last"])
+    recency = (as_of - last).dt.days.to_numpy(np.int64)
+    wn = fig["wn"].to_numpy(np.int64)
+    wp = fig["wp"].to_numpy(np.int64)
+    # at_or_above: value * customers >= total (exact, in integers)
+    r_up = recency * k >= recency.sum()
+    f_up = wn * k >= wn.sum()
+    m_up = wp * k >= wp.sum()
+    is_new = (as_of - first).dt.days.to_numpy(np.int64) < cfg.rfm.new_customer_days
+    names = np.empty(16, dtype=object)
+    for (r, f, m), kind in RFM_TYPES.items():
+        for new in (False, True):
+            names[r * 8 + f * 4 + m * 2 + new] = segment_of(kind, new).name
+    codes = r_up.astype(np.int64) * 8 + f_up * 4 + m_up * 2 + is_new
+    segments = Counter(names[codes].tolist())
+    segments[NONE] = customers - k
+
+    credit_cfg = cfg.credit
+    cp = fig["cp"].to_numpy(np.int64)
+    cm = fig["cm"].to_numpy(np.int64)
+    bad = fig["bad"].to_numpy(np.int64)
+    grade_a = (cp >= credit_cfg.a_min_purchases) & (cm <= credit_cfg.a_max_missed)
+    grade_b = (cp >= credit_cfg.b_min_purchases) & (cm <= credit_cfg.b_max_missed)
+    credit = np.select(
+        [bad > 0, cp == 0, grade_a, grade_b], [0, -1, 3, 2], default=1
+    )  # D = 0 … A = 3, none = -1 (as the ladder ranks them)
+    inf = fig["inf"].to_numpy(np.int64)
+    infp = fig["infp"].to_numpy(np.int64)
+    ladder_cfg = cfg.ladder
+    recent_since = pd.Timestamp(AS_OF.replace(year=AS_OF.year - ladder_cfg.active_recent_years))
+    active = (n >= ladder_cfg.active_min_purchases) & (inf > 0) & (last > recent_since).to_numpy()
+    level = np.where(active, LoyaltyLevel.ACTIVE.rank, LoyaltyLevel.GENERAL.rank)
+    later = (first.dt.month * 100 + first.dt.day).to_numpy() > AS_OF.month * 100 + AS_OF.day
+    tenure = AS_OF.year - first.dt.year.to_numpy(np.int64) - later
+    values = {
+        Indicator.ANNUAL_PREMIUM: infp,  # cents
+        Indicator.POLICIES_IN_FORCE: inf,
+        Indicator.TENURE_YEARS: tenure,
+        Indicator.CREDIT_GRADE: credit,
+        Indicator.LOYALTY_LEVEL: level,
+    }
+    best = np.zeros(k, dtype=np.int64)
+    checks = _ladder_checks()
+    for i, (_code, combine, criteria) in enumerate(checks):
+        if not criteria:
+            continue
+        met = [
+            values[ind] >= (int(rank * 100) if ind is Indicator.ANNUAL_PREMIUM else int(rank))
+            for ind, rank in criteria
+        ]
+        ok = np.logical_and.reduce(met) if combine is Combine.ALL else np.logical_or.reduce(met)
+        best = np.where(ok, i, best)
+    codes_of = np.array([code for code, _, _ in checks], dtype=object)
+    tiers = Counter(codes_of[best].tolist())
+    # customers without a purchase have no credit grade: the lowest tier
+    tiers[checks[0][0]] += customers - k
+    return {"segments": dict(segments), "tiers": dict(tiers)}
+
+
+def _windows() -> AssessmentWindows:
+    return AssessmentWindows.of(AS_OF, AssessmentConfig())
+
+
+# -- part 1 and 2: the methods, each run in its own subprocess -----------------------------
+
+
+def run_insurcrm(store: SqlStore) -> dict[str, Any]:
+    from insurcrm.services.assessment import assess_portfolio
+
+    start = time.perf_counter()
+    assessment = assess_portfolio(store.unit_of_work(), AS_OF)
+    first_pass = time.perf_counter() - start
+    segments: Counter[str] = Counter()
+    tiers: Counter[str] = Counter()
+    rows = 0
+    for row in assessment:
+        rows += 1
+        segments[row.rfm_segment.name if row.rfm_segment is not None else NONE] += 1
+        tiers[row.tier] += 1
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "segments": dict(segments),
+        "tiers": dict(tiers),
+        "note": f"pass 1 (SQL aggregate + spool) {first_pass:.1f} s, "
+        f"pass 2 (rules) {seconds - first_pass:.1f} s",
+    }
+
+
+def run_pandas(db: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    w = _windows()
+    as_of, rfm_since = pd.Timestamp(w.as_of), pd.Timestamp(w.rfm_since)
+    credit_since = pd.Timestamp(w.credit_since)
+    day = {"format": "%Y-%m-%d"}
+    d_reasons = sorted(r.name for r in AssessmentConfig().segmentation.credit.d_reasons)
+    start = time.perf_counter()
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        customers = pd.read_sql("SELECT id FROM customers", conn)
+        pol = pd.read_sql("SELECT id, policyholder_id, insurer, annual_premium FROM policies", conn)
+        pur = pd.read_sql(
+            'SELECT policy_id, "on", amount FROM policy_purchases', conn, parse_dates={"on": day}
+        )
+        mis = pd.read_sql(
+            "SELECT policy_id, due_date FROM policy_missed_premiums",
+            conn,
+            parse_dates={"due_date": day},
+        )
+        sc = pd.read_sql(
+            'SELECT policy_id, position, "on", to_status, reason FROM policy_status_changes',
+            conn,
+            parse_dates={"on": day},
+        )
+    read = time.perf_counter() - start
+    pol["ours"] = pol["insurer"].isna()
+    pol = pol.drop(columns="insurer").rename(columns={"id": "policy_id", "policyholder_id": "cid"})
+    pur = pur[pur["on"] <= as_of].merge(pol[["policy_id", "cid", "ours"]], on="policy_id")
+    pur["win"] = pur["on"] > rfm_since
+    pur["wp"] = pur["amount"].where(pur["win"], 0)
+    g = pur.groupby("cid")
+    fig = pd.DataFrame(
+        {
+            "n": g.size(),
+            "first": g["on"].min(),
+            "last": g["on"].max(),
+            "wn": g["win"].sum(),
+            "wp": g["wp"].sum(),
+            "cp": g["ours"].sum(),
+        }
+    )
+    mis = mis[(mis["due_date"] <= as_of) & (mis["due_date"] > credit_since)]
+    mis = mis.merge(pol[["policy_id", "cid", "ours"]], on="policy_id")
+    cm = mis[mis["ours"]].groupby("cid").size()
+    sc = sc[sc["on"] <= as_of]
+    bad_rows = sc[(sc["to_status"] == PolicyStatus.CANCELLED.name) & sc["reason"].isin(d_reasons)]
+    bad_rows = bad_rows.merge(pol[["policy_id", "cid", "ours"]], on="policy_id")
+    bad = bad_rows[bad_rows["ours"]].groupby("cid").size()
+    latest = sc.loc[sc.groupby("policy_id")["position"].idxmax()]
+    in_force = latest[latest["to_status"] == PolicyStatus.IN_FORCE.name].merge(pol, on="policy_id")
+    in_force = in_force[in_force["ours"]].groupby("cid")
+    fig["cm"] = cm.reindex(fig.index, fill_value=0)
+    fig["bad"] = bad.reindex(fig.index, fill_value=0)
+    fig["inf"] = in_force.size().reindex(fig.index, fill_value=0)
+    fig["infp"] = in_force["annual_premium"].sum().reindex(fig.index, fill_value=0)
+    counts = classify_frame(fig.reset_index(), len(customers))
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "rows": len(customers),
+        **counts,
+        "note": f"read_sql {read:.1f} s, {len(pur):,} purchases, {len(sc):,} status changes",
+    }
+
+
+def _duckdb_sqlite(conn: Any) -> str:
+    """Load DuckDB's sqlite extension without the network; returns how."""
+    try:
+        conn.execute("LOAD sqlite")
+        return "LOAD sqlite"
+    except Exception as error:  # any failure: try the wheel below
+        first = str(error).splitlines()[0]
+    try:  # the extension binary shipped on PyPI as a wheel
+        import duckdb_extension_sqlite_scanner as wheel  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise RuntimeError(f"the sqlite extension is not available offline ({first})") from None
+    found = sorted(Path(wheel.__file__).parent.glob("extensions/*/sqlite_scanner.duckdb_extension"))
+    if not found:
+        raise RuntimeError("duckdb-extension-sqlite-scanner holds no extension binary")
+    conn.execute(f"LOAD '{found[-1]}'")
+    return "duckdb-extension-sqlite-scanner wheel"
+
+
+def run_duckdb(db: Path) -> dict[str, Any]:
+    import duckdb
+    import pandas  # noqa: F401 -- imported before the clock starts (``.df()`` needs it)
+
+    w = _windows()
+    reasons = sorted(r.name for r in AssessmentConfig().segmentation.credit.d_reasons)
+    d_reasons = ", ".join(f"'{name}'" for name in reasons)
+    start = time.perf_counter()
+    conn = duckdb.connect()
+    how = _duckdb_sqlite(conn)
+    conn.execute(f"ATTACH '{db}' AS book (TYPE sqlite, READ_ONLY)")
+    query = f"""
+    WITH pol AS (
+        SELECT id, policyholder_id AS cid, insurer IS NULL AS ours, annual_premium
+        FROM book.policies
+    ),
+    bought AS (
+        SELECT pol.cid, count(*) AS n, min(s."on") AS first, max(s."on") AS last,
+               count(*) FILTER (WHERE s."on" > DATE '{w.rfm_since}') AS wn,
+               coalesce(sum(s.amount) FILTER (WHERE s."on" > DATE '{w.rfm_since}'), 0) AS wp,
+               count(*) FILTER (WHERE pol.ours) AS cp
+        FROM book.policy_purchases s JOIN pol ON pol.id = s.policy_id
+        WHERE s."on" <= DATE '{w.as_of}'
+        GROUP BY pol.cid
+    ),
+    missed AS (
+        SELECT pol.cid, count(*) AS cm
+        FROM book.policy_missed_premiums m JOIN pol ON pol.id = m.policy_id
+        WHERE pol.ours AND m.due_date <= DATE '{w.as_of}'
+          AND m.due_date > DATE '{w.credit_since}'
+        GROUP BY pol.cid
+    ),
+    changes AS (
+        SELECT policy_id, position, "on", to_status, reason
+        FROM book.policy_status_changes WHERE "on" <= DATE '{w.as_of}'
+    ),
+    bad AS (
+        SELECT pol.cid, count(*) AS bad
+        FROM changes c JOIN pol ON pol.id = c.policy_id
+        WHERE pol.ours AND c.to_status = '{PolicyStatus.CANCELLED.name}'
+          AND c.reason IN ({d_reasons})
+        GROUP BY pol.cid
+    ),
+    latest AS (
+        SELECT policy_id, arg_max(to_status, position) AS status FROM changes GROUP BY policy_id
+    ),
+    now AS (
+        SELECT pol.cid, count(*) AS inf, sum(pol.annual_premium) AS infp
+        FROM latest JOIN pol ON pol.id = latest.policy_id
+        WHERE pol.ours AND latest.status = '{PolicyStatus.IN_FORCE.name}'
+        GROUP BY pol.cid
+    )
+    SELECT b.cid, b.n, b.first, b.last, b.wn, b.wp, b.cp,
+           coalesce(m.cm, 0) AS cm, coalesce(x.bad, 0) AS bad,
+           coalesce(now.inf, 0) AS inf, coalesce(now.infp, 0) AS infp
+    FROM bought b
+    LEFT JOIN missed m ON m.cid = b.cid
+    LEFT JOIN bad x ON x.cid = b.cid
+    LEFT JOIN now ON now.cid = b.cid
+    """
+    fig = conn.execute(query).df()
+    customers = conn.execute("SELECT count(*) FROM book.customers").fetchone()
+    assert customers is not None
+    aggregate = time.perf_counter() - start
+    counts = classify_frame(fig, int(customers[0]))
+    seconds = time.perf_counter() - start
+    conn.close()
+    return {
+        "seconds": seconds,
+        "rows": int(customers[0]),
+        **counts,
+        "note": f"aggregate {aggregate:.1f} s; extension: {how}",
+    }
+
+
+def pg_store(url: str, schema: str, **options: Any) -> SqlStore:
+    return SqlStore.open(url, connect_args={"options": f"-c search_path={schema}"}, **options)
+
+
+def pg_conninfo(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _figures_sql(dialect: Any) -> str:
+    """``figures_query`` compiled with its parameters written in as literals."""
+    from insurcrm.adapters.sql.portfolio import figures_query
+
+    config = AssessmentConfig()
+    stmt = figures_query(AssessmentWindows.of(AS_OF, config), config)
+    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def run_sqlite_raw(db: Path) -> dict[str, Any]:
+    """The statement insurcrm runs, alone: what its Python side adds is the difference."""
+    from sqlalchemy.dialects import sqlite
+
+    start = time.perf_counter()
+    sql = _figures_sql(sqlite.dialect())
+    rows = 0
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        cursor = conn.execute(sql)
+        while batch := cursor.fetchmany(5000):
+            rows += len(batch)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": rows, "note": "insurcrm's statement alone, sqlite3"}
+
+
+def run_pg_raw(url: str, schema: str) -> dict[str, Any]:
+    import psycopg
+    from sqlalchemy.dialects import postgresql
+
+    start = time.perf_counter()
+    dialect: Any = postgresql.dialect  # untyped
+    sql = _figures_sql(dialect())
+    rows = 0
+    with (
+        psycopg.connect(pg_conninfo(url), options=f"-c search_path={schema}") as conn,
+        conn.cursor(name="figures") as cursor,
+    ):
+        cursor.itersize = 5000
+        cursor.execute(sql.encode())
+        while batch := cursor.fetchmany(5000):
+            rows += len(batch)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": rows, "note": "server-side cursor, 5,000 rows a fetch"}
+
+
+def run_one(args: argparse.Namespace) -> None:
+    """``--run-one METHOD``: run one method and print its result as JSON."""
+    method = args.run_one
+    db = book_path(args.workdir, args.customers, args.seed)
+    before = peak_rss_mb()
+    if method == "insurcrm":
+        result = run_insurcrm(SqlStore.open(f"sqlite:///{db}"))
+    elif method == "sqlite-raw":
+        result = run_sqlite_raw(db)
+    elif method == "pandas":
+        result = run_pandas(db)
+    elif method == "duckdb":
+        result = run_duckdb(db)
+    elif method == "pg-insurcrm":
+        result = run_insurcrm(pg_store(args.postgres, args.pg_schema))
+    elif method == "pg-raw":
+        result = run_pg_raw(args.postgres, args.pg_schema)
+    else:
+        raise SystemExit(f"unknown method {method}")
+    result["rss_start_mb"] = before
+    result["rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+def measure(args: argparse.Namespace, method: str) -> dict[str, Any]:
+    """Run ``method`` in its own subprocess and return its JSON result (or the error)."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--run-one",
+        method,
+        "--customers",
+        str(args.customers),
+        "--seed",
+        str(args.seed),
+        "--workdir",
+        str(args.workdir),
+        "--pg-schema",
+        args.pg_schema,
+    ]
+    if args.postgres:
+        command += ["--postgres", args.postgres]
+    log(f"  {method} …")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+        log(done.stderr)
+        return {"error": tail}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    log(f"    {result['seconds']:.1f} s, peak RSS {result['rss_mb']:.0f} MB")
+    return result
+
+
+# -- loading PostgreSQL ------------------------------------------------------------------------
+
+
+def _pg_reset_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(url), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+
+
+def _pg_loaded(url: str, schema: str, source: str, customers: int) -> bool:
+    import psycopg
+
+    with psycopg.connect(pg_conninfo(url), options=f"-c search_path={schema}") as conn:
+        try:
+            row = conn.execute("SELECT source, customers FROM bench_loaded").fetchone()
+            stored = conn.execute("SELECT count(*) FROM customers").fetchone()
+        except psycopg.Error:
+            return False
+    return row == (source, customers) and stored == (customers,)
+
+
+def load_postgres(url: str, schema: str, db: Path, customers: int) -> float:
+    """Copy every table of the SQLite book into ``schema`` (COPY), unless already there.
+    Returns the seconds taken (0 when reused)."""
+    import psycopg
+
+    source = db.name
+    if _pg_loaded(url, schema, source, customers):
+        log(f"reusing the PostgreSQL copy of {source} in schema {schema}")
+        return 0.0
+    log(f"copying {source} into PostgreSQL schema {schema} …")
+    start = time.perf_counter()
+    _pg_reset_schema(url, schema)
+    pg_store(url, schema, upgrade=True).dispose()
+    lite = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    with psycopg.connect(pg_conninfo(url), options=f"-c search_path={schema}") as conn:
+        for table in t.metadata.sorted_tables:
+            names = [c.name for c in table.columns]
+            amounts = [i for i, c in enumerate(table.columns) if isinstance(c.type, Amount)]
+            quoted = ", ".join(f'"{n}"' for n in names)
+            order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+            rows = lite.execute(f'SELECT {quoted} FROM "{table.name}" ORDER BY {order}')
+            count = 0
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy,
+            ):
+                for row in rows:
+                    if amounts:
+                        values = list(row)
+                        for i in amounts:
+                            values[i] = Decimal(values[i]).scaleb(-2)
+                        copy.write_row(values)
+                    else:
+                        copy.write_row(row)
+                    count += 1
+            log(f"  {table.name}: {count:,} rows")
+        conn.execute(
+            "SELECT setval(pg_get_serial_sequence('outbox', 'position'), "
+            "coalesce(max(position), 0) + 1, false) FROM outbox"
+        )
+        conn.execute("CREATE TABLE bench_loaded (source text, customers integer)")
+        conn.execute("INSERT INTO bench_loaded VALUES (%s, %s)", (source, customers))
+        conn.commit()
+    lite.close()
+    with psycopg.connect(pg_conninfo(url), options=f"-c search_path={schema}") as conn:
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+    seconds = time.perf_counter() - start
+    log(f"  copied in {seconds:,.0f} s")
+    return seconds
+
+
+# -- part 3: bulk import -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ImportSet:
+    households: list[Household]
+    customers: list[Customer]
+    policies: list[Policy]
+
+
+def import_set(db: Path, customers: int) -> ImportSet:
+    """The first ``customers`` customers of the book, their households and the policies
+    whose parties are all among them, as new (version 0) domain objects."""
+    store = SqlStore.open(f"sqlite:///{db}")
+    chosen: list[Customer] = []
+    with store.unit_of_work() as uow:
+        for c in uow.customers.iterate():
+            if len(chosen) >= customers:
+                break
+            chosen.append(c)
+        ids = {c.id for c in chosen}
+        last_id = chosen[-1].id
+        chosen = [
+            attrs.evolve(c, version=0, referred_by=c.referred_by if c.referred_by in ids else None)
+            for c in chosen
+        ]
+        policies: list[Policy] = []
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            bound = conn.execute(
+                "SELECT max(id) FROM policies WHERE policyholder_id <= ?", (last_id,)
+            ).fetchone()[0]
+            homes = {c.household_id for c in chosen if c.household_id is not None}
+            households = [
+                Household(hid, label)
+                for hid, label in conn.execute("SELECT id, label FROM households ORDER BY id")
+                if hid in homes
+            ]
+        for p in uow.policies.iterate():
+            if bound is None or p.id > bound:
+                break
+            parties = {p.policyholder_id, p.insured_id, *(b.customer_id for b in p.beneficiaries)}
+            if parties - {None} <= ids:
+                policies.append(attrs.evolve(p, version=0))
+    store.dispose()
+    return ImportSet(households, chosen, policies)
+
+
+def _household_rows(households: Sequence[Household]) -> list[tuple[Any, ...]]:
+    return [(h.id, h.label, 1) for h in households]
+
+
+def _count_rows(count: Callable[[str], int]) -> int:
+    return sum(count(table.name) for table in t.metadata.sorted_tables)
+
+
+def import_insurcrm(data: ImportSet, store: SqlStore) -> tuple[float, int]:
+    start = time.perf_counter()
+    with store.unit_of_work() as uow:
+        uow.households.add_many(data.households)
+        uow.customers.add_many(data.customers)
+        uow.policies.add_many(data.policies)
+        uow.commit()
+    seconds = time.perf_counter() - start
+    with store.engine.connect() as conn:
+
+        def count(name: str) -> int:
+            return int(conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar_one())
+
+        rows = _count_rows(count)
+    store.dispose()
+    return seconds, rows
+
+
+def _raw_tables(data: ImportSet, dialect: str) -> list[tuple[str, tuple[str, ...], list[Any]]]:
+    """(table, columns, driver-form rows) in insert order, converted before timing."""
+    cell = cell_writer(dialect)
+    out: list[tuple[str, tuple[str, ...], list[Any]]] = [
+        (t.households.name, ("id", "label", "version"), _household_rows(data.households)),
+        (t.customers.name, BULK_CUSTOMER_COLUMNS, customer_rows(data.customers, cell)),
+    ]
+    for name, rows in policy_rows(data.policies, cell).items():
+        out.append((name, BULK_POLICY_COLUMNS[name], rows))
+    return out
+
+
+def import_raw_sqlite(data: ImportSet, path: Path) -> tuple[float, int, float]:
+    upgrade(f"sqlite:///{path}")
+    begin = time.perf_counter()
+    tables = _raw_tables(data, "sqlite")
+    convert = time.perf_counter() - begin
+    start = time.perf_counter()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("BEGIN")
+    rows = 0
+    for name, columns, values in tables:
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        conn.executemany(f'INSERT INTO "{name}" ({quoted}) VALUES ({marks})', values)
+        rows += len(values)
+    conn.execute("COMMIT")
+    seconds = time.perf_counter() - start
+    conn.close()
+    return seconds, rows, convert
+
+
+def import_raw_pg(data: ImportSet, url: str, schema: str) -> tuple[float, int, float]:
+    import psycopg
+
+    _pg_reset_schema(url, schema)
+    pg_store(url, schema, upgrade=True).dispose()
+    begin = time.perf_counter()
+    tables = _raw_tables(data, "postgresql")
+    convert = time.perf_counter() - begin
+    start = time.perf_counter()
+    rows = 0
+    with psycopg.connect(pg_conninfo(url), options=f"-c search_path={schema}") as conn:
+        for name, columns, values in tables:
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with (
+                conn.cursor() as cursor,
+                cursor.copy(f'COPY "{name}" ({quoted}) FROM STDIN') as copy,
+            ):
+                for row in values:
+                    copy.write_row(row)
+            rows += len(values)
+        conn.commit()
+    return time.perf_counter() - start, rows, convert
+
+
+def part_import(args: argparse.Namespace, db: Path) -> list[dict[str, Any]]:
+    n = min(args.import_customers, args.customers)
+    log(f"part 3: bulk import of {n:,} customers' objects")
+    data = import_set(db, n)
+    log(f"  {len(data.customers):,} customers, {len(data.policies):,} policies loaded")
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        ours = Path(tmp) / "insurcrm.db"
+        raw = Path(tmp) / "raw.db"
+        seconds, rows = import_insurcrm(data, SqlStore.open(f"sqlite:///{ours}", upgrade=True))
+        results.append(
+            {"backend": "SQLite", "method": "insurcrm add_many", "s": seconds, "n": rows}
+        )
+        seconds, rows, convert = import_raw_sqlite(data, raw)
+        results.append(
+            {
+                "backend": "SQLite",
+                "method": "raw executemany",
+                "s": seconds,
+                "n": rows,
+                "note": f"row conversion (excluded) {convert:.2f} s",
+            }
+        )
+    if args.postgres and not args.skip_postgres:
+        schema = f"{args.pg_schema}_import"
+        _pg_reset_schema(args.postgres, schema)
+        store = pg_store(args.postgres, schema, upgrade=True)
+        seconds, rows = import_insurcrm(data, store)
+        results.append(
+            {"backend": "PostgreSQL", "method": "insurcrm add_many", "s": seconds, "n": rows}
+        )
+        seconds, rows, convert = import_raw_pg(data, args.postgres, schema)
+        results.append(
+            {
+                "backend": "PostgreSQL",
+                "method": "raw COPY",
+                "s": seconds,
+                "n": rows,
+                "note": f"row conversion (excluded) {convert:.2f} s",
+            }
+        )
+        import psycopg
+
+        with psycopg.connect(pg_conninfo(args.postgres), autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    for r in results:
+        log(f"  {r['backend']} {r['method']}: {r['n']:,} rows in {r['s']:.2f} s")
+    return results
+
+
+# -- part 4: validation ------------------------------------------------------------------------
+
+
+def _csv_rows(db: Path, limit: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Customers and policies of the book written in the documented CSV layout and read
+    back as the importer reads them (``csv.DictReader``)."""
+    from insurcrm.services.csv_import import CUSTOMER_COLUMNS, POLICY_COLUMNS
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        conn.row_factory = sqlite3.Row
+        people = conn.execute(
+            "SELECT id, name, created_on, gender, birth_date, id_number, mobile, email, "
+            "lead_source, referred_by, household_id, is_internal, csr_id, agent_id "
+            "FROM customers WHERE erased_on IS NULL ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        policies = conn.execute(
+            'SELECT p.*, c."on" AS status_on, c.reason AS end_reason '
+            "FROM policies p JOIN policy_status_changes c ON c.policy_id = p.id "
+            "AND c.position = (SELECT max(position) FROM policy_status_changes "
+            "WHERE policy_id = p.id) ORDER BY p.id LIMIT ?",
+            (limit,),
+        ).fetchall()
+
+    def text(row: sqlite3.Row, name: str) -> str:
+        value = row[name]
+        if value is None:
+            return ""
+        if name in ("sum_assured", "annual_premium"):
+            return str(Decimal(value).scaleb(-2))
+        if name == "is_internal":
+            return "true" if value else "false"
+        return str(value)
+
+    def through_csv(rows: list[sqlite3.Row], columns: Sequence[str]) -> list[dict[str, str]]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([text(row, c) for c in columns])
+        out.seek(0)
+        return list(csv.DictReader(out))
+
+    return through_csv(people, CUSTOMER_COLUMNS), through_csv(policies, POLICY_COLUMNS)
+
+
+def part_validate(args: argparse.Namespace, db: Path) -> list[dict[str, Any]]:
+    from insurcrm.errors import ValidationError
+    from insurcrm.services.csv_import import _customer, _policy
+
+    people, policies = _csv_rows(db, args.validate_rows)
+    log(f"part 4: validating {len(people):,} customer and {len(policies):,} policy CSV rows")
+    results = []
+    validators: tuple[tuple[str, Callable[[dict[str, str]], object], list[dict[str, str]]], ...]
+    validators = (("customer", _customer, people), ("policy", _policy, policies))
+    for kind, validate, rows in validators:
+        rejected = 0
+        start = time.perf_counter()
+        for row in rows:
+            try:
+                validate(row)
+            except ValidationError:
+                rejected += 1
+        seconds = time.perf_counter() - start
+        results.append({"kind": kind, "rows": len(rows), "s": seconds, "rejected": rejected})
+    return results
+
+
+# -- part 5: single aggregates -----------------------------------------------------------------
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return p50 * 1000, p99 * 1000
+
+
+def part_single(args: argparse.Namespace, db: Path) -> list[dict[str, Any]]:
+    log(f"part 5: {args.samples:,} single-aggregate loads and saves")
+    rng = random.Random(args.seed)
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        policies = conn.execute("SELECT count(*) FROM policies").fetchone()[0]
+    customer_ids = [f"C{rng.randint(1, args.customers):06d}" for _ in range(args.samples)]
+    policy_ids = [f"P{rng.randint(1, policies):07d}" for _ in range(args.samples)]
+    store = SqlStore.open(f"sqlite:///{db}")
+    timings: dict[str, list[float]] = {"customer get": [], "customer get+save+commit": []}
+    timings["policy get"] = []
+    for cid in customer_ids:
+        start = time.perf_counter()
+        with store.unit_of_work() as uow:
+            uow.customers.get(cid)
+        timings["customer get"].append(time.perf_counter() - start)
+    for i, cid in enumerate(customer_ids):
+        start = time.perf_counter()
+        with store.unit_of_work() as uow:
+            customer = uow.customers.get(cid)
+            uow.customers.save(customer.updated(AS_OF, csr_id=f"CSR{i % 50:03d}"))
+            uow.commit()
+        timings["customer get+save+commit"].append(time.perf_counter() - start)
+    for pid in policy_ids:
+        start = time.perf_counter()
+        with store.unit_of_work() as uow:
+            uow.policies.get(pid)
+        timings["policy get"].append(time.perf_counter() - start)
+    store.dispose()
+    out = []
+    for name, samples in timings.items():
+        p50, p99 = _percentiles(samples)
+        out.append({"op": name, "p50": p50, "p99": p99, "n": len(samples)})
+    return out
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), line]
+    for r in rows:
+        out.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(out)
+
+
+def _verdict(value: float, target: float, at_most: bool) -> str:
+    value = round(value, 2)  # as printed
+    ok = value <= target if at_most else value >= target
+    return f"{'≤' if at_most else '≥'} {target:g}×  {'MET' if ok else 'MISSED'}"
+
+
+def machine() -> list[str]:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return [
+        f"machine: {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu}, RAM {ram}",
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.system()} {platform.release()}",
+    ]
+
+
+def _pg_version(url: str) -> str:
+    try:
+        import psycopg
+
+        with psycopg.connect(pg_conninfo(url)) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return f"PostgreSQL {row[0] if row else '?'}"
+    except Exception as error:  # only for the header
+        return f"PostgreSQL unavailable ({type(error).__name__})"
+
+
+def _counts_line(name: str, counts: dict[str, int]) -> str:
+    return f"  {name}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
+
+
+def _assessment_rows(
+    results: dict[str, dict[str, Any]], base: str, rows: list[list[str]], label: dict[str, str]
+) -> None:
+    base_s = results.get(base, {}).get("seconds")
+    for method, r in results.items():
+        if "error" in r:
+            rows.append([label[method], "skipped", "", "", "", r["error"][:90]])
+            continue
+        ratio = f"{r['seconds'] / base_s:.2f}×" if base_s else ""
+        rows.append(
+            [
+                label[method],
+                f"{r['seconds']:.2f}",
+                f"{r['rss_mb']:.0f}",
+                f"{r['rss_start_mb']:.0f}",
+                ratio,
+                r.get("note", ""),
+            ]
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "insurcrm-bench"
+    )
+    parser.add_argument("--postgres", default=os.environ.get("INSURCRM_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--pg-schema", default="insurcrm_bench", help="PostgreSQL schema the book is copied to"
+    )
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--import-customers", type=int, default=100_000)
+    parser.add_argument("--validate-rows", type=int, default=20_000)
+    parser.add_argument("--samples", type=int, default=1000, help="ids for part 5")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="where to save the report (default benchmarks/results-<N>.txt; '-': nowhere)",
+    )
+    parser.add_argument("--run-one", choices=METHODS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.run_one:
+        run_one(args)
+        return 0
+    command = "python " + shlex.join(
+        [os.path.relpath(Path(__file__).resolve()), *sys.argv[1:]]
+        if argv is None
+        else ["benchmarks/assess.py", *argv]
+    )
+    use_pg = bool(args.postgres) and not args.skip_postgres
+    db, meta = ensure_book(args.workdir, args.customers, args.seed)
+    policies = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+        "SELECT count(*) FROM policies"
+    )
+    n_policies = policies.fetchone()[0]
+    warm(db)
+
+    log("part 1: assessment of the SQLite book")
+    lite: dict[str, dict[str, Any]] = {}
+    for method in ("insurcrm", "sqlite-raw", "pandas", "duckdb"):
+        lite[method] = measure(args, method)
+
+    pg: dict[str, dict[str, Any]] = {}
+    load_seconds = 0.0
+    if use_pg:
+        log("part 2: assessment on PostgreSQL")
+        load_seconds = load_postgres(args.postgres, args.pg_schema, db, args.customers)
+        for method in ("pg-insurcrm", "pg-raw"):
+            pg[method] = measure(args, method)
+    imports = part_import(args, db)
+    validation = part_validate(args, db)
+    single = part_single(args, db)
+
+    out: list[str] = []
+    out.append(f"insurcrm benchmarks — {dt.datetime.now():%Y-%m-%d %H:%M}")
+    out.append(f"command: {command}")
+    out.extend(machine())
+    if use_pg:
+        out.append(_pg_version(args.postgres))
+    out.append(
+        f"book: {db} — {args.customers:,} customers, {n_policies:,} policies, seed "
+        f"{args.seed}, as of {AS_OF}; generated in {float(meta['seconds']):,.0f} s "
+        f"({args.customers / float(meta['seconds']):,.0f} customers/s)"
+    )
+    out.append("")
+    out.append("1. Portfolio assessment, SQLite (each method in its own process; time excludes")
+    out.append("   interpreter start-up and imports; peak RSS is the process's peak, RSS at start")
+    out.append("   its RSS once insurcrm and this script are imported)")
+    label = {
+        "insurcrm": "insurcrm assess_portfolio + iterate",
+        "sqlite-raw": "figures_query via sqlite3",
+        "pandas": "pandas read_sql + groupby",
+        "duckdb": "DuckDB sqlite_scanner",
+        "pg-insurcrm": "insurcrm assess_portfolio + iterate",
+        "pg-raw": "figures_query via psycopg",
+    }
+    rows: list[list[str]] = []
+    _assessment_rows(lite, "pandas", rows, label)
+    headers = ["method", "seconds", "peak RSS MB", "RSS at start", "vs pandas", "note"]
+    out.append(_table(headers, rows))
+    ours = lite["insurcrm"]
+    if "error" not in ours:
+        if "error" not in lite["pandas"]:
+            ratio = ours["seconds"] / lite["pandas"]["seconds"]
+            out.append(
+                f"   insurcrm / pandas time: {ratio:.2f}×  target {_verdict(ratio, 0.5, True)}"
+            )
+        rss = ours["rss_mb"]
+        out.append(
+            f"   insurcrm peak RSS: {rss:.0f} MB  target ≤ 600 MB  "
+            f"{'MET' if rss <= 600 else 'MISSED'}"
+        )
+        for method in ("pandas", "duckdb"):
+            other = lite[method]
+            if "error" in other:
+                continue
+            same = other["segments"] == ours["segments"] and other["tiers"] == ours["tiers"]
+            out.append(
+                f"   per-segment and per-tier counts, insurcrm vs {method}: "
+                f"{'AGREE' if same else 'DIFFER'}"
+            )
+            if not same:
+                out.append(_counts_line(f"{method} segments", other["segments"]))
+                out.append(_counts_line(f"{method} tiers", other["tiers"]))
+        out.append(_counts_line("segments", ours["segments"]))
+        out.append(_counts_line("tiers", ours["tiers"]))
+    out.append("")
+    if use_pg:
+        out.append("2. Portfolio assessment, PostgreSQL")
+        if load_seconds:
+            out.append(f"   (book copied from SQLite with COPY in {load_seconds:,.0f} s)")
+        rows = []
+        _assessment_rows(pg, "pg-raw", rows, label)
+        headers = ["method", "seconds", "peak RSS MB", "RSS at start", "vs raw", "note"]
+        out.append(_table(headers, rows))
+        a, b = pg.get("pg-insurcrm", {}), pg.get("pg-raw", {})
+        if "seconds" in a and "seconds" in b:
+            ratio = a["seconds"] / b["seconds"]
+            out.append(
+                f"   insurcrm / bare statement time: {ratio:.2f}×  target "
+                f"{_verdict(ratio, 1.0, True)}"
+            )
+            if a.get("segments") != ours.get("segments"):
+                out.append("   WARNING: PostgreSQL segment counts differ from SQLite's")
+    else:
+        out.append("2. PostgreSQL: skipped")
+    out.append("")
+    n = min(args.import_customers, args.customers)
+    out.append(f"3. Bulk import of {n:,} customers' already-built objects (rows of every table)")
+    rows = []
+    base: dict[str, float] = {}
+    for r in imports:
+        rate = r["n"] / r["s"]
+        if r["method"].startswith("raw"):
+            base[r["backend"]] = rate
+    for r in imports:
+        rate = r["n"] / r["s"]
+        rows.append(
+            [
+                r["backend"],
+                r["method"],
+                f"{r['n']:,}",
+                f"{r['s']:.2f}",
+                f"{rate:,.0f}",
+                f"{rate / base[r['backend']]:.2f}×",
+                r.get("note", ""),
+            ]
+        )
+    headers = ["backend", "method", "rows", "seconds", "rows/s", "vs raw", "note"]
+    out.append(_table(headers, rows))
+    for backend, target in (("SQLite", 0.5), ("PostgreSQL", 0.8)):
+        mine = [r for r in imports if r["backend"] == backend and r["method"].startswith("ins")]
+        if mine and backend in base:
+            ratio = mine[0]["n"] / mine[0]["s"] / base[backend]
+            out.append(
+                f"   {backend}: insurcrm / raw rows/s {ratio:.2f}×  target "
+                f"{_verdict(ratio, target, False)}"
+            )
+    out.append("")
+    out.append("4. Validation of CSV rows (csv_import._customer / _policy)")
+    rows = [
+        [
+            v["kind"],
+            f"{v['rows']:,}",
+            f"{v['s']:.2f}",
+            f"{v['s'] / v['rows'] * 1e6:.1f}",
+            f"{v['rejected']:,}",
+        ]
+        for v in validation
+    ]
+    out.append(_table(["row", "rows", "seconds", "µs/row", "rejected"], rows))
+    out.append("")
+    out.append(f"5. Single aggregates on the {args.customers:,}-customer SQLite file")
+    rows = [[s["op"], f"{s['n']:,}", f"{s['p50']:.2f}", f"{s['p99']:.2f}"] for s in single]
+    out.append(_table(["operation", "samples", "p50 ms", "p99 ms"], rows))
+    report = "\n".join(out)
+    print(report)
+    results_path: Path = args.results or HERE / f"results-{args.customers}.txt"
+    if str(results_path) != "-":
+        results_path.write_text(report + "\n", encoding="utf-8")
+        log(f"saved to {results_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
