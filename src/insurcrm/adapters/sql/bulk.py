@@ -47,6 +47,9 @@ _CHUNK = 5000
 
 _CENT = Decimal("0.01")
 
+#: Rows copied into a PostgreSQL table at once from which its statistics are refreshed.
+_ANALYZE_FROM = 10_000
+
 
 def _sqlite_cell(value: Any) -> Any:
     if isinstance(value, dt.date):
@@ -230,6 +233,10 @@ def insert_rows(
         with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
+        if len(rows) >= _ANALYZE_FROM:
+            # Later lookups in this transaction (the next batch's existence checks) would
+            # otherwise be planned for the table as it was: a scan per key list.
+            conn.exec_driver_sql(f"ANALYZE {name}")
         return
     marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", list(rows))
