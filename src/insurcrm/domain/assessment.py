@@ -31,8 +31,9 @@ from insurcrm.domain.classification import (
     CustomerFacts,
     SegmentationConfig,
     gather_facts,
+    value_figures,
 )
-from insurcrm.domain.credit import CreditGrade
+from insurcrm.domain.credit import CreditGrade, credit_grade
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.dates import add_years, whole_years_between
 from insurcrm.domain.labels import LabelledEnum
@@ -41,13 +42,16 @@ from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in
 from insurcrm.domain.programmes import household_long_term_in_force
 from insurcrm.domain.rfm import RFM_TYPES, RfmMeans, RfmSegment, segment_of
 from insurcrm.domain.segmentation import (
+    QUADRANT_OF,
+    RETENTION_CLASS_OF,
     ParetoResult,
     QuadrantThresholds,
     RetentionClass,
     ValueQuadrant,
+    loyalty_score,
 )
 from insurcrm.domain.tier_membership import TierMembership
-from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierFigures, TierLadder
+from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierLadder
 
 __all__ = [
     "AssessmentConfig",
@@ -64,7 +68,6 @@ __all__ = [
     "figures_of",
     "loyalty_score_of",
     "region_of",
-    "tier_figures_of",
 ]
 
 _PLACES = Decimal("0.0001")
@@ -289,13 +292,15 @@ def _below_all(ours: Decimal, elsewhere: Decimal) -> bool:
 
 def loyalty_score_of(f: AssessmentFigures, config: SegmentationConfig) -> Decimal:
     """The value quadrant's loyalty score (§5.2) from the figures."""
-    q = config.quadrant
-    due = f.window_renewals + f.window_missed
-    continuity = (Decimal(f.window_renewals) / due).quantize(_PLACES) if due else Decimal(1)
-    default_rate = (Decimal(f.window_missed) / due).quantize(_PLACES) if due else Decimal(0)
-    share = _share(f.in_force_premium, f.in_force_premium + f.elsewhere_premium)
-    score = q.share_weight * share + q.continuity_weight * continuity
-    return (score + q.default_weight * (1 - default_rate)).quantize(_PLACES)
+    value = value_figures(
+        f.customer_id,
+        f.in_force_premium,
+        f.elsewhere_premium,
+        f.window_renewals,
+        f.window_missed,
+        f.window_premium,
+    )
+    return loyalty_score(value, config.quadrant)
 
 
 @attrs.frozen
@@ -374,23 +379,6 @@ def _number(rank: Decimal) -> Decimal | int:
 _CREDIT_RANK = {grade: 3 - i for i, grade in enumerate(CreditGrade)}
 
 
-def tier_figures_of(
-    f: AssessmentFigures, as_of: dt.date, level: LoyaltyLevel, credit: CreditGrade | None
-) -> TierFigures:
-    """The tier indicators (§6) from the figures."""
-    first = f.first_purchase
-    return TierFigures(
-        annual_premium=f.in_force_premium,
-        policies_in_force=f.in_force,
-        tenure_years=whole_years_between(first, as_of) if first is not None else 0,
-        first_purchase=first,
-        referrals=f.referred_buyers,
-        household_long_term_policies=f.household_long_term,
-        loyalty_level=level,
-        credit_grade=credit,
-    )
-
-
 class Assessor:
     """Classifies customers from their figures against the portfolio statistics.
 
@@ -456,16 +444,7 @@ class Assessor:
 
     def credit(self, f: AssessmentFigures) -> CreditGrade | None:
         """The credit grade (§1.3), as :func:`~insurcrm.domain.credit.grade_credit`."""
-        cfg = self._credit
-        if f.bad_endings:
-            return CreditGrade.D
-        if f.credit_purchases == 0:
-            return None
-        if f.credit_purchases >= cfg.a_min_purchases and f.credit_missed <= cfg.a_max_missed:
-            return CreditGrade.A
-        if f.credit_purchases >= cfg.b_min_purchases and f.credit_missed <= cfg.b_max_missed:
-            return CreditGrade.B
-        return CreditGrade.C
+        return credit_grade(f.credit_purchases, f.credit_missed, f.bad_endings > 0, self._credit)
 
     def tier_index(
         self, f: AssessmentFigures, level: LoyaltyLevel, credit: CreditGrade | None
@@ -513,13 +492,13 @@ class Assessor:
             if loyalty_score is None:
                 loyalty_score = loyalty_score_of(f, self.config.segmentation)
             loyal = loyalty_score >= stats.thresholds.loyalty
-            quadrant = _QUADRANTS[(loyal, f.window_premium >= stats.thresholds.profit)]
+            quadrant = QUADRANT_OF[(loyal, f.window_premium >= stats.thresholds.profit)]
             potential = (
                 _below_all(f.in_force_premium, f.elsewhere_premium)
                 or first > self._new_from
                 or f.referred_buyers > 0
             )
-            retention = _RETENTION[(f.window_premium >= stats.value_median, potential)]
+            retention = RETENTION_CLASS_OF[(f.window_premium >= stats.value_median, potential)]
         tier_index = self.tier_index(f, level, credit)
         return AssessmentRow(
             customer_id=f.customer_id,
@@ -555,20 +534,6 @@ def assess_figures(
     """Every classification of one customer from their figures (§1.3, §4–§6); for many
     customers make one :class:`Assessor` and call it for each."""
     return Assessor(stats, as_of, config)(f)
-
-
-_QUADRANTS = {
-    (True, True): ValueQuadrant.TRUE_FRIEND,
-    (False, True): ValueQuadrant.BUTTERFLY,
-    (True, False): ValueQuadrant.BARNACLE,
-    (False, False): ValueQuadrant.STRANGER,
-}
-_RETENTION = {
-    (False, False): RetentionClass.I,
-    (False, True): RetentionClass.II,
-    (True, False): RetentionClass.III,
-    (True, True): RetentionClass.IV,
-}
 
 
 # -- totals --------------------------------------------------------------------------------

@@ -81,6 +81,7 @@ __all__ = [
     "customer_figures",
     "gather_facts",
     "tier_figures",
+    "value_figures",
 ]
 
 #: Lead sources obtained by talking with the customer: until contacts are logged, such a
@@ -93,6 +94,9 @@ TWO_WAY_LEAD_SOURCES = frozenset(
         LeadSource.CUSTOMER_REFERRAL,
     }
 )
+
+
+_PLACES = Decimal("0.0001")
 
 
 @attrs.frozen
@@ -151,6 +155,30 @@ class CustomerFigures:
     value: ValueFigures | None
 
 
+def value_figures(
+    customer_id: str,
+    ours: Decimal,
+    elsewhere: Decimal,
+    renewals: int,
+    missed: int,
+    profit: Decimal,
+) -> ValueFigures:
+    """The value quadrant's figures (§5.2) from the customer's counts: premium in force with
+    us and elsewhere, renewals and missed premiums in the RFM window, and profit."""
+    wallet = ours + elsewhere
+    share = (ours / wallet).quantize(_PLACES) if wallet else Decimal(0)
+    due = renewals + missed
+    continuity = (Decimal(renewals) / due).quantize(_PLACES) if due else Decimal(1)
+    default_rate = (Decimal(missed) / due).quantize(_PLACES) if due else Decimal(0)
+    return ValueFigures(
+        customer_id,
+        purchase_share=share,
+        continuity=continuity,
+        default_rate=default_rate,
+        profit=profit,
+    )
+
+
 def _value_figures(
     facts: CustomerFacts, rfm: RfmFigures, as_of: dt.date, cfg: RfmConfig
 ) -> ValueFigures:
@@ -160,8 +188,6 @@ def _value_figures(
         (h.annual_premium.amount for h in facts.customer.holdings if h.annual_premium is not None),
         Decimal(0),
     )
-    wallet = ours + elsewhere
-    share = (ours / wallet).quantize(Decimal("0.0001")) if wallet else Decimal(0)
     renewals = sum(
         1
         for p in facts.policies
@@ -171,17 +197,8 @@ def _value_figures(
     missed = sum(
         1 for p in facts.policies for m in p.missed_premiums if since < m.due_date <= as_of
     )
-    due = renewals + missed
-    continuity = (Decimal(renewals) / due).quantize(Decimal("0.0001")) if due else Decimal(1)
-    default_rate = (Decimal(missed) / due).quantize(Decimal("0.0001")) if due else Decimal(0)
     cost = facts.service_cost if facts.service_cost is not None else Decimal(0)
-    return ValueFigures(
-        facts.customer.id,
-        purchase_share=share,
-        continuity=continuity,
-        default_rate=default_rate,
-        profit=rfm.monetary - cost,
-    )
+    return value_figures(facts.customer.id, ours, elsewhere, renewals, missed, rfm.monetary - cost)
 
 
 def customer_figures(

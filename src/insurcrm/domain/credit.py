@@ -26,7 +26,7 @@ from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
 from insurcrm.errors import ValidationError
 
-__all__ = ["CreditAssessment", "CreditConfig", "CreditGrade", "grade_credit"]
+__all__ = ["CreditAssessment", "CreditConfig", "CreditGrade", "credit_grade", "grade_credit"]
 
 
 class CreditGrade(LabelledEnum):
@@ -108,14 +108,32 @@ def grade_credit(
                 )
     window = f"in the {cfg.lookback_years} years to {as_of}"
     figures = f"{purchases} purchases, {missed} missed premiums {window}"
-    if bad:
+    grade = credit_grade(purchases, missed, bool(bad), cfg)
+    if grade is CreditGrade.D:
         return CreditAssessment(CreditGrade.D, purchases, missed, tuple(bad))
-    if purchases == 0:
+    if grade is None:
         return CreditAssessment(None, 0, missed, ("no grade: no purchase yet",))
-    if purchases >= cfg.a_min_purchases and missed <= cfg.a_max_missed:
+    if grade is CreditGrade.A:
         reason = f"A: {figures} (A needs ≥ {cfg.a_min_purchases} and ≤ {cfg.a_max_missed} missed)"
-        return CreditAssessment(CreditGrade.A, purchases, missed, (reason,))
-    if purchases >= cfg.b_min_purchases and missed <= cfg.b_max_missed:
+    elif grade is CreditGrade.B:
         reason = f"B: {figures} (B needs ≥ {cfg.b_min_purchases} and ≤ {cfg.b_max_missed} missed)"
-        return CreditAssessment(CreditGrade.B, purchases, missed, (reason,))
-    return CreditAssessment(CreditGrade.C, purchases, missed, (f"C: {figures}",))
+    else:
+        reason = f"C: {figures}"
+    return CreditAssessment(grade, purchases, missed, (reason,))
+
+
+def credit_grade(
+    purchases: int, missed: int, bad_ending: bool, config: CreditConfig | None = None
+) -> CreditGrade | None:
+    """The grade (§1.3) from the figures :func:`grade_credit` explains: purchases so far,
+    missed premiums in the look-back, and whether a policy ended for a D reason."""
+    cfg = config or CreditConfig()
+    if bad_ending:
+        return CreditGrade.D
+    if purchases == 0:
+        return None
+    if purchases >= cfg.a_min_purchases and missed <= cfg.a_max_missed:
+        return CreditGrade.A
+    if purchases >= cfg.b_min_purchases and missed <= cfg.b_max_missed:
+        return CreditGrade.B
+    return CreditGrade.C

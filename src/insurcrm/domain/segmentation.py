@@ -19,6 +19,8 @@ from insurcrm.domain.labels import LabelledEnum
 from insurcrm.errors import ValidationError
 
 __all__ = [
+    "QUADRANT_OF",
+    "RETENTION_CLASS_OF",
     "GrowthPotential",
     "ParetoResult",
     "ProfitClass",
@@ -166,6 +168,15 @@ class QuadrantResult:
     reasons: tuple[str, ...]
 
 
+#: The quadrant of (high loyalty, high profit).
+QUADRANT_OF = {
+    (True, True): ValueQuadrant.TRUE_FRIEND,
+    (False, True): ValueQuadrant.BUTTERFLY,
+    (True, False): ValueQuadrant.BARNACLE,
+    (False, False): ValueQuadrant.STRANGER,
+}
+
+
 def classify_quadrant(
     figures: ValueFigures, thresholds: QuadrantThresholds, config: QuadrantConfig | None = None
 ) -> QuadrantResult:
@@ -173,12 +184,7 @@ def classify_quadrant(
     score = loyalty_score(figures, config)
     loyal = score >= thresholds.loyalty
     profitable = figures.profit >= thresholds.profit
-    quadrant = {
-        (True, True): ValueQuadrant.TRUE_FRIEND,
-        (False, True): ValueQuadrant.BUTTERFLY,
-        (True, False): ValueQuadrant.BARNACLE,
-        (False, False): ValueQuadrant.STRANGER,
-    }[(loyal, profitable)]
+    quadrant = QUADRANT_OF[(loyal, profitable)]
     reasons = (
         f"loyalty score {score} {'≥' if loyal else '<'} {thresholds.loyalty} → "
         f"{'high' if loyal else 'low'} loyalty",
@@ -241,6 +247,15 @@ class RetentionResult:
     reasons: tuple[str, ...]
 
 
+#: The retention class of (high current value, high growth potential), §5.3.
+RETENTION_CLASS_OF = {
+    (False, False): RetentionClass.I,
+    (False, True): RetentionClass.II,
+    (True, False): RetentionClass.III,
+    (True, True): RetentionClass.IV,
+}
+
+
 def classify_retention(
     customer_id: str,
     current_value: Decimal,
@@ -251,12 +266,7 @@ def classify_retention(
     """Class I–IV from current value (≥ threshold is high) and growth potential (§5.3)."""
     high_value = current_value >= value_threshold
     high_potential = potential is GrowthPotential.HIGH
-    kind = {
-        (False, False): RetentionClass.I,
-        (False, True): RetentionClass.II,
-        (True, False): RetentionClass.III,
-        (True, True): RetentionClass.IV,
-    }[(high_value, high_potential)]
+    kind = RETENTION_CLASS_OF[(high_value, high_potential)]
     reasons = (
         f"current value {current_value} {'≥' if high_value else '<'} {value_threshold} → "
         f"{'high' if high_value else 'low'}",

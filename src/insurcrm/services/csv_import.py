@@ -365,11 +365,9 @@ def _store_rows(
                         pass
                     if item.referred_by is not None:
                         uow.customers.get(item.referred_by)  # before anything is added
-                    if item.household_id is not None:
-                        try:
-                            uow.households.get(item.household_id)
-                        except NotFound:
-                            uow.households.add(Household(item.household_id))
+                    home = item.household_id
+                    if home is not None and not _household_stored(uow, home):
+                        uow.households.add(Household(home))
                     uow.customers.add(item)
                 else:
                     try:

@@ -100,7 +100,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
     w = windows
     as_of = w.as_of
     c, p, s, m, sc = t.customers, t.policies, t.purchases, t.missed_premiums, t.status_changes
-    window = and_(s.c.on > w.rfm_since)
+    window = s.c.on > w.rfm_since
     bought = (
         select(
             p.c.policyholder_id.label("cid"),
