@@ -24,7 +24,6 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +43,7 @@ from insurcrm import __version__
 from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.engine import describe_url
 from insurcrm.cli_assess import print_assessment, run_assessment
+from insurcrm.cli_format import progress_bar, share
 from insurcrm.cli_retention import print_retention
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.tier_membership import TierChangeKind, TierEvaluation
@@ -260,14 +260,7 @@ def _quarter_ends(day: dt.date) -> list[dt.date]:
 def _with_progress(
     console: Console, label: str, work: Callable[[Callable[[int, int], None]], T]
 ) -> T:
-    with Progress(
-        TextColumn(f"[bold]{label}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task(label, total=None)
         return work(lambda done, total: bar.update(task, completed=done, total=total))
 
@@ -321,12 +314,6 @@ def _print_stats(console: Console, stats: SampleStats, seconds: float) -> None:
     )
 
 
-def _share(part: Decimal | int, whole: Decimal | int) -> str:
-    if not whole:
-        return "–"
-    return f"{Decimal(part) * 100 / Decimal(whole):.1f} %"
-
-
 def _print_summary(console: Console, summary: PortfolioSummary) -> None:
     overview = Table(title=f"Portfolio as of {summary.as_of} (业务概览)", show_header=False)
     overview.add_column("figure")
@@ -354,11 +341,11 @@ def _print_summary(console: Console, summary: PortfolioSummary) -> None:
             figures.line.name,
             f"{figures.policies:,}",
             f"{figures.annual_premium.amount:,.2f}",
-            _share(figures.annual_premium.amount, total),
+            share(figures.annual_premium.amount, total),
         )
     lines.add_section()
     lines.add_row(
-        "合计", "Total", f"{summary.policies_in_force:,}", f"{total:,.2f}", _share(total, total)
+        "合计", "Total", f"{summary.policies_in_force:,}", f"{total:,.2f}", share(total, total)
     )
     console.print(lines)
 
@@ -372,7 +359,7 @@ def _print_summary(console: Console, summary: PortfolioSummary) -> None:
             count.key,
             count.label_zh,
             f"{count.customers:,}",
-            _share(count.customers, summary.customers),
+            share(count.customers, summary.customers),
         )
     console.print(grades)
 
@@ -501,7 +488,7 @@ def _tier_table(title: str, per_tier: dict[str, int], ladder: TierLadder) -> Tab
             tier.code,
             tier.name_zh,
             f"{n:,}",
-            _share(n, total),
+            share(n, total),
             f"{tier.benefits.premium_discount} %",
             tier.describe(),
         )

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from insurcrm.cli_format import progress_bar, share
 from insurcrm.domain.assessment import (
     AssessmentConfig,
     AssessmentTotals,
@@ -40,21 +40,6 @@ __all__ = ["print_assessment", "run_assessment"]
 
 #: Regions and agents listed in the summary (the largest by customers).
 TOP_GROUPS = 10
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "–"
-
-
-def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 @contextlib.contextmanager
@@ -92,7 +77,7 @@ def run_assessment(
 ) -> PortfolioAssessment:
     """Assess the book with progress bars; write the rows when ``fmt`` is csv or json."""
     config = AssessmentConfig() if ladder is None else AssessmentConfig(ladder=ladder)
-    with _progress(console) as bar:
+    with progress_bar(console) as bar:
         task = bar.add_task("Reading the book", total=None)
         assessment = assess_portfolio(
             uow,
@@ -125,10 +110,10 @@ def _counts(
     table.add_column("Share", justify="right")
     for member in members:
         n = counts.get(member, 0)
-        table.add_row(member.name, member.label_zh, f"{n:,}", _share(n, total))
+        table.add_row(member.name, member.label_zh, f"{n:,}", share(n, total))
     rest = counts.get(None, 0)
     if rest:
-        table.add_row("–", unclassed, f"{rest:,}", _share(rest, total))
+        table.add_row("–", unclassed, f"{rest:,}", share(rest, total))
     return table
 
 
@@ -144,7 +129,7 @@ def _groups(title: str, name: str, groups: Mapping[str | None, GroupTotals], tot
         table.add_row(
             key or "(none)",
             f"{group.customers:,}",
-            _share(group.customers, total),
+            share(group.customers, total),
             f"{group.in_force:,}",
             f"{group.premium_in_force:,.2f}",
         )
@@ -153,7 +138,7 @@ def _groups(title: str, name: str, groups: Mapping[str | None, GroupTotals], tot
         table.add_row(
             f"{len(rest):,} more",
             f"{sum(g.customers for _, g in rest):,}",
-            _share(sum(g.customers for _, g in rest), total),
+            share(sum(g.customers for _, g in rest), total),
             f"{sum(g.in_force for _, g in rest):,}",
             f"{sum((g.premium_in_force for _, g in rest), Decimal(0)):,.2f}",
         )
@@ -184,7 +169,7 @@ def print_assessment(console: Console, assessment: PortfolioAssessment) -> None:
     tiers.add_column("Share", justify="right")
     for code in assessment.config.ladder.codes:
         k = t.by_tier.get(code, 0)
-        tiers.add_row(code, f"{k:,}", _share(k, n))
+        tiers.add_row(code, f"{k:,}", share(k, n))
     console.print(tiers)
     console.print(_groups("By region (客户区域分析; ID province code)", "Region", t.by_region, n))
     console.print(_groups("By agent (销售业绩分析)", "Agent", t.by_agent, n))
