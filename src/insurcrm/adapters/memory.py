@@ -123,6 +123,24 @@ class _Table(Generic[A]):
         self.record(item)
         return stored
 
+    def add_many(self, items: Iterable[A], check: Callable[[A, set[str]], None]) -> int:
+        """Add ``items`` as one batch: each is checked (new, not repeated, then ``check``
+        with the ids before it) before any is staged, so a refused batch stages nothing."""
+        batch = list(items)
+        earlier: set[str] = set()
+        for item in batch:
+            if item.version != 0:
+                raise ConcurrencyError(
+                    f"{self.kind} {item.id}: only a new aggregate (version 0) is added"
+                )
+            if item.id in earlier or self.current(item.id) is not None:
+                raise Duplicate(self.kind, item.id)
+            check(item, earlier)
+            earlier.add(item.id)
+        for item in batch:
+            self.add(item)
+        return len(batch)
+
     def get(self, key: str) -> A:
         item = self.current(key)
         if item is None:
@@ -187,20 +205,13 @@ class _Customers:
         return table.add(customer)
 
     def add_many(self, customers: Iterable[Customer]) -> int:
-        items = list(customers)
-        table = self._uow.table_customers()
-        earlier: set[str] = set()
-        for c in items:  # check the whole batch first: a refused batch stages nothing
-            if c.version != 0:
-                raise ConcurrencyError(f"customer {c.id}: only a new aggregate is added")
-            if c.id in earlier or table.current(c.id) is not None:
-                raise Duplicate("customer", c.id)
+        def check(c: Customer, earlier: set[str]) -> None:
             if c.household_id is not None:
                 self._uow.households.get(c.household_id)
             if c.referred_by is not None and c.referred_by not in earlier:
                 self.get(c.referred_by)
-            earlier.add(c.id)
-        return len([table.add(c) for c in items])
+
+        return self._uow.table_customers().add_many(customers, check)
 
     def get(self, customer_id: str) -> Customer:
         return self._uow.table_customers().get(customer_id)
@@ -269,21 +280,15 @@ class _Policies:
         return table.add(policy)
 
     def add_many(self, policies: Iterable[Policy]) -> int:
-        items = list(policies)
-        table = self._uow.table_policies()
         numbers = self._numbers()
-        ids: set[str] = set()
-        for p in items:  # check the whole batch first: a refused batch stages nothing
-            if p.version != 0:
-                raise ConcurrencyError(f"policy {p.id}: only a new aggregate is added")
-            if p.id in ids or table.current(p.id) is not None:
-                raise Duplicate("policy", p.id)
+
+        def check(p: Policy, earlier: set[str]) -> None:
             if p.number in numbers:
                 raise Duplicate("policy number", p.number)
             self._parties_exist(p)
-            ids.add(p.id)
             numbers.add(p.number)
-        return len([table.add(p) for p in items])
+
+        return self._uow.table_policies().add_many(policies, check)
 
     def get(self, policy_id: str) -> Policy:
         return self._uow.table_policies().get(policy_id)
@@ -333,16 +338,7 @@ class _Households:
         return self._uow.table_households().add(household)
 
     def add_many(self, households: Iterable[Household]) -> int:
-        items = list(households)
-        table = self._uow.table_households()
-        ids: set[str] = set()
-        for h in items:
-            if h.version != 0:
-                raise ConcurrencyError(f"household {h.id}: only a new aggregate is added")
-            if h.id in ids or table.current(h.id) is not None:
-                raise Duplicate("household", h.id)
-            ids.add(h.id)
-        return len([table.add(h) for h in items])
+        return self._uow.table_households().add_many(households, lambda h, earlier: None)
 
     def get(self, household_id: str) -> Household:
         return self._uow.table_households().get(household_id)
