@@ -39,8 +39,10 @@ from insurcrm.domain.classification import gather_facts, tier_figures
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import Customer, Household, LeadSource
 from insurcrm.domain.dates import add_years
+from insurcrm.domain.early_warning import WarningLevel, early_warning
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import EndReason, Policy, ProductLine
+from insurcrm.domain.satisfaction import Answer, Dimension
 from insurcrm.domain.tier_membership import GrantKind
 from insurcrm.domain.tiers import DEFAULT_LADDER
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
@@ -53,7 +55,13 @@ from insurcrm.services.sample_portfolio import customer_id, generate_sample
 from insurcrm.services.segmentation import segment_portfolio
 from insurcrm.services.tiers import grant_customer_tier, review_tiers
 from insurcrm.testing import strategies as gen
-from insurcrm.testing.contracts import make_customer, make_policy
+from insurcrm.testing.contracts import (
+    make_complaint,
+    make_customer,
+    make_interaction,
+    make_policy,
+    make_response,
+)
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store, postgres_url
 
 #: Few examples (each builds a portfolio on two or three stores); more in the ci profile.
@@ -314,6 +322,9 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
             for f in gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
         }
         held = {m.customer_id: m.tier for m in uow.tiers.iterate()}
+        complaints = list(uow.complaints.iterate())
+        contacts = list(uow.interactions.iterate())
+        responses = list(uow.surveys.iterate())
     assert len(outcome.rows) == len(segmentation.customers) == len(facts)
     for row, one in zip(outcome.rows, segmentation.customers, strict=True):
         cid = row.customer_id
@@ -332,6 +343,17 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
             ].code,
             "current_tier": held.get(cid),
         }
+        warning = early_warning(
+            cid,
+            as_of,
+            policies=facts[cid].policies,
+            complaints=[c for c in complaints if c.customer_id == cid],
+            interactions=[c for c in contacts if c.customer_id == cid],
+            responses=[r for r in responses if r.customer_id == cid],
+            config=CONFIG.warning,
+        )
+        expected["warning_score"] = warning.score
+        expected["warning_level"] = warning.level
         actual = {key: getattr(row, key) for key in expected}
         assert actual == expected, cid
         if one.rfm is None:
@@ -417,6 +439,18 @@ def known_book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
             uow.policies.add(policy)
         uow.churns.add(ChurnRecord.record("K2", LEAP_DAY))  # on the date: in the period
         uow.churns.add(ChurnRecord.record("K3", dt.date(2023, 2, 28)))  # before the period
+        # The early warning's window is after 2023-03-01, the one before after 2022-03-01.
+        for n, day in enumerate(
+            (dt.date(2023, 3, 1), LEAP_DAY, dt.date(2022, 3, 1), dt.date(2023, 3, 2))
+        ):
+            uow.complaints.add(make_complaint(f"KC{n}", "K1", day))  # 2 now, 1 before
+        for n, day in enumerate(
+            (dt.date(2023, 3, 2), LEAP_DAY, dt.date(2023, 3, 1), dt.date(2024, 3, 1))
+        ):
+            uow.interactions.add(make_interaction(f"KI{n}", "K1", day))  # 2 praise a rival
+        top = dict.fromkeys(Dimension, Answer.VERY_SATISFIED)
+        uow.surveys.add(attrs.evolve(make_response("KR1", "K1", dt.date(2023, 1, 1)), answers=top))
+        uow.surveys.add(make_response("KR2", "K1", LEAP_DAY))  # 3.00 after 5.00
         uow.commit()
     review_tiers(store.unit_of_work(), dt.date(2023, 1, 1))
     return store
@@ -454,6 +488,14 @@ def test_a_known_book_on_its_window_boundaries(
         in_force_at_start=True,
         churned_in_period=False,
         current_tier="STANDARD",
+        warning_bought=Decimal("1200.00"),
+        warning_bought_before=Decimal("0.00"),
+        complaints=2,
+        complaints_before=1,
+        praises=2,
+        survey_last=Decimal("3.00"),
+        survey_prior=Decimal("5.00"),
+        last_purchase_ours=LEAP_DAY,
     )
     k2, k3, k5, k6 = (figures[k] for k in ("K2", "K3", "K5", "K6"))
     assert (k2.in_force_at_start, k2.churned_in_period, k2.in_force) == (True, True, 0)
@@ -467,6 +509,10 @@ def test_a_known_book_on_its_window_boundaries(
     assert rows["K5"].rfm_type is None
     assert rows["K6"].credit is CreditGrade.D
     assert rows["K6"].loyalty_type is LoyaltyType.NONE
+    # Complaints increasing, a rival praised twice, the survey fell: 25 + 20 + 15.
+    assert (rows["K1"].warning_score, rows["K1"].warning_level) == (60, WarningLevel.ALERT)
+    # K3's last purchase (2020-01-01) is more than two years back: idle.
+    assert (rows["K3"].warning_score, rows["K3"].warning_level) == (20, WarningLevel.WATCH)
     churn = outcome.totals.churn
     assert churn is not None
     # In force at the end of 2023-02-28: K1, K2 and K4 (K3 surrendered that day, K6 was

@@ -469,6 +469,9 @@ class _Portfolio:
             uow.table_tiers().values(),
             windows,
             config,
+            complaints=uow.table_complaints().values(),
+            interactions=uow.table_interactions().values(),
+            responses=uow.table_surveys().values(),
         )
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import attrs
 
@@ -33,14 +33,25 @@ from insurcrm.domain.classification import (
     gather_facts,
     value_figures,
 )
+from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.credit import CreditGrade, credit_grade
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.dates import add_years, whole_years_between
+from insurcrm.domain.early_warning import (
+    WarningConfig,
+    WarningFigures,
+    WarningLevel,
+    warning_figures,
+    warning_score,
+    warning_signals,
+)
+from insurcrm.domain.interactions import Interaction, ObservedSignal
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in_force
 from insurcrm.domain.programmes import household_long_term_in_force
 from insurcrm.domain.rfm import RFM_TYPES, RfmMeans, RfmSegment, segment_of
+from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.segmentation import (
     QUADRANT_OF,
     RETENTION_CLASS_OF,
@@ -68,6 +79,7 @@ __all__ = [
     "figures_of",
     "loyalty_score_of",
     "region_of",
+    "warning_figures_of",
 ]
 
 _PLACES = Decimal("0.0001")
@@ -76,13 +88,15 @@ _ZERO = Decimal("0.00")
 
 @attrs.frozen
 class AssessmentConfig:
-    """The assessment's rules: the segmentation rules (§4–§5) and the tier ladder (§6).
+    """The assessment's rules: the segmentation rules (§4–§5), the tier ladder (§6) and
+    the early warning (§7.2).
 
     The churn and retention rates are over the year before the assessment date.
     """
 
     segmentation: SegmentationConfig = attrs.field(factory=SegmentationConfig)
     ladder: TierLadder = DEFAULT_LADDER
+    warning: WarningConfig = attrs.field(factory=WarningConfig)
 
 
 @attrs.frozen
@@ -95,6 +109,8 @@ class AssessmentWindows:
         repeat_since: the loyalty-type repeat window (§4.3).
         credit_since: the credit grade's look-back (§1.3).
         period_start: the start of the churn period (the year before ``as_of``).
+        warning_since: the early warning's window (§7.2) …
+        warning_before: … and the start of the window before it.
     """
 
     as_of: dt.date
@@ -102,6 +118,8 @@ class AssessmentWindows:
     repeat_since: dt.date
     credit_since: dt.date
     period_start: dt.date
+    warning_since: dt.date
+    warning_before: dt.date
 
     @classmethod
     def of(cls, as_of: dt.date, config: AssessmentConfig) -> AssessmentWindows:
@@ -113,6 +131,8 @@ class AssessmentWindows:
             repeat_since=add_years(as_of, -cfg.types.repeat_window_years),
             credit_since=add_years(as_of, -cfg.credit.lookback_years),
             period_start=add_years(as_of, -1),
+            warning_since=as_of - dt.timedelta(days=config.warning.window_days),
+            warning_before=as_of - dt.timedelta(days=2 * config.warning.window_days),
         )
 
 
@@ -149,6 +169,19 @@ class AssessmentFigures(NamedTuple):
             period's first day (the churn rate's denominator).
         churned_in_period: a churn record of theirs falls in the churn period.
         current_tier: the tier they hold, if enrolled.
+        warning_bought: the premium of their purchases of our policies in the early
+            warning's window (§7.2) …
+        warning_bought_before: … and in the window before it.
+        complaints: their complaints received in the early warning's window …
+        complaints_before: … and in the window before it.
+        praises: their contacts in the window noting PRAISES_COMPETITOR;
+        declining_noted: … noting RELATIONSHIP_DECLINING;
+        strategy_noted: … noting NEW_BUSINESS_STRATEGY;
+        ownership_noted: … noting OWNERSHIP_CHANGE.
+        survey_last: the experience of their latest survey response when it falls in the
+            window and an earlier one exists, else None …
+        survey_prior: … and of the response before it.
+        last_purchase_ours: their latest purchase of our policies up to the date.
     """
 
     customer_id: str
@@ -176,6 +209,17 @@ class AssessmentFigures(NamedTuple):
     in_force_at_start: bool
     churned_in_period: bool
     current_tier: str | None
+    warning_bought: Decimal = _ZERO
+    warning_bought_before: Decimal = _ZERO
+    complaints: int = 0
+    complaints_before: int = 0
+    praises: int = 0
+    declining_noted: int = 0
+    strategy_noted: int = 0
+    ownership_noted: int = 0
+    survey_last: Decimal | None = None
+    survey_prior: Decimal | None = None
+    last_purchase_ours: dt.date | None = None
 
 
 def region_of(id_number: str | None) -> str | None:
@@ -191,8 +235,10 @@ def figures_of(
     *,
     churned_in_period: bool = False,
     current_tier: str | None = None,
+    warning: WarningFigures | None = None,
 ) -> AssessmentFigures:
-    """A customer's figures from their facts, with the single-customer rules' definitions."""
+    """A customer's figures from their facts (and their early warning's figures, none
+    when omitted), with the single-customer rules' definitions."""
     w = windows
     as_of = w.as_of
     customer = facts.customer
@@ -203,6 +249,7 @@ def figures_of(
     d_reasons = config.segmentation.credit.d_reasons
     household = facts.household_policies or facts.policies
     profile = customer.profile
+    wf = warning or WarningFigures()
     return AssessmentFigures(
         customer_id=customer.id,
         region=region_of(profile.id_number.value if profile and profile.id_number else None),
@@ -249,6 +296,36 @@ def figures_of(
         in_force_at_start=bool(ours_in_force(facts.policies, w.period_start)),
         churned_in_period=churned_in_period,
         current_tier=current_tier,
+        warning_bought=wf.bought,
+        warning_bought_before=wf.bought_before,
+        complaints=wf.complaints,
+        complaints_before=wf.complaints_before,
+        praises=wf.count(ObservedSignal.PRAISES_COMPETITOR),
+        declining_noted=wf.count(ObservedSignal.RELATIONSHIP_DECLINING),
+        strategy_noted=wf.count(ObservedSignal.NEW_BUSINESS_STRATEGY),
+        ownership_noted=wf.count(ObservedSignal.OWNERSHIP_CHANGE),
+        survey_last=wf.survey_last,
+        survey_prior=wf.survey_prior,
+        last_purchase_ours=wf.last_purchase,
+    )
+
+
+def warning_figures_of(f: AssessmentFigures) -> WarningFigures:
+    """The early warning's figures (§7.2) held in ``f``."""
+    return WarningFigures(
+        bought=f.warning_bought,
+        bought_before=f.warning_bought_before,
+        complaints=f.complaints,
+        complaints_before=f.complaints_before,
+        noted={
+            ObservedSignal.PRAISES_COMPETITOR: f.praises,
+            ObservedSignal.RELATIONSHIP_DECLINING: f.declining_noted,
+            ObservedSignal.NEW_BUSINESS_STRATEGY: f.strategy_noted,
+            ObservedSignal.OWNERSHIP_CHANGE: f.ownership_noted,
+        },
+        survey_last=f.survey_last,
+        survey_prior=f.survey_prior,
+        last_purchase=f.last_purchase_ours,
     )
 
 
@@ -259,21 +336,54 @@ def book_figures(
     memberships: Iterable[TierMembership],
     windows: AssessmentWindows,
     config: AssessmentConfig,
+    *,
+    complaints: Iterable[Complaint] = (),
+    interactions: Iterable[Interaction] = (),
+    responses: Iterable[SurveyResponse] = (),
 ) -> Iterator[AssessmentFigures]:
     """Every customer's figures, in customer id order, from the whole book in memory
     (the in-memory adapter's way; the SQL adapters aggregate in the database)."""
-    churned = {r.customer_id for r in churns if windows.period_start < r.on <= windows.as_of}
+    as_of = windows.as_of
+    churned = {r.customer_id for r in churns if windows.period_start < r.on <= as_of}
     tiers = {m.customer_id: m.tier for m in memberships}
-    facts = gather_facts(customers, policies, windows.as_of)
+    facts = gather_facts(customers, policies, as_of)
+    complained = _by_customer(complaints)
+    contacts = _by_customer(interactions)
+    answered = _by_customer(responses)
     for f in sorted(facts, key=lambda f: f.customer.id):
         cid = f.customer.id
+        warning = warning_figures(
+            cid,
+            as_of,
+            policies=f.policies,
+            complaints=complained.get(cid, ()),
+            interactions=contacts.get(cid, ()),
+            responses=answered.get(cid, ()),
+            config=config.warning,
+        )
         yield figures_of(
             f,
             windows,
             config,
             churned_in_period=cid in churned,
             current_tier=tiers.get(cid),
+            warning=warning,
         )
+
+
+class _CustomerRecord(Protocol):
+    @property
+    def customer_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_CustomerRecord)
+
+
+def _by_customer(records: Iterable[R]) -> dict[str, list[R]]:
+    grouped: dict[str, list[R]] = {}
+    for record in records:
+        grouped.setdefault(record.customer_id, []).append(record)
+    return grouped
 
 
 # -- the statistics every customer is compared with --------------------------------------
@@ -336,7 +446,8 @@ class AssessmentRow(NamedTuple):
 
     ``rfm_type``, ``rfm_segment``, ``quadrant`` and ``retention`` are None for a
     customer without a purchase (a prospect is not value-segmented); ``credit`` is
-    None before any purchase.
+    None before any purchase. ``warning_score`` and ``warning_level`` are the early
+    warning (§7.2) of :func:`~insurcrm.domain.early_warning.early_warning`.
     """
 
     customer_id: str
@@ -352,6 +463,8 @@ class AssessmentRow(NamedTuple):
     tier: str
     current_tier: str | None
     tier_change: TierChange
+    warning_score: int
+    warning_level: WarningLevel
     premium: Decimal
     premium_in_force: Decimal
     churned_in_period: bool
@@ -410,6 +523,13 @@ class Assessor:
             for t in config.ladder.tiers
         )
         self._codes = config.ladder.codes
+        self._warning = config.warning
+
+    def warning(self, f: AssessmentFigures) -> int:
+        """The early-warning score (§7.2), as
+        :func:`~insurcrm.domain.early_warning.early_warning` gives it."""
+        cfg = self._warning
+        return warning_score(warning_signals(warning_figures_of(f), self.as_of, cfg), cfg)
 
     def level(self, f: AssessmentFigures) -> LoyaltyLevel:
         """The loyalty ladder (§4.2), as :func:`~insurcrm.domain.loyalty.loyalty_level`."""
@@ -500,6 +620,7 @@ class Assessor:
             )
             retention = RETENTION_CLASS_OF[(f.window_premium >= stats.value_median, potential)]
         tier_index = self.tier_index(f, level, credit)
+        warning = self.warning(f)
         return AssessmentRow(
             customer_id=f.customer_id,
             region=f.region,
@@ -514,6 +635,8 @@ class Assessor:
             tier=self._codes[tier_index],
             current_tier=f.current_tier,
             tier_change=self._tier_change(tier_index, f.current_tier),
+            warning_score=warning,
+            warning_level=self._warning.level(warning),
             premium=f.window_premium,
             premium_in_force=f.in_force_premium,
             churned_in_period=f.churned_in_period,
@@ -562,7 +685,7 @@ class AssessmentTotals:
     Attributes:
         customers: customers assessed.
         by_level, by_type, by_segment, by_quadrant, by_retention, by_credit, by_tier,
-            by_tier_change: customers per class (None for "not classed").
+            by_tier_change, by_warning: customers per class (None for "not classed").
         by_region: customers and premium in force per region (province code).
         by_agent: customers and premium in force per agent.
         pareto: the premium share of the top 20 % (set at the end).
@@ -579,6 +702,7 @@ class AssessmentTotals:
     by_credit: dict[CreditGrade | None, int] = attrs.field(factory=dict)
     by_tier: dict[str, int] = attrs.field(factory=dict)
     by_tier_change: dict[TierChange, int] = attrs.field(factory=dict)
+    by_warning: dict[WarningLevel, int] = attrs.field(factory=dict)
     by_region: dict[str | None, GroupTotals] = attrs.field(factory=dict)
     by_agent: dict[str | None, GroupTotals] = attrs.field(factory=dict)
     pareto: ParetoResult | None = None
@@ -597,6 +721,7 @@ class AssessmentTotals:
         _bump(self.by_credit, row.credit)
         _bump(self.by_tier, row.tier)
         _bump(self.by_tier_change, row.tier_change)
+        _bump(self.by_warning, row.warning_level)
         for groups, key in ((self.by_region, row.region), (self.by_agent, row.agent_id)):
             group = groups.get(key)
             if group is None:

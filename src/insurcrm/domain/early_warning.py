@@ -28,6 +28,7 @@ import attrs
 
 from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
 from insurcrm.domain.complaints import Complaint
+from insurcrm.domain.dates import add_years
 from insurcrm.domain.interactions import Interaction, ObservedSignal
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import Policy
@@ -39,9 +40,13 @@ __all__ = [
     "EarlyWarning",
     "SignalFound",
     "WarningConfig",
+    "WarningFigures",
     "WarningLevel",
     "WarningSignal",
     "early_warning",
+    "warning_figures",
+    "warning_score",
+    "warning_signals",
 ]
 
 
@@ -174,6 +179,171 @@ def _money(amount: Decimal) -> str:
     return f"¥{amount:,.2f}"
 
 
+@attrs.frozen
+class WarningFigures:
+    """What the early warning reads about one customer as of a date (§7.2).
+
+    The window is ``(as_of − window_days, as_of]``; "before" is the same length before it.
+
+    Attributes:
+        bought: the premium of their purchases of our policies (as policyholder) in the window.
+        bought_before: the same in the window before.
+        complaints: their complaints received in the window.
+        complaints_before: the same in the window before.
+        noted: per observed signal, their contacts in the window that noted it.
+        survey_last: the experience of their latest survey response, when it falls in the
+            window and an earlier one exists (else None).
+        survey_prior: the experience of the response before it (None likewise).
+        last_purchase: their latest purchase of our policies up to the date, if any.
+    """
+
+    bought: Decimal = Decimal("0.00")
+    bought_before: Decimal = Decimal("0.00")
+    complaints: int = 0
+    complaints_before: int = 0
+    noted: Mapping[ObservedSignal, int] = attrs.field(factory=dict, hash=False)
+    survey_last: Decimal | None = None
+    survey_prior: Decimal | None = None
+    last_purchase: dt.date | None = None
+
+    def count(self, signal: ObservedSignal) -> int:
+        """Contacts in the window that noted ``signal``."""
+        return self.noted.get(signal, 0)
+
+
+def warning_figures(
+    customer_id: str,
+    as_of: dt.date,
+    *,
+    policies: Iterable[Policy] = (),
+    complaints: Iterable[Complaint] = (),
+    interactions: Iterable[Interaction] = (),
+    responses: Iterable[SurveyResponse] = (),
+    config: WarningConfig | None = None,
+) -> WarningFigures:
+    """The figures of :func:`early_warning` from the customer's records."""
+    cfg = config or WarningConfig()
+    window = dt.timedelta(days=cfg.window_days)
+    start, before = as_of - window, as_of - 2 * window
+
+    def current(day: dt.date) -> bool:
+        return start < day <= as_of
+
+    def previous(day: dt.date) -> bool:
+        return before < day <= start
+
+    mine = [p for p in policies if p.is_ours and p.policyholder_id == customer_id]
+    bought = [x for p in mine for x in p.purchases if x.on <= as_of]
+    own_complaints = [c for c in complaints if c.customer_id == customer_id]
+    noted: dict[ObservedSignal, int] = {}
+    for contact in interactions:
+        if contact.customer_id == customer_id and current(contact.on):
+            for signal in contact.signals:
+                noted[signal] = noted.get(signal, 0) + 1
+    surveys = sorted(
+        (r for r in responses if r.customer_id == customer_id and r.on <= as_of),
+        key=lambda r: (r.on, r.id),
+    )
+    last = prior = None
+    if len(surveys) >= 2 and current(surveys[-1].on):
+        last, prior = surveys[-1].experience, surveys[-2].experience
+    return WarningFigures(
+        bought=sum((x.amount.amount for x in bought if current(x.on)), Decimal("0.00")),
+        bought_before=sum((x.amount.amount for x in bought if previous(x.on)), Decimal("0.00")),
+        complaints=sum(1 for c in own_complaints if current(c.received_on)),
+        complaints_before=sum(1 for c in own_complaints if previous(c.received_on)),
+        noted=noted,
+        survey_last=last,
+        survey_prior=prior,
+        last_purchase=max((x.on for x in bought), default=None),
+    )
+
+
+def _idle_before(as_of: dt.date, cfg: WarningConfig) -> dt.date:
+    """A returning customer whose last purchase is before this day is idle."""
+    return add_years(as_of, -cfg.programmes.revisit_idle_years)
+
+
+def warning_signals(
+    figures: WarningFigures, as_of: dt.date, config: WarningConfig | None = None
+) -> tuple[WarningSignal, ...]:
+    """The signals the figures raise, in :class:`WarningSignal` order (weight-0 signals
+    left out): the rule of :func:`early_warning` without its reasons."""
+    cfg = config or WarningConfig()
+    f = figures
+    raised = (
+        (
+            WarningSignal.PURCHASES_DECLINING,
+            f.bought_before > 0 and f.bought <= f.bought_before * (1 - cfg.purchase_drop),
+        ),
+        (WarningSignal.COMPLAINTS_INCREASING, f.complaints > f.complaints_before),
+        (
+            WarningSignal.PRAISES_COMPETITOR,
+            f.count(ObservedSignal.PRAISES_COMPETITOR) >= cfg.praise_repeats,
+        ),
+        (
+            WarningSignal.RELATIONSHIP_DECLINING,
+            f.count(ObservedSignal.RELATIONSHIP_DECLINING) > 0 or _survey_fell(f, cfg),
+        ),
+        (
+            WarningSignal.NEW_BUSINESS_STRATEGY,
+            f.count(ObservedSignal.NEW_BUSINESS_STRATEGY) > 0,
+        ),
+        (WarningSignal.OWNERSHIP_CHANGE, f.count(ObservedSignal.OWNERSHIP_CHANGE) > 0),
+        (
+            WarningSignal.IDLE_RETURNING,
+            f.last_purchase is not None and f.last_purchase < _idle_before(as_of, cfg),
+        ),
+    )
+    return tuple(s for s, found in raised if found and cfg.weights[s] > 0)
+
+
+def warning_score(signals: Iterable[WarningSignal], config: WarningConfig | None = None) -> int:
+    """The score of ``signals``: the sum of their weights, capped at 100."""
+    cfg = config or WarningConfig()
+    return min(100, sum(cfg.weights[s] for s in signals))
+
+
+def _survey_fell(f: WarningFigures, cfg: WarningConfig) -> bool:
+    last, prior = f.survey_last, f.survey_prior
+    return (
+        last is not None
+        and prior is not None
+        and prior - last >= cfg.survey_drop
+        and (prior > last)
+    )
+
+
+def _reason(signal: WarningSignal, f: WarningFigures, as_of: dt.date, cfg: WarningConfig) -> str:
+    days = cfg.window_days
+    if signal is WarningSignal.PURCHASES_DECLINING:
+        drop = ((f.bought_before - f.bought) / f.bought_before * 100).quantize(Decimal("0.1"))
+        return (
+            f"purchases {_money(f.bought)} in the last {days} days, "
+            f"down {drop} % from {_money(f.bought_before)}"
+        )
+    if signal is WarningSignal.COMPLAINTS_INCREASING:
+        return (
+            f"{_count(f.complaints, 'complaint')} in the last {days} days, "
+            f"{f.complaints_before} before"
+        )
+    if signal is WarningSignal.PRAISES_COMPETITOR:
+        praise = f.count(ObservedSignal.PRAISES_COMPETITOR)
+        return f"praised a competitor in {_count(praise, 'contact')}"
+    if signal is WarningSignal.RELATIONSHIP_DECLINING:
+        declining = []
+        if noted := f.count(ObservedSignal.RELATIONSHIP_DECLINING):
+            declining.append(f"noted by staff in {_count(noted, 'contact')}")
+        if _survey_fell(f, cfg):
+            declining.append(f"survey average fell from {f.survey_prior} to {f.survey_last}")
+        return "; ".join(declining)
+    if signal is WarningSignal.IDLE_RETURNING:
+        assert f.last_purchase is not None  # raised only with a purchase
+        return revisit_due([f.last_purchase], as_of, cfg.programmes).reasons[0]
+    observed = ObservedSignal[signal.name]  # NEW_BUSINESS_STRATEGY, OWNERSHIP_CHANGE
+    return f"noted by staff in {_count(f.count(observed), 'contact')}"
+
+
 def early_warning(
     customer_id: str,
     as_of: dt.date,
@@ -196,81 +366,18 @@ def early_warning(
         config: the rules; defaults when omitted.
     """
     cfg = config or WarningConfig()
-    window = dt.timedelta(days=cfg.window_days)
-    start, before = as_of - window, as_of - 2 * window
-
-    def current(day: dt.date) -> bool:
-        return start < day <= as_of
-
-    def previous(day: dt.date) -> bool:
-        return before < day <= start
-
-    found: list[tuple[WarningSignal, str]] = []
-    mine = [p for p in policies if p.is_ours and p.policyholder_id == customer_id]
-    bought = [x for p in mine for x in p.purchases if x.on <= as_of]
-    now = sum((x.amount.amount for x in bought if current(x.on)), Decimal(0))
-    then = sum((x.amount.amount for x in bought if previous(x.on)), Decimal(0))
-    if then > 0 and now <= then * (1 - cfg.purchase_drop):
-        drop = ((then - now) / then * 100).quantize(Decimal("0.1"))
-        found.append(
-            (
-                WarningSignal.PURCHASES_DECLINING,
-                f"purchases {_money(now)} in the last {cfg.window_days} days, "
-                f"down {drop} % from {_money(then)}",
-            )
-        )
-    own_complaints = [c for c in complaints if c.customer_id == customer_id]
-    recent = sum(1 for c in own_complaints if current(c.received_on))
-    earlier = sum(1 for c in own_complaints if previous(c.received_on))
-    if recent > earlier:
-        found.append(
-            (
-                WarningSignal.COMPLAINTS_INCREASING,
-                f"{_count(recent, 'complaint')} in the last {cfg.window_days} days, "
-                f"{earlier} before",
-            )
-        )
-    noted: dict[ObservedSignal, int] = dict.fromkeys(ObservedSignal, 0)
-    for contact in interactions:
-        if contact.customer_id == customer_id and current(contact.on):
-            for signal in contact.signals:
-                noted[signal] += 1
-    praise = noted[ObservedSignal.PRAISES_COMPETITOR]
-    if praise >= cfg.praise_repeats:
-        found.append(
-            (
-                WarningSignal.PRAISES_COMPETITOR,
-                f"praised a competitor in {_count(praise, 'contact')}",
-            )
-        )
-    surveys = sorted(
-        (r for r in responses if r.customer_id == customer_id and r.on <= as_of),
-        key=lambda r: (r.on, r.id),
+    figures = warning_figures(
+        customer_id,
+        as_of,
+        policies=policies,
+        complaints=complaints,
+        interactions=interactions,
+        responses=responses,
+        config=cfg,
     )
-    declining = []
-    if noted[ObservedSignal.RELATIONSHIP_DECLINING]:
-        declining.append(
-            f"noted by staff in {_count(noted[ObservedSignal.RELATIONSHIP_DECLINING], 'contact')}"
-        )
-    if len(surveys) >= 2 and current(surveys[-1].on):
-        last, prior = surveys[-1].experience, surveys[-2].experience
-        if prior - last >= cfg.survey_drop and prior > last:
-            declining.append(f"survey average fell from {prior} to {last}")
-    if declining:
-        found.append((WarningSignal.RELATIONSHIP_DECLINING, "; ".join(declining)))
-    for observed, raised in (
-        (ObservedSignal.NEW_BUSINESS_STRATEGY, WarningSignal.NEW_BUSINESS_STRATEGY),
-        (ObservedSignal.OWNERSHIP_CHANGE, WarningSignal.OWNERSHIP_CHANGE),
-    ):
-        if noted[observed]:
-            found.append((raised, f"noted by staff in {_count(noted[observed], 'contact')}"))
-    idle = revisit_due([x.on for x in bought], as_of, cfg.programmes)
-    if idle.eligible:
-        found.append((WarningSignal.IDLE_RETURNING, idle.reasons[0]))
     signals = tuple(
-        SignalFound(signal, cfg.weights[signal], reason)
-        for signal, reason in sorted(found, key=lambda f: list(WarningSignal).index(f[0]))
-        if cfg.weights[signal] > 0
+        SignalFound(s, cfg.weights[s], _reason(s, figures, as_of, cfg))
+        for s in warning_signals(figures, as_of, cfg)
     )
-    score = min(100, sum(s.weight for s in signals))
+    score = warning_score((s.signal for s in signals), cfg)
     return EarlyWarning(customer_id, as_of, score, cfg.level(score), signals)

@@ -50,6 +50,7 @@ __all__ = [
     "SurveyReport",
     "SurveyResponse",
     "check_survey_interval",
+    "experience_of",
     "next_survey_day",
     "satisfaction_indicators",
     "survey_report",
@@ -116,6 +117,18 @@ def _optional_flag(instance: Any, attribute: attrs.Attribute[Any], value: object
         raise ValidationError(attribute.name, "type", "must be True, False or None")
 
 
+def experience_of(answers: Iterable[Answer]) -> Decimal:
+    """The average score of ``answers`` (2 places): a response's experience.
+
+    Raises:
+        ValidationError: no answer.
+    """
+    scores = [a.score for a in answers]
+    if not scores:
+        raise ValidationError("answers", "required", "at least one answer is needed")
+    return (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"))
+
+
 @attrs.frozen
 class SurveyResponse:
     """One respondent's answers to a survey (满意度调查).
@@ -161,8 +174,7 @@ class SurveyResponse:
     @property
     def experience(self) -> Decimal:
         """The average answer score over the dimensions answered (2 places)."""
-        total = sum(a.score for a in self.answers.values())
-        return (Decimal(total) / len(self.answers)).quantize(Decimal("0.01"))
+        return experience_of(self.answers.values())
 
     def outcome(self, config: SatisfactionConfig | None = None) -> SatisfactionResult | None:
         """Satisfaction = experience − expectation (None when no expectation was asked)."""

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Select,
+    String,
     and_,
     case,
     func,
@@ -28,7 +29,10 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
 
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.engine import translate_errors
@@ -39,7 +43,9 @@ from insurcrm.domain.assessment import (
     AssessmentWindows,
 )
 from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
+from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
+from insurcrm.domain.satisfaction import Answer, experience_of
 
 __all__ = ["SqlPortfolio"]
 
@@ -47,6 +53,32 @@ __all__ = ["SqlPortfolio"]
 BATCH = 5000
 
 _ZERO = Decimal("0.00")
+
+
+class json_field(FunctionElement[str]):  # noqa: N801 -- a SQL function's name
+    """A top-level field of a JSON document stored as text, as text (an array or an
+    object as its JSON text): ``json_extract`` on SQLite, ``->>`` on PostgreSQL."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, document: ColumnElement[Any], key: str) -> None:
+        if not key.isidentifier():
+            raise ValueError("a JSON field name must be an identifier")
+        self.key = key
+        super().__init__(document)
+
+
+@compiles(json_field)
+def _json_field(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"json_extract({document}, '$.{element.key}')"
+
+
+@compiles(json_field, "postgresql")
+def _json_field_postgresql(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"(CAST({document} AS jsonb) ->> '{element.key}')"
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -101,6 +133,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
     as_of = w.as_of
     c, p, s, m, sc = t.customers, t.policies, t.purchases, t.missed_premiums, t.status_changes
     window = s.c.on > w.rfm_since
+    ours = p.c.insurer.is_(None)
     bought = (
         select(
             p.c.policyholder_id.label("cid"),
@@ -113,6 +146,11 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             _count(s.c.on > w.repeat_since).label("recent"),
             _count(p.c.campaign.is_not(None)).label("rewarded"),
             _count(p.c.insurer.is_(None)).label("ours"),
+            _amount(and_(ours, s.c.on > w.warning_since), s.c.amount).label("warned"),
+            _amount(
+                and_(ours, s.c.on > w.warning_before, s.c.on <= w.warning_since), s.c.amount
+            ).label("warned_before"),
+            func.max(case((ours, s.c.on))).label("last_ours"),
         )
         .join(p, p.c.id == s.c.policy_id)
         .where(s.c.on <= as_of)
@@ -183,6 +221,52 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .subquery()
     )
     tm = t.tier_memberships
+    k = t.complaints
+    complained = (
+        select(
+            k.c.customer_id.label("cid"),
+            _count(k.c.day > w.warning_since).label("now"),
+            _count(k.c.day <= w.warning_since).label("before"),
+        )
+        .where(k.c.day > w.warning_before, k.c.day <= as_of)
+        .group_by(k.c.customer_id)
+        .subquery()
+    )
+    it = t.interactions
+    signals = json_field(it.c.data, "signals")
+    noted = (
+        select(
+            it.c.customer_id.label("cid"),
+            *(_count(signals.like(f'%"{o.name}"%')).label(o.name.lower()) for o in ObservedSignal),
+        )
+        .where(it.c.day > w.warning_since, it.c.day <= as_of)
+        .group_by(it.c.customer_id)
+        .subquery()
+    )
+    r = t.survey_responses
+    ranked = (
+        select(
+            r.c.customer_id,
+            r.c.day,
+            json_field(r.c.data, "answers").label("answers"),
+            func.row_number()
+            .over(partition_by=r.c.customer_id, order_by=(r.c.day.desc(), r.c.id.desc()))
+            .label("rn"),
+        )
+        .where(r.c.day <= as_of)
+        .subquery()
+    )
+    surveys = (
+        select(
+            ranked.c.customer_id.label("cid"),
+            func.max(case((ranked.c.rn == 1, ranked.c.day))).label("last_on"),
+            func.max(case((ranked.c.rn == 1, ranked.c.answers))).label("last"),
+            func.max(case((ranked.c.rn == 2, ranked.c.answers))).label("prior"),
+        )
+        .where(ranked.c.rn <= 2)
+        .group_by(ranked.c.customer_id)
+        .subquery()
+    )
     two_way = sorted(s.name for s in TWO_WAY_LEAD_SOURCES)
     return (
         select(
@@ -214,6 +298,15 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             type_coerce(start.c.n.is_not(None), Integer),
             type_coerce(churned.c.cid.is_not(None), Integer),
             tm.c.tier,
+            type_coerce(func.coalesce(bought.c.warned, 0), Amount),
+            type_coerce(func.coalesce(bought.c.warned_before, 0), Amount),
+            func.coalesce(complained.c.now, 0),
+            func.coalesce(complained.c.before, 0),
+            *(func.coalesce(noted.c[o.name.lower()], 0) for o in ObservedSignal),
+            surveys.c.last_on,
+            surveys.c.last,
+            surveys.c.prior,
+            bought.c.last_ours,
         )
         .outerjoin(bought, bought.c.cid == c.c.id)
         .outerjoin(missed, missed.c.cid == c.c.id)
@@ -224,6 +317,9 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .outerjoin(referrals, referrals.c.cid == c.c.id)
         .outerjoin(churned, churned.c.cid == c.c.id)
         .outerjoin(tm, tm.c.customer_id == c.c.id)
+        .outerjoin(complained, complained.c.cid == c.c.id)
+        .outerjoin(noted, noted.c.cid == c.c.id)
+        .outerjoin(surveys, surveys.c.cid == c.c.id)
         .order_by(c.c.id)
     )
 
@@ -253,10 +349,21 @@ class SqlPortfolio:
             result = self._conn.execution_options(stream_results=True, yield_per=BATCH).execute(
                 figures_query(windows, config)
             )
-            yield from (_figures(r) for r in result)
+            since = windows.warning_since
+            yield from (_figures(r, since) for r in result)
 
 
-def _figures(r: Any) -> AssessmentFigures:
+_SCORES = {a.name: a for a in Answer}
+
+
+def _experience(answers: str) -> Decimal:
+    """The experience of a survey response from its stored answers (a JSON object)."""
+    return experience_of(_SCORES[name] for name in json.loads(answers).values())
+
+
+def _figures(r: Any, warning_since: dt.date) -> AssessmentFigures:
+    last_on, last, prior = r[33], r[34], r[35]
+    fell = prior is not None and last_on > warning_since  # two responses, the latest recent
     return AssessmentFigures(
         customer_id=r[0],
         region=r[1],
@@ -283,4 +390,15 @@ def _figures(r: Any) -> AssessmentFigures:
         in_force_at_start=bool(r[22]),
         churned_in_period=bool(r[23]),
         current_tier=r[24],
+        warning_bought=r[25],
+        warning_bought_before=r[26],
+        complaints=r[27],
+        complaints_before=r[28],
+        praises=r[29],
+        declining_noted=r[30],
+        strategy_noted=r[31],
+        ownership_noted=r[32],
+        survey_last=_experience(last) if fell else None,
+        survey_prior=_experience(prior) if fell else None,
+        last_purchase_ours=r[36],
     )
