@@ -28,8 +28,10 @@ from insurcrm.domain.assessment import (
     TierChange,
 )
 from insurcrm.domain.credit import CreditGrade
+from insurcrm.domain.early_warning import WarningLevel
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
+from insurcrm.domain.recovery import WinBackStance
 from insurcrm.domain.rfm import RfmSegment
 from insurcrm.domain.segmentation import RetentionClass, ValueQuadrant
 from insurcrm.domain.tiers import TierLadder
@@ -161,8 +163,24 @@ def print_assessment(console: Console, assessment: PortfolioAssessment) -> None:
         ("Retention classes (客户保持策略)", t.by_retention, RetentionClass),
         ("Credit grades (信用等级)", t.by_credit, CreditGrade),
         ("Tier changes due (服务等级变动)", t.by_tier_change, TierChange),
+        ("Early warning (客户不满的信号)", t.by_warning, WarningLevel),
     ):
         console.print(_counts(title, counts, members, n))
+    churned = n - t.by_win_back.get(None, 0)
+    if churned:
+        win_backs = {k: v for k, v in t.by_win_back.items() if k is not None}
+        console.print(
+            _counts(
+                "Win-back stance of churned customers (流失客户的挽回)",
+                win_backs,
+                WinBackStance,
+                churned,
+            )
+        )
+        console.print(
+            f"Win-back recommended for {t.win_backs_recommended:,} of {churned:,} churned "
+            "customers (expected benefit above the cost)."
+        )
     tiers = Table(title="Qualifying tiers (客户服务升级规划)")
     tiers.add_column("Tier")
     tiers.add_column("Customers", justify="right")

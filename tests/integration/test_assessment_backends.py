@@ -32,6 +32,7 @@ from insurcrm.domain.assessment import (
     AssessmentWindows,
     GroupTotals,
     TierChange,
+    open_churn,
 )
 from insurcrm.domain.card import Holding
 from insurcrm.domain.churn import ChurnRecord
@@ -40,8 +41,10 @@ from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import Customer, Household, LeadSource
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.early_warning import WarningLevel, early_warning
+from insurcrm.domain.future_value import win_back_value
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import EndReason, Policy, ProductLine
+from insurcrm.domain.recovery import WinBackStance, decide_recovery
 from insurcrm.domain.satisfaction import Answer, Dimension
 from insurcrm.domain.tier_membership import GrantKind
 from insurcrm.domain.tiers import DEFAULT_LADDER
@@ -325,6 +328,8 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
         complaints = list(uow.complaints.iterate())
         contacts = list(uow.interactions.iterate())
         responses = list(uow.surveys.iterate())
+        churns = list(uow.churns.iterate())
+    model = CONFIG.win_back_model
     assert len(outcome.rows) == len(segmentation.customers) == len(facts)
     for row, one in zip(outcome.rows, segmentation.customers, strict=True):
         cid = row.customer_id
@@ -354,6 +359,13 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
         )
         expected["warning_score"] = warning.score
         expected["warning_level"] = warning.level
+        record = open_churn((r for r in churns if r.customer_id == cid), as_of)
+        decision = None
+        if record is not None and not facts[cid].customer.is_erased:
+            value = win_back_value(cid, facts[cid].policies, record.on, model, CONFIG.future)
+            decision = decide_recovery(record, value.amount, CONFIG.recovery)
+        expected["win_back"] = decision.stance if decision else None
+        expected["win_back_recommended"] = decision.recommended if decision else None
         actual = {key: getattr(row, key) for key in expected}
         assert actual == expected, cid
         if one.rfm is None:
@@ -513,6 +525,12 @@ def test_a_known_book_on_its_window_boundaries(
     assert (rows["K1"].warning_score, rows["K1"].warning_level) == (60, WarningLevel.ALERT)
     # K3's last purchase (2020-01-01) is more than two years back: idle.
     assert (rows["K3"].warning_score, rows["K3"].warning_level) == (20, WarningLevel.WATCH)
+    # K3 churned on 2023-02-28, the day P3 was surrendered: in force the day before.
+    assert (k3.churn_on, k3.lost_premium) == (dt.date(2023, 2, 28), Decimal("400.00"))
+    assert (k2.churn_on, k2.lost_premium) == (LEAP_DAY, Decimal("0.00"))  # ended 2023-06-01
+    assert rows["K3"].win_back is WinBackStance.BASICALLY_GIVE_UP  # a small customer
+    assert rows["K3"].win_back_recommended is False
+    assert rows["K1"].win_back is None  # not churned
     churn = outcome.totals.churn
     assert churn is not None
     # In force at the end of 2023-02-28: K1, K2 and K4 (K3 surrendered that day, K6 was

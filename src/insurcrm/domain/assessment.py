@@ -25,7 +25,7 @@ from typing import NamedTuple, Protocol, TypeVar
 
 import attrs
 
-from insurcrm.domain.churn import ChurnRates, ChurnRecord
+from insurcrm.domain.churn import ChurnCause, ChurnRates, ChurnRecord, ChurnStructure
 from insurcrm.domain.classification import (
     TWO_WAY_LEAD_SOURCES,
     CustomerFacts,
@@ -45,11 +45,25 @@ from insurcrm.domain.early_warning import (
     warning_score,
     warning_signals,
 )
+from insurcrm.domain.future_value import (
+    FutureValueConfig,
+    RenewalModel,
+    flat_model,
+    lost_premium,
+    win_back_factor,
+    win_back_worth,
+)
 from insurcrm.domain.interactions import Interaction, ObservedSignal
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in_force
 from insurcrm.domain.programmes import household_long_term_in_force
+from insurcrm.domain.recovery import (
+    RecoveryConfig,
+    RecoveryDecision,
+    WinBackStance,
+    decide_recovery,
+)
 from insurcrm.domain.rfm import RFM_TYPES, RfmMeans, RfmSegment, segment_of
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.segmentation import (
@@ -63,6 +77,7 @@ from insurcrm.domain.segmentation import (
 )
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierLadder
+from insurcrm.domain.values import DEFAULT_CURRENCY, Money
 
 __all__ = [
     "AssessmentConfig",
@@ -78,6 +93,7 @@ __all__ = [
     "book_figures",
     "figures_of",
     "loyalty_score_of",
+    "open_churn",
     "region_of",
     "warning_figures_of",
 ]
@@ -88,15 +104,28 @@ _ZERO = Decimal("0.00")
 
 @attrs.frozen
 class AssessmentConfig:
-    """The assessment's rules: the segmentation rules (§4–§5), the tier ladder (§6) and
-    the early warning (§7.2).
+    """The assessment's rules: the segmentation rules (§4–§5), the tier ladder (§6), the
+    early warning (§7.2) and the recovery of churned customers (§7.3).
 
-    The churn and retention rates are over the year before the assessment date.
+    The churn and retention rates are over the year before the assessment date. A churned
+    customer's win-back value (§7.3) uses ``renewal_model``: fit it to the book once with
+    :func:`~insurcrm.services.future_value.portfolio_renewal_model` and pass it in; without
+    one, the flat retention rate of ``future`` (85 % a year) values every win-back.
     """
 
     segmentation: SegmentationConfig = attrs.field(factory=SegmentationConfig)
     ladder: TierLadder = DEFAULT_LADDER
     warning: WarningConfig = attrs.field(factory=WarningConfig)
+    recovery: RecoveryConfig = attrs.field(factory=RecoveryConfig)
+    future: FutureValueConfig = attrs.field(factory=FutureValueConfig)
+    renewal_model: RenewalModel | None = None
+
+    @property
+    def win_back_model(self) -> RenewalModel:
+        """The renewal model win-backs are valued with."""
+        if self.renewal_model is not None:
+            return self.renewal_model
+        return flat_model(self.future, "no renewal model given to the assessment")
 
 
 @attrs.frozen
@@ -182,6 +211,13 @@ class AssessmentFigures(NamedTuple):
             window and an earlier one exists, else None …
         survey_prior: … and of the response before it.
         last_purchase_ours: their latest purchase of our policies up to the date.
+        churn_id: their latest churn record on or before the date that was still open
+            then (not won back by the date), for a customer not erased; else None …
+        churn_on: … its day;
+        churn_structure: … its structure (None: not analysed);
+        churn_causes: … its causes, by name;
+        lost_premium: the annual premium of their policies of ours (in CNY) in force the
+            day before that churn: what a win-back would bring back each year.
     """
 
     customer_id: str
@@ -220,6 +256,11 @@ class AssessmentFigures(NamedTuple):
     survey_last: Decimal | None = None
     survey_prior: Decimal | None = None
     last_purchase_ours: dt.date | None = None
+    churn_id: str | None = None
+    churn_on: dt.date | None = None
+    churn_structure: str | None = None
+    churn_causes: tuple[str, ...] = ()
+    lost_premium: Decimal = _ZERO
 
 
 def region_of(id_number: str | None) -> str | None:
@@ -236,9 +277,11 @@ def figures_of(
     churned_in_period: bool = False,
     current_tier: str | None = None,
     warning: WarningFigures | None = None,
+    churn: ChurnRecord | None = None,
 ) -> AssessmentFigures:
-    """A customer's figures from their facts (and their early warning's figures, none
-    when omitted), with the single-customer rules' definitions."""
+    """A customer's figures from their facts (with their early warning's figures and the
+    churn record to decide a recovery on, none when omitted), with the single-customer
+    rules' definitions."""
     w = windows
     as_of = w.as_of
     customer = facts.customer
@@ -307,7 +350,21 @@ def figures_of(
         survey_last=wf.survey_last,
         survey_prior=wf.survey_prior,
         last_purchase_ours=wf.last_purchase,
+        churn_id=churn.id if churn else None,
+        churn_on=churn.on if churn else None,
+        churn_structure=churn.structure.name if churn and churn.structure else None,
+        churn_causes=tuple(c.name for c in churn.causes) if churn else (),
+        lost_premium=lost_premium(facts.policies, churn.on) if churn else _ZERO,
     )
+
+
+def open_churn(records: Iterable[ChurnRecord], as_of: dt.date) -> ChurnRecord | None:
+    """The churn record a recovery is decided on: the latest (by day, then id) on or
+    before ``as_of`` that was still open then (not won back by ``as_of``)."""
+    open_then = [
+        r for r in records if r.on <= as_of and (r.won_back_on is None or r.won_back_on > as_of)
+    ]
+    return max(open_then, key=lambda r: (r.on, r.id), default=None)
 
 
 def warning_figures_of(f: AssessmentFigures) -> WarningFigures:
@@ -344,7 +401,9 @@ def book_figures(
     """Every customer's figures, in customer id order, from the whole book in memory
     (the in-memory adapter's way; the SQL adapters aggregate in the database)."""
     as_of = windows.as_of
-    churned = {r.customer_id for r in churns if windows.period_start < r.on <= as_of}
+    churn_records = list(churns)
+    churned = {r.customer_id for r in churn_records if windows.period_start < r.on <= as_of}
+    churned_by = _by_customer(churn_records)
     tiers = {m.customer_id: m.tier for m in memberships}
     facts = gather_facts(customers, policies, as_of)
     complained = _by_customer(complaints)
@@ -368,6 +427,7 @@ def book_figures(
             churned_in_period=cid in churned,
             current_tier=tiers.get(cid),
             warning=warning,
+            churn=None if f.customer.is_erased else open_churn(churned_by.get(cid, ()), as_of),
         )
 
 
@@ -447,7 +507,10 @@ class AssessmentRow(NamedTuple):
     ``rfm_type``, ``rfm_segment``, ``quadrant`` and ``retention`` are None for a
     customer without a purchase (a prospect is not value-segmented); ``credit`` is
     None before any purchase. ``warning_score`` and ``warning_level`` are the early
-    warning (§7.2) of :func:`~insurcrm.domain.early_warning.early_warning`.
+    warning (§7.2) of :func:`~insurcrm.domain.early_warning.early_warning`. ``win_back`` and
+    ``win_back_recommended`` are the recovery decision (§7.3) of
+    :func:`~insurcrm.domain.recovery.decide_recovery` for a churned customer (None for
+    the others).
     """
 
     customer_id: str
@@ -465,6 +528,8 @@ class AssessmentRow(NamedTuple):
     tier_change: TierChange
     warning_score: int
     warning_level: WarningLevel
+    win_back: WinBackStance | None
+    win_back_recommended: bool | None
     premium: Decimal
     premium_in_force: Decimal
     churned_in_period: bool
@@ -524,6 +589,22 @@ class Assessor:
         )
         self._codes = config.ladder.codes
         self._warning = config.warning
+        self._win_back_factor = win_back_factor(config.win_back_model, config.future)
+
+    def recovery(self, f: AssessmentFigures) -> RecoveryDecision | None:
+        """The recovery decision (§7.3) for a churned customer, as
+        :func:`~insurcrm.domain.recovery.decide_recovery` gives it; None for the others."""
+        if f.churn_id is None or f.churn_on is None:
+            return None
+        record = ChurnRecord(
+            f.churn_id,
+            f.customer_id,
+            f.churn_on,
+            ChurnStructure[f.churn_structure] if f.churn_structure else None,
+            tuple(ChurnCause[c] for c in f.churn_causes),
+        )
+        value = Money(win_back_worth(f.lost_premium, self._win_back_factor), DEFAULT_CURRENCY)
+        return decide_recovery(record, value, self.config.recovery)
 
     def warning(self, f: AssessmentFigures) -> int:
         """The early-warning score (§7.2), as
@@ -621,6 +702,7 @@ class Assessor:
             retention = RETENTION_CLASS_OF[(f.window_premium >= stats.value_median, potential)]
         tier_index = self.tier_index(f, level, credit)
         warning = self.warning(f)
+        recovery = self.recovery(f)
         return AssessmentRow(
             customer_id=f.customer_id,
             region=f.region,
@@ -637,6 +719,8 @@ class Assessor:
             tier_change=self._tier_change(tier_index, f.current_tier),
             warning_score=warning,
             warning_level=self._warning.level(warning),
+            win_back=recovery.stance if recovery else None,
+            win_back_recommended=recovery.recommended if recovery else None,
             premium=f.window_premium,
             premium_in_force=f.in_force_premium,
             churned_in_period=f.churned_in_period,
@@ -685,7 +769,9 @@ class AssessmentTotals:
     Attributes:
         customers: customers assessed.
         by_level, by_type, by_segment, by_quadrant, by_retention, by_credit, by_tier,
-            by_tier_change, by_warning: customers per class (None for "not classed").
+            by_tier_change, by_warning, by_win_back: customers per class (None for "not
+            classed"; for by_win_back, not churned).
+        win_backs_recommended: churned customers whose win-back is recommended (§7.3).
         by_region: customers and premium in force per region (province code).
         by_agent: customers and premium in force per agent.
         pareto: the premium share of the top 20 % (set at the end).
@@ -703,6 +789,8 @@ class AssessmentTotals:
     by_tier: dict[str, int] = attrs.field(factory=dict)
     by_tier_change: dict[TierChange, int] = attrs.field(factory=dict)
     by_warning: dict[WarningLevel, int] = attrs.field(factory=dict)
+    by_win_back: dict[WinBackStance | None, int] = attrs.field(factory=dict)
+    win_backs_recommended: int = 0
     by_region: dict[str | None, GroupTotals] = attrs.field(factory=dict)
     by_agent: dict[str | None, GroupTotals] = attrs.field(factory=dict)
     pareto: ParetoResult | None = None
@@ -722,6 +810,9 @@ class AssessmentTotals:
         _bump(self.by_tier, row.tier)
         _bump(self.by_tier_change, row.tier_change)
         _bump(self.by_warning, row.warning_level)
+        _bump(self.by_win_back, row.win_back)
+        if row.win_back_recommended:
+            self.win_backs_recommended += 1
         for groups, key in ((self.by_region, row.region), (self.by_agent, row.agent_id)):
             group = groups.get(key)
             if group is None:

@@ -47,10 +47,13 @@ __all__ = [
     "contracts",
     "customer_future_value",
     "flat_model",
+    "lost_premium",
     "renewal_history",
     "sbg_log_likelihood",
     "sbg_model",
+    "win_back_factor",
     "win_back_value",
+    "win_back_worth",
 ]
 
 #: Policy endings that are a lost contract (the customer stopped paying or left).
@@ -370,6 +373,35 @@ def customer_future_value(
     )
 
 
+def lost_premium(
+    policies: Iterable[Policy], churned_on: dt.date, *, currency: str = DEFAULT_CURRENCY
+) -> Decimal:
+    """The annual premium of the policies of ours in ``currency`` in force the day before
+    ``churned_on``: what winning the customer back would bring back each year."""
+    before = churned_on - dt.timedelta(days=1)
+    return sum(
+        (
+            p.annual_premium.amount
+            for p in policies
+            if p.is_ours and p.currency == currency and p.status_on(before) is PolicyStatus.IN_FORCE
+        ),
+        Decimal("0.00"),
+    )
+
+
+def win_back_factor(model: RenewalModel, config: FutureValueConfig | None = None) -> float:
+    """The premiums a won-back customer is expected to pay over the horizon, per unit of
+    yearly premium: a new contract's first premium at once, then one a year while renewed,
+    discounted."""
+    return _expected_premiums(0, model, config or FutureValueConfig(), first=0, remaining=None)
+
+
+def win_back_worth(lost: Decimal, factor: float) -> Decimal:
+    """The win-back value of ``lost`` yearly premium at ``factor`` (:func:`win_back_factor`),
+    rounded to the cent as :func:`win_back_value` rounds it."""
+    return _amount(lost, factor)
+
+
 def win_back_value(
     customer_id: str,
     policies: Iterable[Policy],
@@ -383,20 +415,10 @@ def win_back_value(
     policies of ours in force the day before ``churned_on``, as a new contract (the
     first premium at once, then one a year while renewed), over the horizon."""
     cfg = config or FutureValueConfig()
-    before = churned_on - dt.timedelta(days=1)
-    lost = sum(
-        (
-            p.annual_premium.amount
-            for p in policies
-            if p.is_ours
-            and p.policyholder_id == customer_id
-            and p.currency == currency
-            and p.status_on(before) is PolicyStatus.IN_FORCE
-        ),
-        Decimal("0.00"),
-    )
-    factor = _expected_premiums(0, model, cfg, first=0, remaining=None)
-    value = _amount(lost, factor)
+    mine = (p for p in policies if p.policyholder_id == customer_id)
+    lost = lost_premium(mine, churned_on, currency=currency)
+    factor = win_back_factor(model, cfg)
+    value = win_back_worth(lost, factor)
     return FutureValue(
         customer_id,
         Money(value, currency),

@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
     type_coerce,
 )
@@ -46,6 +47,7 @@ from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
 from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
 from insurcrm.domain.satisfaction import Answer, experience_of
+from insurcrm.domain.values import DEFAULT_CURRENCY
 
 __all__ = ["SqlPortfolio"]
 
@@ -125,6 +127,64 @@ def _in_force_on(day: dt.date, name: str) -> Any:
         .group_by(p.c.policyholder_id)
         .cte(name)
     )
+
+
+def _open_churns(as_of: dt.date) -> tuple[Any, Any]:
+    """Per customer, the churn record a recovery is decided on (the latest on or before
+    ``as_of`` not won back by then), and the annual premium of their policies of ours in
+    CNY in force the day before it."""
+    ch, p, sc = t.churn_records, t.policies, t.status_changes
+    won_back = json_field(ch.c.data, "won_back_on")
+    ranked = (
+        select(
+            ch.c.customer_id,
+            ch.c.id,
+            ch.c.day,
+            json_field(ch.c.data, "structure").label("structure"),
+            json_field(ch.c.data, "causes").label("causes"),
+            func.row_number()
+            .over(partition_by=ch.c.customer_id, order_by=(ch.c.day.desc(), ch.c.id.desc()))
+            .label("rn"),
+        )
+        .where(ch.c.day <= as_of, or_(won_back.is_(None), won_back > as_of.isoformat()))
+        .subquery()
+    )
+    latest = (
+        select(
+            ranked.c.customer_id,
+            ranked.c.id,
+            ranked.c.day,
+            ranked.c.structure,
+            ranked.c.causes,
+        )
+        .where(ranked.c.rn == 1)
+        .cte("latest_churn")
+    )
+    before = sc.alias("before_churn")
+    position = (
+        select(func.max(before.c.position))
+        .where(before.c.policy_id == p.c.id, before.c.on < latest.c.day)
+        .scalar_subquery()
+    )
+    lost = (
+        select(
+            latest.c.customer_id.label("cid"),
+            type_coerce(func.sum(p.c.annual_premium), Amount).label("premium"),
+        )
+        .join(
+            p,
+            and_(
+                p.c.policyholder_id == latest.c.customer_id,
+                p.c.insurer.is_(None),
+                p.c.currency == DEFAULT_CURRENCY,
+            ),
+        )
+        .join(sc, and_(sc.c.policy_id == p.c.id, sc.c.position == position))
+        .where(sc.c.to_status == PolicyStatus.IN_FORCE.name)
+        .group_by(latest.c.customer_id)
+        .subquery()
+    )
+    return latest, lost
 
 
 def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Select[Any]:
@@ -221,6 +281,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .subquery()
     )
     tm = t.tier_memberships
+    latest_churn, lost = _open_churns(as_of)
     k = t.complaints
     complained = (
         select(
@@ -307,6 +368,11 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             surveys.c.last,
             surveys.c.prior,
             bought.c.last_ours,
+            latest_churn.c.id,
+            latest_churn.c.day,
+            latest_churn.c.structure,
+            latest_churn.c.causes,
+            type_coerce(func.coalesce(lost.c.premium, 0), Amount),
         )
         .outerjoin(bought, bought.c.cid == c.c.id)
         .outerjoin(missed, missed.c.cid == c.c.id)
@@ -320,6 +386,11 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .outerjoin(complained, complained.c.cid == c.c.id)
         .outerjoin(noted, noted.c.cid == c.c.id)
         .outerjoin(surveys, surveys.c.cid == c.c.id)
+        .outerjoin(
+            latest_churn,
+            and_(latest_churn.c.customer_id == c.c.id, c.c.erased_on.is_(None)),
+        )
+        .outerjoin(lost, lost.c.cid == latest_churn.c.customer_id)
         .order_by(c.c.id)
     )
 
@@ -401,4 +472,9 @@ def _figures(r: Any, warning_since: dt.date) -> AssessmentFigures:
         survey_last=_experience(last) if fell else None,
         survey_prior=_experience(prior) if fell else None,
         last_purchase_ours=r[36],
+        churn_id=r[37],
+        churn_on=r[38],
+        churn_structure=r[39],
+        churn_causes=tuple(json.loads(r[40])) if r[40] else (),
+        lost_premium=r[41],
     )
