@@ -45,7 +45,7 @@ from insurcrm.domain.future_value import win_back_value
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import EndReason, Policy, ProductLine
 from insurcrm.domain.recovery import WinBackStance, decide_recovery
-from insurcrm.domain.satisfaction import Answer, Dimension
+from insurcrm.domain.satisfaction import Answer, Dimension, satisfaction_indicators
 from insurcrm.domain.tier_membership import GrantKind
 from insurcrm.domain.tiers import DEFAULT_LADDER
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
@@ -379,6 +379,17 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
     assert churn is not None
     assert (churn.customers_at_start, churn.churned) == (rates.customers_at_start, rates.churned)
     assert churn == rates
+    with store.unit_of_work() as uow:
+        indicators = satisfaction_indicators(
+            add_years(as_of, -1),
+            as_of,
+            customers=list(uow.customers.iterate()),
+            policies=list(uow.policies.iterate()),
+            complaints=complaints,
+            responses=responses,
+            churns=churns,
+        )
+    assert outcome.totals.satisfaction == indicators
     # The totals count the rows.
     assert sum(outcome.totals.by_level.values()) == len(outcome.rows)
     assert outcome.totals.by_tier_change.get(TierChange.ENROL, 0) == sum(
@@ -508,6 +519,11 @@ def test_a_known_book_on_its_window_boundaries(
         survey_last=Decimal("3.00"),
         survey_prior=Decimal("5.00"),
         last_purchase_ours=LEAP_DAY,
+        served=True,
+        bought_before_period=True,
+        complained_in_period=True,  # on 2023-03-01, the period's second day
+        period_sales=Decimal("1200.00"),  # the renewal on the date
+        period_purchases=1,
     )
     k2, k3, k5, k6 = (figures[k] for k in ("K2", "K3", "K5", "K6"))
     assert (k2.in_force_at_start, k2.churned_in_period, k2.in_force) == (True, True, 0)
@@ -531,6 +547,15 @@ def test_a_known_book_on_its_window_boundaries(
     assert rows["K3"].win_back is WinBackStance.BASICALLY_GIVE_UP  # a small customer
     assert rows["K3"].win_back_recommended is False
     assert rows["K1"].win_back is None  # not churned
+    satisfaction = outcome.totals.satisfaction
+    assert satisfaction is not None
+    # KR2 (on the date) praises us; KR1 is before the period.
+    assert (satisfaction.reputation.numerator, satisfaction.reputation.denominator) == (1, 1)
+    # Served: K1, K2 and K4 in force at the start; only K1 complained in the period.
+    assert (satisfaction.complaint_rate.numerator, satisfaction.complaint_rate.denominator) == (
+        1,
+        3,
+    )
     churn = outcome.totals.churn
     assert churn is not None
     # In force at the end of 2023-02-28: K1, K2 and K4 (K3 surrendered that day, K6 was

@@ -32,7 +32,7 @@ from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.repositories import OutboxEvent
-from insurcrm.domain.satisfaction import SurveyResponse
+from insurcrm.domain.satisfaction import PeriodCounts, SurveyResponse, period_counts
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
@@ -472,6 +472,15 @@ class _Portfolio:
             complaints=uow.table_complaints().values(),
             interactions=uow.table_interactions().values(),
             responses=uow.table_surveys().values(),
+        )
+
+    def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
+        uow = self._uow
+        return period_counts(
+            windows.period_start,
+            windows.as_of,
+            uow.table_surveys().values(),
+            uow.table_churns().values(),
         )
 
 

@@ -58,6 +58,7 @@ from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in_force
 from insurcrm.domain.programmes import household_long_term_in_force
+from insurcrm.domain.rates import Rate
 from insurcrm.domain.recovery import (
     RecoveryConfig,
     RecoveryDecision,
@@ -65,7 +66,7 @@ from insurcrm.domain.recovery import (
     decide_recovery,
 )
 from insurcrm.domain.rfm import RFM_TYPES, RfmMeans, RfmSegment, segment_of
-from insurcrm.domain.satisfaction import SurveyResponse
+from insurcrm.domain.satisfaction import PeriodCounts, SatisfactionIndicators, SurveyResponse
 from insurcrm.domain.segmentation import (
     QUADRANT_OF,
     RETENTION_CLASS_OF,
@@ -218,6 +219,14 @@ class AssessmentFigures(NamedTuple):
         churn_causes: … its causes, by name;
         lost_premium: the annual premium of their policies of ours (in CNY) in force the
             day before that churn: what a win-back would bring back each year.
+        served: they had a policy of ours in force at the end of the churn period's first
+            day or bought one of ours in the period (the satisfaction indicators' base);
+        bought_before_period: they bought a policy of ours on or before its first day;
+        bought_new_in_period: they bought a new policy of ours in the period;
+        complained_in_period: they complained in the period;
+        referred_in_period: they referred a customer registered in the period;
+        period_sales: the premium (CNY) of their purchases of our policies in the period;
+        period_purchases: the number of those purchases.
     """
 
     customer_id: str
@@ -261,6 +270,13 @@ class AssessmentFigures(NamedTuple):
     churn_structure: str | None = None
     churn_causes: tuple[str, ...] = ()
     lost_premium: Decimal = _ZERO
+    served: bool = False
+    bought_before_period: bool = False
+    bought_new_in_period: bool = False
+    complained_in_period: bool = False
+    referred_in_period: bool = False
+    period_sales: Decimal = _ZERO
+    period_purchases: int = 0
 
 
 def region_of(id_number: str | None) -> str | None:
@@ -278,6 +294,8 @@ def figures_of(
     current_tier: str | None = None,
     warning: WarningFigures | None = None,
     churn: ChurnRecord | None = None,
+    complained_in_period: bool = False,
+    referred_in_period: bool = False,
 ) -> AssessmentFigures:
     """A customer's figures from their facts (with their early warning's figures and the
     churn record to decide a recovery on, none when omitted), with the single-customer
@@ -293,6 +311,13 @@ def figures_of(
     household = facts.household_policies or facts.policies
     profile = customer.profile
     wf = warning or WarningFigures()
+    period = [
+        (s, p)
+        for s, p in bought
+        if p.is_ours and p.policyholder_id == customer.id and s.on > w.period_start
+    ]
+    sales = [s.amount.amount for s, _ in period if s.amount.currency == DEFAULT_CURRENCY]
+    in_force_at_start = bool(ours_in_force(facts.policies, w.period_start))
     return AssessmentFigures(
         customer_id=customer.id,
         region=region_of(profile.id_number.value if profile and profile.id_number else None),
@@ -336,7 +361,7 @@ def figures_of(
         household_long_term=household_long_term_in_force(household, as_of),
         referrals=facts.referrals,
         referred_buyers=facts.referred_buyers,
-        in_force_at_start=bool(ours_in_force(facts.policies, w.period_start)),
+        in_force_at_start=in_force_at_start,
         churned_in_period=churned_in_period,
         current_tier=current_tier,
         warning_bought=wf.bought,
@@ -355,6 +380,13 @@ def figures_of(
         churn_structure=churn.structure.name if churn and churn.structure else None,
         churn_causes=tuple(c.name for c in churn.causes) if churn else (),
         lost_premium=lost_premium(facts.policies, churn.on) if churn else _ZERO,
+        served=in_force_at_start or bool(period),
+        bought_before_period=any(p.is_ours and s.on <= w.period_start for s, p in bought),
+        bought_new_in_period=any(s.kind is PurchaseKind.NEW for s, _ in period),
+        complained_in_period=complained_in_period,
+        referred_in_period=referred_in_period,
+        period_sales=sum(sales, _ZERO),
+        period_purchases=len(sales),
     )
 
 
@@ -404,8 +436,14 @@ def book_figures(
     churn_records = list(churns)
     churned = {r.customer_id for r in churn_records if windows.period_start < r.on <= as_of}
     churned_by = _by_customer(churn_records)
+    people = list(customers)
+    start = windows.period_start
+    complaining = {c.customer_id for c in complaints if start < c.received_on <= as_of}
+    referrers = {
+        c.referred_by for c in people if c.referred_by is not None and start < c.created_on <= as_of
+    }
     tiers = {m.customer_id: m.tier for m in memberships}
-    facts = gather_facts(customers, policies, as_of)
+    facts = gather_facts(people, policies, as_of)
     complained = _by_customer(complaints)
     contacts = _by_customer(interactions)
     answered = _by_customer(responses)
@@ -428,6 +466,8 @@ def book_figures(
             current_tier=tiers.get(cid),
             warning=warning,
             churn=None if f.customer.is_erased else open_churn(churned_by.get(cid, ()), as_of),
+            complained_in_period=cid in complaining,
+            referred_in_period=cid in referrers,
         )
 
 
@@ -776,6 +816,9 @@ class AssessmentTotals:
         by_agent: customers and premium in force per agent.
         pareto: the premium share of the top 20 % (set at the end).
         churn: the churn and retention rates of the year before the date (set at the end).
+        satisfaction: the satisfaction indicators (§3) of that year (set at the end), as
+            :func:`~insurcrm.domain.satisfaction.satisfaction_indicators` gives them; the
+            fields after it are what it is added up from.
     """
 
     as_of: dt.date
@@ -791,6 +834,14 @@ class AssessmentTotals:
     by_warning: dict[WarningLevel, int] = attrs.field(factory=dict)
     by_win_back: dict[WinBackStance | None, int] = attrs.field(factory=dict)
     win_backs_recommended: int = 0
+    satisfaction: SatisfactionIndicators | None = None
+    served: int = 0
+    served_complaining: int = 0
+    served_referring: int = 0
+    bought_before_period: int = 0
+    repeat_buyers: int = 0
+    period_sales: Decimal = _ZERO
+    period_purchases: int = 0
     by_region: dict[str | None, GroupTotals] = attrs.field(factory=dict)
     by_agent: dict[str | None, GroupTotals] = attrs.field(factory=dict)
     pareto: ParetoResult | None = None
@@ -824,8 +875,31 @@ class AssessmentTotals:
             self.customers_at_start += 1
             if figures.churned_in_period:
                 self.churned += 1
+        if figures.served:
+            self.served += 1
+            self.served_complaining += figures.complained_in_period
+            self.served_referring += figures.referred_in_period
+        if figures.bought_before_period:
+            self.bought_before_period += 1
+            self.repeat_buyers += figures.bought_new_in_period
+        self.period_sales += figures.period_sales
+        self.period_purchases += figures.period_purchases
 
-    def finish(self, pareto: ParetoResult, period_start: dt.date) -> None:
-        """Set the totals that need every row: the Pareto share and the churn rates."""
+    def finish(self, pareto: ParetoResult, period_start: dt.date, counts: PeriodCounts) -> None:
+        """Set the totals that need every row: the Pareto share, the churn rates and the
+        satisfaction indicators (``counts``: those over the period's survey responses and
+        churn records)."""
         self.pareto = pareto
         self.churn = ChurnRates(period_start, self.as_of, self.customers_at_start, self.churned)
+        self.satisfaction = SatisfactionIndicators(
+            start=period_start,
+            end=self.as_of,
+            reputation=counts.reputation,
+            naming_rate=counts.naming_rate,
+            repeat_rate=Rate(self.repeat_buyers, self.bought_before_period),
+            complaint_rate=Rate(self.served_complaining, self.served),
+            sales_power=Money(self.period_sales, DEFAULT_CURRENCY),
+            purchases=self.period_purchases,
+            price_sensitivity=counts.price_sensitivity,
+            referral_rate=Rate(self.served_referring, self.served),
+        )

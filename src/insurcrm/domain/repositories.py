@@ -31,7 +31,7 @@ from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import Policy
-from insurcrm.domain.satisfaction import SurveyResponse
+from insurcrm.domain.satisfaction import PeriodCounts, SurveyResponse
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 
@@ -338,6 +338,11 @@ class PortfolioReader(Protocol):
     ) -> Iterator[AssessmentFigures]:
         """Every customer's assessment figures as of ``windows.as_of``, in customer id
         order, streamed (never the whole book in memory at once on the SQL backends)."""
+        ...
+
+    def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
+        """The satisfaction indicators over the survey responses and churn records of the
+        churn period ``(windows.period_start, windows.as_of]``."""
         ...
 
 

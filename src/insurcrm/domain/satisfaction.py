@@ -22,7 +22,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -43,6 +43,7 @@ __all__ = [
     "Answer",
     "Dimension",
     "DimensionReport",
+    "PeriodCounts",
     "RespondentRole",
     "SatisfactionIndicators",
     "SurveyChannel",
@@ -52,6 +53,8 @@ __all__ = [
     "check_survey_interval",
     "experience_of",
     "next_survey_day",
+    "period_counts",
+    "price_led",
     "satisfaction_indicators",
     "survey_report",
 ]
@@ -420,26 +423,54 @@ def satisfaction_indicators(
     referrers = {
         c.referred_by for c in customers if c.referred_by is not None and within(c.created_on)
     }
-    asked = [r for r in responses if within(r.on)]
-    analysed = [r for r in churns if within(r.on) and (r.structure is not None or r.causes)]
-    price_led = sum(
-        1
-        for r in analysed
-        if ChurnCause.PRICE in r.causes or r.structure is ChurnStructure.BOUGHT_OFF
-    )
+    counts = period_counts(start, end, responses, churns)
     return SatisfactionIndicators(
         start=start,
         end=end,
+        reputation=counts.reputation,
+        naming_rate=counts.naming_rate,
+        repeat_rate=Rate(len(bought_before & bought_new), len(bought_before)),
+        complaint_rate=Rate(len(served & complained), len(served)),
+        sales_power=Money(sold, currency),
+        purchases=purchases,
+        price_sensitivity=counts.price_sensitivity,
+        referral_rate=Rate(len(served & referrers), len(served)),
+    )
+
+
+class PeriodCounts(NamedTuple):
+    """The satisfaction indicators of a period that count survey responses and churn
+    records rather than customers (see :class:`SatisfactionIndicators`)."""
+
+    reputation: Rate
+    naming_rate: Rate
+    price_sensitivity: Rate
+
+
+def period_counts(
+    start: dt.date,
+    end: dt.date,
+    responses: Iterable[SurveyResponse] = (),
+    churns: Iterable[ChurnRecord] = (),
+) -> PeriodCounts:
+    """Reputation, naming rate and price sensitivity from the day after ``start`` to ``end``."""
+
+    def within(day: dt.date) -> bool:
+        return start < day <= end
+
+    asked = [r for r in responses if within(r.on)]
+    analysed = [r for r in churns if within(r.on) and (r.structure is not None or r.causes)]
+    return PeriodCounts(
         reputation=Rate(
             sum(1 for r in asked if r.praises_us), sum(1 for r in asked if r.praises_us is not None)
         ),
         naming_rate=Rate(
             sum(1 for r in asked if r.named_us), sum(1 for r in asked if r.named_us is not None)
         ),
-        repeat_rate=Rate(len(bought_before & bought_new), len(bought_before)),
-        complaint_rate=Rate(len(served & complained), len(served)),
-        sales_power=Money(sold, currency),
-        purchases=purchases,
-        price_sensitivity=Rate(price_led, len(analysed)),
-        referral_rate=Rate(len(served & referrers), len(served)),
+        price_sensitivity=Rate(sum(1 for r in analysed if price_led(r)), len(analysed)),
     )
+
+
+def price_led(record: ChurnRecord) -> bool:
+    """The churn was about price: a PRICE cause, or bought off by a competitor."""
+    return ChurnCause.PRICE in record.causes or record.structure is ChurnStructure.BOUGHT_OFF

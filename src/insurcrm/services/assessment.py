@@ -37,6 +37,7 @@ from insurcrm.domain.assessment import (
     loyalty_score_of,
 )
 from insurcrm.domain.rfm import RfmMeans
+from insurcrm.domain.satisfaction import PeriodCounts
 from insurcrm.domain.segmentation import ParetoResult, QuadrantThresholds
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import StorageError
@@ -106,6 +107,7 @@ class PortfolioAssessment:
         spool: IO[bytes],
         premiums: array[int],
         progress: Progress | None,
+        counts: PeriodCounts,
     ) -> None:
         self.as_of = as_of
         self.config = config
@@ -115,6 +117,7 @@ class PortfolioAssessment:
         self._spool: IO[bytes] | None = spool
         self._premiums = premiums
         self._progress = progress
+        self._counts = counts
 
     @property
     def complete(self) -> bool:
@@ -148,7 +151,7 @@ class PortfolioAssessment:
         finally:
             spool.close()
         windows = AssessmentWindows.of(self.as_of, self.config)
-        totals.finish(_pareto(self._premiums), windows.period_start)
+        totals.finish(_pareto(self._premiums), windows.period_start, self._counts)
 
 
 def assess_portfolio(
@@ -175,6 +178,7 @@ def assess_portfolio(
     try:
         with uow:
             total = uow.customers.count()
+            counts = uow.portfolio.period_counts(windows)
             chunk: list[tuple[Any, ...]] = []
             read = 0
             for f in uow.portfolio.figures(windows, cfg):
@@ -208,7 +212,7 @@ def assess_portfolio(
         thresholds=QuadrantThresholds(loyalty=_median(scores, _SCORE), profit=value_median),
         value_median=value_median,
     )
-    return PortfolioAssessment(as_of, cfg, read, stats, spool, premiums, progress)
+    return PortfolioAssessment(as_of, cfg, read, stats, spool, premiums, progress, counts)
 
 
 def row_fields() -> tuple[str, ...]:

@@ -43,10 +43,12 @@ from insurcrm.domain.assessment import (
     AssessmentFigures,
     AssessmentWindows,
 )
+from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
 from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
-from insurcrm.domain.satisfaction import Answer, experience_of
+from insurcrm.domain.rates import Rate
+from insurcrm.domain.satisfaction import Answer, PeriodCounts, experience_of
 from insurcrm.domain.values import DEFAULT_CURRENCY
 
 __all__ = ["SqlPortfolio"]
@@ -69,6 +71,31 @@ class json_field(FunctionElement[str]):  # noqa: N801 -- a SQL function's name
             raise ValueError("a JSON field name must be an identifier")
         self.key = key
         super().__init__(document)
+
+
+class json_flag(FunctionElement[int]):  # noqa: N801 -- a SQL function's name
+    """A top-level true/false field of a JSON document stored as text, as 1, 0 or NULL."""
+
+    type = Integer()
+    inherit_cache = True
+
+    def __init__(self, document: ColumnElement[Any], key: str) -> None:
+        if not key.isidentifier():
+            raise ValueError("a JSON field name must be an identifier")
+        self.key = key
+        super().__init__(document)
+
+
+@compiles(json_flag)
+def _json_flag(element: json_flag, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"json_extract({document}, '$.{element.key}')"  # JSON true/false: 1/0
+
+
+@compiles(json_flag, "postgresql")
+def _json_flag_postgresql(element: json_flag, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"CAST(CAST(CAST({document} AS jsonb) ->> '{element.key}' AS BOOLEAN) AS INTEGER)"
 
 
 @compiles(json_field)
@@ -194,6 +221,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
     c, p, s, m, sc = t.customers, t.policies, t.purchases, t.missed_premiums, t.status_changes
     window = s.c.on > w.rfm_since
     ours = p.c.insurer.is_(None)
+    in_period_cny = and_(ours, s.c.on > w.period_start, s.c.currency == DEFAULT_CURRENCY)
     bought = (
         select(
             p.c.policyholder_id.label("cid"),
@@ -211,6 +239,13 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
                 and_(ours, s.c.on > w.warning_before, s.c.on <= w.warning_since), s.c.amount
             ).label("warned_before"),
             func.max(case((ours, s.c.on))).label("last_ours"),
+            _count(and_(ours, s.c.on <= w.period_start)).label("before_period"),
+            _count(and_(ours, s.c.on > w.period_start)).label("in_period"),
+            _count(and_(ours, s.c.on > w.period_start, s.c.kind == PurchaseKind.NEW.name)).label(
+                "new_in_period"
+            ),
+            _amount(in_period_cny, s.c.amount).label("sales"),
+            _count(in_period_cny).label("sales_n"),
         )
         .join(p, p.c.id == s.c.policy_id)
         .where(s.c.on <= as_of)
@@ -281,6 +316,17 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .subquery()
     )
     tm = t.tier_memberships
+    newcomer = c.alias("newcomer")
+    referring = (
+        select(newcomer.c.referred_by.label("cid"))
+        .where(
+            newcomer.c.referred_by.is_not(None),
+            newcomer.c.created_on > w.period_start,
+            newcomer.c.created_on <= as_of,
+        )
+        .distinct()
+        .subquery()
+    )
     latest_churn, lost = _open_churns(as_of)
     k = t.complaints
     complained = (
@@ -288,8 +334,9 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             k.c.customer_id.label("cid"),
             _count(k.c.day > w.warning_since).label("now"),
             _count(k.c.day <= w.warning_since).label("before"),
+            _count(k.c.day > w.period_start).label("period"),
         )
-        .where(k.c.day > w.warning_before, k.c.day <= as_of)
+        .where(k.c.day > min(w.warning_before, w.period_start), k.c.day <= as_of)
         .group_by(k.c.customer_id)
         .subquery()
     )
@@ -373,6 +420,13 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             latest_churn.c.structure,
             latest_churn.c.causes,
             type_coerce(func.coalesce(lost.c.premium, 0), Amount),
+            func.coalesce(bought.c.before_period, 0),
+            func.coalesce(bought.c.in_period, 0),
+            func.coalesce(bought.c.new_in_period, 0),
+            func.coalesce(complained.c.period, 0),
+            type_coerce(referring.c.cid.is_not(None), Integer),
+            type_coerce(func.coalesce(bought.c.sales, 0), Amount),
+            func.coalesce(bought.c.sales_n, 0),
         )
         .outerjoin(bought, bought.c.cid == c.c.id)
         .outerjoin(missed, missed.c.cid == c.c.id)
@@ -391,6 +445,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             and_(latest_churn.c.customer_id == c.c.id, c.c.erased_on.is_(None)),
         )
         .outerjoin(lost, lost.c.cid == latest_churn.c.customer_id)
+        .outerjoin(referring, referring.c.cid == c.c.id)
         .order_by(c.c.id)
     )
 
@@ -412,6 +467,34 @@ class SqlPortfolio:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
+        r, ch = t.survey_responses, t.churn_records
+        praises, named = json_flag(r.c.data, "praises_us"), json_flag(r.c.data, "named_us")
+        surveys = select(
+            _count(praises == 1),
+            _count(praises.is_not(None)),
+            _count(named == 1),
+            _count(named.is_not(None)),
+        ).where(r.c.day > windows.period_start, r.c.day <= windows.as_of)
+        structure = json_field(ch.c.data, "structure")
+        causes = json_field(ch.c.data, "causes")
+        analysed = or_(structure.is_not(None), causes != "[]")
+        price = or_(
+            causes.like(f'%"{ChurnCause.PRICE.name}"%'),
+            structure == ChurnStructure.BOUGHT_OFF.name,
+        )
+        churns = select(_count(and_(analysed, price)), _count(analysed)).where(
+            ch.c.day > windows.period_start, ch.c.day <= windows.as_of
+        )
+        with translate_errors(self._conn.engine.url):
+            praising, asked_praise, naming, asked_name = self._conn.execute(surveys).one()
+            price_led, churns_analysed = self._conn.execute(churns).one()
+        return PeriodCounts(
+            reputation=Rate(praising, asked_praise),
+            naming_rate=Rate(naming, asked_name),
+            price_sensitivity=Rate(price_led, churns_analysed),
+        )
 
     def figures(
         self, windows: AssessmentWindows, config: AssessmentConfig
@@ -477,4 +560,11 @@ def _figures(r: Any, warning_since: dt.date) -> AssessmentFigures:
         churn_structure=r[39],
         churn_causes=tuple(json.loads(r[40])) if r[40] else (),
         lost_premium=r[41],
+        served=bool(r[22]) or r[43] > 0,
+        bought_before_period=r[42] > 0,
+        bought_new_in_period=r[44] > 0,
+        complained_in_period=r[45] > 0,
+        referred_in_period=bool(r[46]),
+        period_sales=r[47],
+        period_purchases=r[48],
     )
