@@ -20,7 +20,7 @@ from typing import IO, Any
 from rich.console import Console
 from rich.table import Table
 
-from insurcrm.cli_format import progress_bar, share
+from insurcrm.cli_format import keeping_table, progress_bar, share
 from insurcrm.domain.assessment import (
     AssessmentConfig,
     AssessmentTotals,
@@ -202,11 +202,5 @@ def print_assessment(console: Console, assessment: PortfolioAssessment) -> None:
             f"Pareto (二八定律): the top {p.top_customers:,} customers ({p.top_fraction:.0%}) "
             f"bring {p.share:.1%} of the premium in the RFM window."
         )
-    if t.churn is not None:
-        c = t.churn
-        rate = "–" if c.churn_rate is None else f"{c.churn_rate:.2f} %"
-        kept = "–" if c.retention_rate is None else f"{c.retention_rate:.2f} %"
-        console.print(
-            f"Churn from {c.start} to {c.end}: {c.churned:,} of {c.customers_at_start:,} "
-            f"customers in force at the start; churn rate {rate}, retention rate {kept}."
-        )
+    if t.churn is not None and t.satisfaction is not None:
+        console.print(keeping_table(t.churn.start, t.churn.end, t.churn, t.satisfaction))

@@ -14,8 +14,8 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 
+from insurcrm.cli_format import keeping_table, rate
 from insurcrm.domain.early_warning import EarlyWarning, WarningLevel
-from insurcrm.domain.rates import Rate
 from insurcrm.domain.recovery import WinBackStance
 from insurcrm.domain.visits import VisitConfig, VisitReason
 from insurcrm.services.retention import RetentionReport
@@ -23,42 +23,13 @@ from insurcrm.services.retention import RetentionReport
 __all__ = ["print_retention"]
 
 
-def _pct(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"{value} %"
-
-
-def _rate(rate: Rate) -> str:
-    return f"{_pct(rate.percent)} ({rate.numerator:,}/{rate.denominator:,})"
-
-
 def _print_rates(console: Console, report: RetentionReport) -> None:
     rates, ind, handling = report.rates, report.indicators, report.handling
-    table = Table(title=f"Keeping customers, {report.since} to {report.as_of} (客户保持)")
-    table.add_column("Figure")
-    table.add_column("Value", justify="right")
-    average = ind.average_purchase
-    rows = [
-        (
-            "Churn rate 客户流失率",
-            f"{_pct(rates.churn_rate)} ({rates.churned:,}/{rates.customers_at_start:,})",
-        ),
-        ("Retention rate 客户保持率", _pct(rates.retention_rate)),
-        ("Reputation 美誉度", _rate(ind.reputation)),
-        ("Naming rate 指名率", _rate(ind.naming_rate)),
-        ("Repeat rate 回头率", _rate(ind.repeat_rate)),
-        ("Complaint rate 抱怨率", _rate(ind.complaint_rate)),
-        ("Referral rate 推荐率", _rate(ind.referral_rate)),
-        ("Price sensitivity 价格敏感度", _rate(ind.price_sensitivity)),
-        ("Sales power 销售力", f"¥{ind.sales_power.amount:,.2f}"),
-        ("Average purchase 单次购买额", "n/a" if average is None else f"¥{average.amount:,.2f}"),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    console.print(table)
+    console.print(keeping_table(report.since, report.as_of, rates, ind))
     days = handling.average_handling_days
     console.print(
         f"Complaints received (投诉): {handling.received:,}; answered by the promised day: "
-        f"{_rate(handling.answered_on_time)}, late: {handling.late:,}; "
+        f"{rate(handling.answered_on_time)}, late: {handling.late:,}; "
         f"closed: {handling.closed:,} in {days if days is not None else 'n/a'} days on "
         f"average; reopened: {handling.reopened:,}; open: {handling.open:,}; "
         f"overdue: {len(handling.overdue):,}."

@@ -325,7 +325,10 @@ class TestAssess:
             "客户区域分析",
             "销售业绩分析",
             "Pareto",
-            "churn rate",
+            "客户流失率",
+            "客户不满的信号",
+            "美誉度",
+            "推荐率",
         ):
             assert label in result.stdout, label
 
