@@ -41,6 +41,7 @@ from insurcrm.domain.early_warning import (
     WarningConfig,
     WarningFigures,
     WarningLevel,
+    idle_before,
     warning_figures,
     warning_score,
     warning_signals,
@@ -629,6 +630,7 @@ class Assessor:
         )
         self._codes = config.ladder.codes
         self._warning = config.warning
+        self._idle_before = idle_before(as_of, config.warning)
         self._win_back_factor = win_back_factor(config.win_back_model, config.future)
 
     def recovery(self, f: AssessmentFigures) -> RecoveryDecision | None:
@@ -650,6 +652,15 @@ class Assessor:
         """The early-warning score (§7.2), as
         :func:`~insurcrm.domain.early_warning.early_warning` gives it."""
         cfg = self._warning
+        last = f.last_purchase_ours
+        if (  # nothing that could raise a signal: most customers, so checked first
+            not f.warning_bought_before
+            and not f.complaints
+            and not (f.praises or f.declining_noted or f.strategy_noted or f.ownership_noted)
+            and f.survey_last is None
+            and (last is None or last >= self._idle_before)
+        ):
+            return 0
         return warning_score(warning_signals(warning_figures_of(f), self.as_of, cfg), cfg)
 
     def level(self, f: AssessmentFigures) -> LoyaltyLevel:
