@@ -41,7 +41,6 @@ from insurcrm.domain.early_warning import (
     WarningConfig,
     WarningFigures,
     WarningLevel,
-    idle_before,
     warning_figures,
     warning_score,
     warning_signals,
@@ -312,11 +311,7 @@ def figures_of(
     household = facts.household_policies or facts.policies
     profile = customer.profile
     wf = warning or WarningFigures()
-    period = [
-        (s, p)
-        for s, p in bought
-        if p.is_ours and p.policyholder_id == customer.id and s.on > w.period_start
-    ]
+    period = [(s, p) for s, p in bought if p.is_ours and s.on > w.period_start]
     sales = [s.amount.amount for s, _ in period if s.amount.currency == DEFAULT_CURRENCY]
     in_force_at_start = bool(ours_in_force(facts.policies, w.period_start))
     return AssessmentFigures(
@@ -439,7 +434,6 @@ def book_figures(
     churned_by = _by_customer(churn_records)
     people = list(customers)
     start = windows.period_start
-    complaining = {c.customer_id for c in complaints if start < c.received_on <= as_of}
     referrers = {
         c.referred_by for c in people if c.referred_by is not None and start < c.created_on <= as_of
     }
@@ -467,7 +461,9 @@ def book_figures(
             current_tier=tiers.get(cid),
             warning=warning,
             churn=None if f.customer.is_erased else open_churn(churned_by.get(cid, ()), as_of),
-            complained_in_period=cid in complaining,
+            complained_in_period=any(
+                start < c.received_on <= as_of for c in complained.get(cid, ())
+            ),
             referred_in_period=cid in referrers,
         )
 
@@ -630,7 +626,6 @@ class Assessor:
         )
         self._codes = config.ladder.codes
         self._warning = config.warning
-        self._idle_before = idle_before(as_of, config.warning)
         self._win_back_factor = win_back_factor(config.win_back_model, config.future)
 
     def recovery(self, f: AssessmentFigures) -> RecoveryDecision | None:
@@ -652,15 +647,6 @@ class Assessor:
         """The early-warning score (§7.2), as
         :func:`~insurcrm.domain.early_warning.early_warning` gives it."""
         cfg = self._warning
-        last = f.last_purchase_ours
-        if (  # nothing that could raise a signal: most customers, so checked first
-            not f.warning_bought_before
-            and not f.complaints
-            and not (f.praises or f.declining_noted or f.strategy_noted or f.ownership_noted)
-            and f.survey_last is None
-            and (last is None or last >= self._idle_before)
-        ):
-            return 0
         return warning_score(warning_signals(warning_figures_of(f), self.as_of, cfg), cfg)
 
     def level(self, f: AssessmentFigures) -> LoyaltyLevel:

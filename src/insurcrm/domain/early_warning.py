@@ -44,7 +44,6 @@ __all__ = [
     "WarningLevel",
     "WarningSignal",
     "early_warning",
-    "idle_before",
     "warning_figures",
     "warning_score",
     "warning_signals",
@@ -260,7 +259,7 @@ def warning_figures(
     )
 
 
-def idle_before(as_of: dt.date, cfg: WarningConfig) -> dt.date:
+def _idle_before(as_of: dt.date, cfg: WarningConfig) -> dt.date:
     """A returning customer whose last purchase is before this day is idle."""
     return add_years(as_of, -cfg.programmes.revisit_idle_years)
 
@@ -293,7 +292,7 @@ def warning_signals(
         (WarningSignal.OWNERSHIP_CHANGE, f.count(ObservedSignal.OWNERSHIP_CHANGE) > 0),
         (
             WarningSignal.IDLE_RETURNING,
-            f.last_purchase is not None and f.last_purchase < idle_before(as_of, cfg),
+            f.last_purchase is not None and f.last_purchase < _idle_before(as_of, cfg),
         ),
     )
     return tuple(s for s, found in raised if found and cfg.weights[s] > 0)

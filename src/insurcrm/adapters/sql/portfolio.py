@@ -59,11 +59,11 @@ BATCH = 5000
 _ZERO = Decimal("0.00")
 
 
-class json_field(FunctionElement[str]):  # noqa: N801 -- a SQL function's name
+class json_field(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
     """A top-level field of a JSON document stored as text, as text (an array or an
     object as its JSON text): ``json_extract`` on SQLite, ``->>`` on PostgreSQL."""
 
-    type = String()
+    type: Any = String()
     inherit_cache = True
 
     def __init__(self, document: ColumnElement[Any], key: str) -> None:
@@ -73,17 +73,11 @@ class json_field(FunctionElement[str]):  # noqa: N801 -- a SQL function's name
         super().__init__(document)
 
 
-class json_flag(FunctionElement[int]):  # noqa: N801 -- a SQL function's name
+class json_flag(json_field):  # noqa: N801 -- a SQL function's name
     """A top-level true/false field of a JSON document stored as text, as 1, 0 or NULL."""
 
     type = Integer()
     inherit_cache = True
-
-    def __init__(self, document: ColumnElement[Any], key: str) -> None:
-        if not key.isidentifier():
-            raise ValueError("a JSON field name must be an identifier")
-        self.key = key
-        super().__init__(document)
 
 
 @compiles(json_flag)
@@ -507,12 +501,9 @@ class SqlPortfolio:
             yield from (_figures(r, since) for r in result)
 
 
-_SCORES = {a.name: a for a in Answer}
-
-
 def _experience(answers: str) -> Decimal:
     """The experience of a survey response from its stored answers (a JSON object)."""
-    return experience_of(_SCORES[name] for name in json.loads(answers).values())
+    return experience_of(Answer[name] for name in json.loads(answers).values())
 
 
 def _figures(r: Any, warning_since: dt.date) -> AssessmentFigures:
