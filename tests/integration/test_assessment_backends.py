@@ -108,26 +108,6 @@ def _days_before(as_of: dt.date) -> st.SearchStrategy[dt.date]:
 
 
 @st.composite
-def extra_customer(draw: st.DrawFn, cid: str, referrer: str | None) -> Customer:
-    """A light customer (cover elsewhere, a lead source, maybe the shared household), or
-    sometimes a full awkward card (with an ID number, so a region)."""
-    household = draw(st.sampled_from((None, HOUSEHOLD)))
-    if draw(st.integers(min_value=0, max_value=2)) == 0:
-        return draw(gen.customers(id=cid, referred_by=referrer, household_id=household))
-    day = draw(st.dates(min_value=gen.EARLIEST_RECORD, max_value=gen.LATEST_RECORD))
-    return Customer.register(
-        cid,
-        draw(gen.chinese_names()),
-        day,
-        holdings=draw(st.lists(gen.holdings(on=day), max_size=2)),
-        lead_source=draw(st.none() | st.sampled_from(LeadSource)),
-        referred_by=referrer,
-        household_id=household,
-        agent_id=draw(st.none() | st.sampled_from(("AG0001", "AGX"))),
-    )
-
-
-@st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     """A sample book of 15–40 customers built up to a date, with 0–4 drawn customers
     (referred by a sample customer or an earlier drawn one), 0–6 drawn policies (of drawn
@@ -144,7 +124,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             | st.integers(min_value=1, max_value=customers).map(customer_id)
             | (st.sampled_from([c.id for c in extras]) if extras else st.none())
         )
-        extras.append(draw(extra_customer(f"X{n}", referrer)))
+        household = draw(st.sampled_from((None, HOUSEHOLD)))
+        extras.append(
+            draw(gen.rule_customers(id=f"X{n}", referred_by=referrer, household_id=household))
+        )
     holders = [c.id for c in extras] + [customer_id(1), customer_id(customers)]
     policies = []
     for n in range(1, draw(st.integers(min_value=0, max_value=6)) + 1):

@@ -16,9 +16,6 @@ from insurcrm.domain.classification import CustomerClassification, SegmentationC
 from insurcrm.domain.customers import (
     Customer,
     Household,
-    LeadSource,
-    PdpPersonality,
-    RiskPreference,
 )
 from insurcrm.domain.loyalty import LadderConfig, LoyaltyLevel, LoyaltyTypeConfig
 from insurcrm.domain.policies import Policy
@@ -56,29 +53,6 @@ class Portfolio:
 
 
 @st.composite
-def customer(
-    draw: st.DrawFn, customer_id: str, referrer: str | None, household: str | None
-) -> Customer:
-    """Mostly a light customer with just what the rules look at (holdings elsewhere, lead
-    source, internal flag, PDP, risk preference); sometimes a full awkward card."""
-    if draw(st.integers(min_value=0, max_value=4)) == 0:
-        return draw(gen.customers(id=customer_id, referred_by=referrer, household_id=household))
-    day = draw(st.dates(min_value=gen.EARLIEST_RECORD, max_value=gen.LATEST_RECORD))
-    return Customer.register(
-        customer_id,
-        draw(gen.chinese_names()),
-        day,
-        holdings=draw(st.lists(gen.holdings(on=day), max_size=2)),
-        lead_source=draw(st.none() | st.sampled_from(LeadSource)),
-        referred_by=referrer,
-        household_id=household,
-        is_internal=draw(st.booleans()),
-        pdp=draw(st.none() | st.sampled_from(PdpPersonality)),
-        risk_preference=draw(st.none() | st.sampled_from(RiskPreference)),
-    )
-
-
-@st.composite
 def portfolios(draw: st.DrawFn) -> Portfolio:
     """3–8 customers, some referred by an earlier one, some sharing a household, each
     holding 0–2 policies (mostly ours) that went through a random lifecycle, started in the
@@ -90,7 +64,9 @@ def portfolios(draw: st.DrawFn) -> Portfolio:
     for i, customer_id in enumerate(ids):
         referrer = draw(st.none() | st.sampled_from(ids[:i])) if i else None
         household = draw(st.sampled_from((None, *HOUSEHOLDS)))
-        customers.append(draw(customer(customer_id, referrer, household)))
+        customers.append(
+            draw(gen.rule_customers(id=customer_id, referred_by=referrer, household_id=household))
+        )
     policies = []
     for customer_id in ids:
         for _ in range(draw(st.sampled_from((0, 1, 1, 2, 2)))):

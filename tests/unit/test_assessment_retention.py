@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from insurcrm.domain.assessment import AssessmentConfig, AssessmentStats, Assessor, open_churn
+from insurcrm.domain.assessment import Assessor, open_churn
 from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure
 from insurcrm.domain.early_warning import (
     WarningConfig,
@@ -33,12 +33,11 @@ from insurcrm.domain.future_value import (
 )
 from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.recovery import WinBackStance
-from insurcrm.domain.rfm import RfmMeans
 from insurcrm.domain.satisfaction import Answer, experience_of, period_counts, price_led
-from insurcrm.domain.segmentation import QuadrantThresholds
 from insurcrm.errors import ValidationError
 from insurcrm.testing.contracts import make_policy
-from tests.unit.test_assessment import buyer
+from tests.unit.test_assessment import AS_OF as FIGURES_AS_OF
+from tests.unit.test_assessment import CONFIG, STATS, buyer
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -66,7 +65,7 @@ class TestWarning:
 
     def test_a_zero_weight_leaves_its_signal_out(self) -> None:
         config = WarningConfig(weights={WarningSignal.IDLE_RETURNING: 0})
-        idle = WarningFigures(last_purchase=dt.date(2020, 1, 1))
+        idle = WarningFigures(last_purchase=dt.date(2020, 1, 1))  # over 2 years before
         assert warning_signals(idle, AS_OF, config) == ()
 
     @given(
@@ -84,12 +83,7 @@ class TestWarning:
         assert score(complaints + more) >= score(complaints)
 
     def test_the_engine_gives_the_score_and_level(self) -> None:
-        stats = AssessmentStats(
-            RfmMeans(1, 30, 1, Decimal("1000.00")),
-            QuadrantThresholds(Decimal("0.5"), Decimal("1000.00")),
-            Decimal("1000.00"),
-        )
-        row = Assessor(stats, AS_OF, AssessmentConfig())(buyer(complaints=2, praises=2))
+        row = Assessor(STATS, FIGURES_AS_OF, CONFIG)(buyer(complaints=2, praises=2))
         assert (row.warning_score, row.warning_level) == (45, WarningLevel.WARNING)
 
 
@@ -129,16 +123,11 @@ class TestRecovery:
         assert worth == value.amount.amount
 
     def test_the_engine_decides_for_a_churned_customer_only(self) -> None:
-        stats = AssessmentStats(
-            RfmMeans(1, 30, 1, Decimal("1000.00")),
-            QuadrantThresholds(Decimal("0.5"), Decimal("1000.00")),
-            Decimal("1000.00"),
-        )
-        assess = Assessor(stats, AS_OF, AssessmentConfig())
+        assess = Assessor(STATS, FIGURES_AS_OF, CONFIG)
         assert assess(buyer()).win_back is None
         fraud = buyer(
             churn_id="CH1",
-            churn_on=dt.date(2026, 1, 1),
+            churn_on=dt.date(2024, 1, 1),
             churn_causes=(ChurnCause.FRAUD.name,),
             lost_premium=Decimal("90000.00"),
         )

@@ -128,6 +128,7 @@ __all__ = [
     "policies",
     "recovery_configs",
     "resident_ids",
+    "rule_customers",
     "survey_responses",
     "texts",
     "tier_figures",
@@ -708,6 +709,36 @@ def customers(
         is_internal=draw(st.booleans()),
         csr_id=draw(_optional(_customer_ids())),
         agent_id=draw(_optional(_customer_ids())),
+        household_id=household_id,
+        pdp=draw(_optional(_choice(PdpPersonality))),
+        risk_preference=draw(_optional(_choice(RiskPreference))),
+    )
+
+
+@st.composite
+def rule_customers(
+    draw: st.DrawFn,
+    *,
+    id: str,
+    referred_by: str | None = None,
+    household_id: str | None = None,
+) -> Customer:
+    """Customers for rule and portfolio tests: mostly a light card with just what the rules
+    look at (cover elsewhere, lead source, internal flag, agent, PDP, risk preference —
+    cheap to build and store), and one time in four a full awkward card from
+    :func:`customers` (with an ID number, so a region)."""
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        return draw(customers(id=id, referred_by=referred_by, household_id=household_id))
+    day = draw(_dates(EARLIEST_RECORD, LATEST_RECORD))
+    return Customer.register(
+        id,
+        draw(chinese_names()),
+        day,
+        holdings=draw(st.lists(holdings(on=day), max_size=2)),
+        lead_source=draw(_optional(_choice(LeadSource))),
+        referred_by=referred_by,
+        is_internal=draw(st.booleans()),
+        agent_id=draw(_optional(st.sampled_from(("AG0001", "AGX")))),
         household_id=household_id,
         pdp=draw(_optional(_choice(PdpPersonality))),
         risk_preference=draw(_optional(_choice(RiskPreference))),
