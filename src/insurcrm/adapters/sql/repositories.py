@@ -77,8 +77,11 @@ def _update_versioned(
         raise _stale(kind, key, version)
 
 
-def _new_ids(items: Sequence[Customer | Policy | Household], kind: str) -> list[str]:
-    """The ids of a batch of new aggregates; refuses a stored version or a repeated id."""
+def _check_new(
+    conn: Connection, table: Table, items: Sequence[Customer | Policy | Household], kind: str
+) -> None:
+    """Refuse a batch of new aggregates holding a stored version, a repeated id or an id
+    already stored (the first such item in batch order is named)."""
     ids: dict[str, None] = {}
     for item in items:
         if item.version != 0:
@@ -86,7 +89,9 @@ def _new_ids(items: Sequence[Customer | Policy | Household], kind: str) -> list[
         if item.id in ids:
             raise Duplicate(kind, item.id)
         ids[item.id] = None
-    return list(ids)
+    taken = existing(conn, table, "id", ids)
+    if taken:
+        raise Duplicate(kind, next(item.id for item in items if item.id in taken))
 
 
 def _json(value: Any) -> str:
@@ -163,10 +168,7 @@ class SqlCustomers:
 
     def add_many(self, customers: Iterable[Customer]) -> int:
         items = list(customers)
-        ids = _new_ids(items, "customer")
-        taken = existing(self._conn, t.customers, "id", ids)
-        if taken:
-            raise Duplicate("customer", next(c.id for c in items if c.id in taken))
+        _check_new(self._conn, t.customers, items, "customer")
         homes = {c.household_id for c in items if c.household_id is not None}
         known = existing(self._conn, t.households, "id", homes)
         for c in items:
@@ -421,10 +423,7 @@ class SqlPolicies:
 
     def add_many(self, policies: Iterable[Policy]) -> int:
         items = list(policies)
-        ids = _new_ids(items, "policy")
-        taken = existing(self._conn, t.policies, "id", ids)
-        if taken:
-            raise Duplicate("policy", next(p.id for p in items if p.id in taken))
+        _check_new(self._conn, t.policies, items, "policy")
         numbers: set[str] = set()
         for p in items:
             if p.number in numbers:
@@ -543,10 +542,7 @@ class SqlHouseholds:
 
     def add_many(self, households: Iterable[Household]) -> int:
         items = list(households)
-        ids = _new_ids(items, "household")
-        taken = existing(self._conn, t.households, "id", ids)
-        if taken:
-            raise Duplicate("household", next(h.id for h in items if h.id in taken))
+        _check_new(self._conn, t.households, items, "household")
         rows = [(h.id, h.label, 1) for h in items]
         insert_rows(self._conn, t.households, ("id", "label", "version"), rows)
         return len(items)
