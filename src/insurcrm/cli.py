@@ -151,7 +151,7 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     finally:
         store.dispose()
     _print_summary(console, summary)
-    print_assessment(console, assessment)
+    print_assessment(console, assessment, keeping=False)  # the retention report has them
     _print_tiers(console, reviews[-1], DEFAULT_LADDER, changes, year_ago)
     print_retention(console, retention)
 

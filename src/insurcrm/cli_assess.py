@@ -147,8 +147,11 @@ def _groups(title: str, name: str, groups: Mapping[str | None, GroupTotals], tot
     return table
 
 
-def print_assessment(console: Console, assessment: PortfolioAssessment) -> None:
-    """Print the totals of a complete assessment."""
+def print_assessment(
+    console: Console, assessment: PortfolioAssessment, *, keeping: bool = True
+) -> None:
+    """Print the totals of a complete assessment (``keeping``: with the churn and
+    retention rates and the satisfaction indicators)."""
     t: AssessmentTotals = assessment.totals
     n = t.customers
     console.print(f"Assessment as of {assessment.as_of}: {n:,} customers.")
@@ -202,5 +205,5 @@ def print_assessment(console: Console, assessment: PortfolioAssessment) -> None:
             f"Pareto (二八定律): the top {p.top_customers:,} customers ({p.top_fraction:.0%}) "
             f"bring {p.share:.1%} of the premium in the RFM window."
         )
-    if t.churn is not None and t.satisfaction is not None:
+    if keeping and t.churn is not None and t.satisfaction is not None:
         console.print(keeping_table(t.churn.start, t.churn.end, t.churn, t.satisfaction))
