@@ -17,6 +17,7 @@ from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLin
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.errors import ValidationError
 from insurcrm.serialization import unstructure
+from insurcrm.services.churn import detect_churn
 from insurcrm.services.sample_portfolio import (
     DEFAULT_AS_OF,
     REGION_CODES,
@@ -227,6 +228,15 @@ def test_a_few_customers_are_erased(book: Book) -> None:
     erased = [c for c in book.customers if c.is_erased]
     assert book.stats.erased == len(erased) == 1
     assert erased[0].id != "C000001"
+
+
+def test_the_churn_records_are_those_churn_detection_records(book: Book) -> None:
+    with book.store.unit_of_work() as uow:
+        churns = list(uow.churns.iterate())
+    assert book.stats.churns == len(churns) > 0
+    assert any(c.structure is not None and c.causes != () for c in churns)  # analysed
+    scan = detect_churn(book.store.unit_of_work(), DEFAULT_AS_OF)
+    assert (scan.churned, scan.won_back) == ((), ())
 
 
 def test_stats_are_plain_values() -> None:

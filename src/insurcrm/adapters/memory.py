@@ -400,6 +400,12 @@ class _Records(Generic[R]):
             self._uow.customers.get(record.customer_id)
         return _copy(table.add(record))
 
+    def add_many(self, records: Iterable[R]) -> int:
+        def check(record: R, _earlier: set[str]) -> None:
+            self._uow.customers.get(record.customer_id)
+
+        return self._table().add_many(records, check)
+
     def get(self, record_id: str) -> R:
         return _copy(self._table().get(record_id))
 

@@ -292,6 +292,19 @@ class RecordRepository(Protocol[ServiceRecord]):
         """
         ...
 
+    def add_many(self, records: Iterable[ServiceRecord]) -> int:
+        """Store many new records as one batch (the bulk path); returns how many.
+
+        Each is checked as :meth:`add` checks it, before any is stored, so a refused
+        batch stores nothing.
+
+        Raises:
+            ConcurrencyError: a record is not new (its version is not 0).
+            Duplicate: an id is taken, or repeated in the batch.
+            NotFound: no customer ``record.customer_id`` for some record.
+        """
+        ...
+
     def get(self, record_id: str) -> ServiceRecord:
         """The record with this id.
 

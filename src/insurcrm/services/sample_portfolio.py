@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import attrs
 
 from insurcrm.domain.card import Education, FamilyMember, Holding, LifeSituation, MaritalStatus
+from insurcrm.domain.churn import ChurnRecord, churn_on
 from insurcrm.domain.customers import (
     Customer,
     Household,
@@ -37,7 +38,7 @@ from insurcrm.domain.policies import Beneficiary, EndReason, Policy, ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import CENT, Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import NotFound, ValidationError
-from insurcrm.services.churn import detect_churn
+from insurcrm.services.book import by_holder
 from insurcrm.services.customers import erase_customer
 from insurcrm.services.sample_service import ServiceRecords, ServiceSampler
 
@@ -443,6 +444,7 @@ class _Batch:
     customers: list[Customer] = attrs.Factory(list)
     policies: list[Policy] = attrs.Factory(list)
     service: ServiceRecords = attrs.Factory(ServiceRecords)
+    churns: list[ChurnRecord] = attrs.Factory(list)
 
 
 class _Sampler:
@@ -1153,13 +1155,26 @@ def _write(uow: UnitOfWork, batch: _Batch) -> None:
         uow.households.add_many(batch.households)
         uow.customers.add_many(batch.customers)
         uow.policies.add_many(batch.policies)
-        for complaint in batch.service.complaints:
-            uow.complaints.add(complaint)
-        for contact in batch.service.interactions:
-            uow.interactions.add(contact)
-        for response in batch.service.responses:
-            uow.surveys.add(response)
+        uow.complaints.add_many(batch.service.complaints)
+        uow.interactions.add_many(batch.service.interactions)
+        uow.surveys.add_many(batch.service.responses)
+        uow.churns.add_many(batch.churns)
         uow.commit()
+
+
+def _churned(
+    policies: Sequence[Policy], as_of: dt.date, service: ServiceSampler
+) -> list[ChurnRecord]:
+    """The churn records due as of ``as_of`` for the policyholders of a batch, as staff
+    analysed them: what ``detect_churn`` records on a store holding the batch, since a
+    batch holds whole family units and so every policy of its policyholders."""
+    held = by_holder(policies)
+    found: list[ChurnRecord] = []
+    for customer_id in sorted(held):
+        due = churn_on(customer_id, held[customer_id], as_of)
+        if due is not None:
+            found.append(service.analyse(due))
+    return found
 
 
 def _has_sample(uow: UnitOfWork) -> bool:
@@ -1225,6 +1240,8 @@ def generate_sample(
             made[kind] += len(getattr(records, kind))
         added += len(unit.customers)
         if len(pending.customers) >= batch_size or added >= customers:
+            pending.churns = _churned(pending.policies, as_of, service)
+            made["churns"] += len(pending.churns)
             _write(uow, pending)
             households += len(pending.households)
             policies += len(pending.policies)
@@ -1232,13 +1249,6 @@ def generate_sample(
             pending = _Batch()
             if progress is not None:
                 progress(added, customers)
-    churned = detect_churn(uow, as_of).churned
-    with uow:
-        for record in churned:
-            analysed = service.analyse(record)
-            if analysed is not record:
-                uow.churns.save(analysed)
-        uow.commit()
     to_erase = sorted(sampler.rng.sample(range(2, customers + 1), customers // 1000))
     for number in to_erase:
         erase_customer(uow, customer_id(number), as_of)
@@ -1257,5 +1267,5 @@ def generate_sample(
         complaints=made["complaints"],
         interactions=made["interactions"],
         responses=made["responses"],
-        churns=len(churned),
+        churns=made["churns"],
     )

@@ -1506,6 +1506,79 @@ class StoreContract:
             assert uow.outbox.count_pending() == 0
 
     @_each_kind
+    def test_add_many_records_stores_what_add_stores(self, kind: RecordKind) -> None:
+        batch = [kind.make(f"R{n}", f"C{1 + n % 2}", days(n % 3)) for n in range(6)]
+        found = []
+        for bulk in (True, False):
+            store = self.empty_store()
+            self.event_handlers(store)
+            self.stored(store, make_customer("C1"), make_customer("C2"))
+            with store.unit_of_work() as uow:
+                records = kind.repository(uow)
+                if bulk:
+                    assert records.add_many(iter(batch)) == len(batch)
+                    assert records.add_many([]) == 0
+                    assert records.get("R5") == attrs.evolve(batch[5], version=1)
+                else:
+                    for record in batch:
+                        records.add(record)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                stored = list(kind.repository(uow).iterate())
+                mine = kind.repository(uow).of_customer("C2")
+            found.append((stored, mine, [e.event for e in self.pending(store)]))
+        assert found[0] == found[1]
+        stored, mine, _events = found[0]
+        assert sorted(stored, key=lambda r: r.id) == [attrs.evolve(r, version=1) for r in batch]
+        assert [r.id for r in mine] == ["R3", "R1", "R5"]  # by day then id
+
+    def test_add_many_complaints_put_their_events_in_the_outbox_in_order(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        received = [
+            Complaint.receive(f"K{n}", "C1", days(n), days(n + 5), ComplaintCategory.CLAIMS, "x")
+            for n in (2, 1)
+        ]
+        with store.unit_of_work() as uow:
+            added = uow.complaints.add_many(received)
+            uow.commit()
+        assert added == 2
+        assert [e.event for e in self.pending(store)][1:] == [
+            ComplaintReceived("C1", days(2), "K2", days(7)),
+            ComplaintReceived("C1", days(1), "K1", days(6)),
+        ]
+
+    @_each_kind
+    def test_add_many_records_refuses_a_bad_batch_and_keeps_nothing(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            kind.repository(uow).add(kind.make("R1", "C1", DAY))
+            uow.commit()
+        waiting = self.pending(store)
+        new = kind.make("R2", "C1", DAY)
+        refused: list[tuple[list[Any], type[Exception], str]] = [
+            ([new, kind.make("R1", "C1", DAY)], Duplicate, "R1"),  # taken
+            ([new, kind.make("R2", "C1", days(1))], Duplicate, "R2"),  # repeated
+            ([new, kind.make("R3", "C-none", DAY)], NotFound, "C-none"),
+        ]
+        for batch, error, key in refused:
+            with store.unit_of_work() as uow:
+                with pytest.raises(error) as caught:
+                    kind.repository(uow).add_many(batch)
+                assert getattr(caught.value, "key", None) == key
+                uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError):
+                kind.repository(uow).add_many([new, attrs.evolve(new, id="R4", version=1)])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [r.id for r in kind.repository(uow).iterate()] == ["R1"]
+        assert self.pending(store) == waiting
+
+    @_each_kind
     def test_an_unknown_record_is_not_found(self, kind: RecordKind) -> None:
         store = self.empty_store()
         self.stored(store, make_customer("C1"))

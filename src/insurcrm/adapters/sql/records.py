@@ -10,15 +10,23 @@ the way out. Saves are ``UPDATE … WHERE id = :id AND version = :v``, as elsewh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Generic
 
 import attrs
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, or_, select
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.bulk import existing
 from insurcrm.adapters.sql.outbox import SqlOutbox
-from insurcrm.adapters.sql.repositories import BATCH, _exists, _json, _stale, _update_versioned
+from insurcrm.adapters.sql.repositories import (
+    BATCH,
+    _check_new,
+    _exists,
+    _json,
+    _stale,
+    _update_versioned,
+)
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.interactions import Interaction
@@ -106,6 +114,20 @@ class SqlRecords(Generic[ServiceRecord]):
         self._conn.execute(insert(self._table), self._values(record, 1))
         self._outbox.record(getattr(record, "events", ()))
         return _stored(record, 1)
+
+    def add_many(self, records: Iterable[ServiceRecord]) -> int:
+        items = list(records)
+        if not items:
+            return 0
+        _check_new(self._conn, self._table, items, self._kind)
+        known = existing(self._conn, t.customers, "id", {r.customer_id for r in items})
+        for record in items:
+            if record.customer_id not in known:
+                raise NotFound("customer", record.customer_id)
+        self._conn.execute(insert(self._table), [self._values(r, 1) for r in items])
+        for record in items:
+            self._outbox.record(getattr(record, "events", ()))
+        return len(items)
 
     def get(self, record_id: str) -> ServiceRecord:
         found = self._select(self._table.c.id == record_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, insert, or_, select
@@ -77,11 +77,19 @@ def _update_versioned(
         raise _stale(kind, key, version)
 
 
-def _check_new(
-    conn: Connection, table: Table, items: Sequence[Customer | Policy | Household], kind: str
-) -> None:
-    """Refuse a batch of new aggregates holding a stored version, a repeated id or an id
-    already stored (the first such item in batch order is named)."""
+class _New(Protocol):
+    """What :func:`_check_new` reads of an item: its id and version."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+def _check_new(conn: Connection, table: Table, items: Sequence[_New], kind: str) -> None:
+    """Refuse a batch of new items (aggregates or records) holding a stored version, a
+    repeated id or an id already stored (the first such item in batch order is named)."""
     ids: dict[str, None] = {}
     for item in items:
         if item.version != 0:
