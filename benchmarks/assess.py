@@ -48,7 +48,7 @@ from insurcrm.adapters.sql import SqlStore, upgrade
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.bulk import CUSTOMER_COLUMNS as BULK_CUSTOMER_COLUMNS
 from insurcrm.adapters.sql.bulk import POLICY_COLUMNS as BULK_POLICY_COLUMNS
-from insurcrm.adapters.sql.bulk import cell_writer, customer_rows, policy_rows
+from insurcrm.adapters.sql.bulk import customer_rows, policy_rows
 from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
 from insurcrm.domain.customers import Customer, Household
@@ -715,12 +715,11 @@ def import_insurcrm(data: ImportSet, store: SqlStore) -> tuple[float, int]:
 
 def _raw_tables(data: ImportSet, dialect: str) -> list[tuple[str, tuple[str, ...], list[Any]]]:
     """(table, columns, driver-form rows) in insert order, converted before timing."""
-    cell = cell_writer(dialect)
     out: list[tuple[str, tuple[str, ...], list[Any]]] = [
         (t.households.name, ("id", "label", "version"), _household_rows(data.households)),
-        (t.customers.name, BULK_CUSTOMER_COLUMNS, customer_rows(data.customers, cell)),
+        (t.customers.name, BULK_CUSTOMER_COLUMNS, customer_rows(data.customers, dialect)),
     ]
-    for name, rows in policy_rows(data.policies, cell).items():
+    for name, rows in policy_rows(data.policies, dialect).items():
         out.append((name, BULK_POLICY_COLUMNS[name], rows))
     return out
 

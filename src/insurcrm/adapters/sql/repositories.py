@@ -21,7 +21,6 @@ from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.bulk import (
     CUSTOMER_COLUMNS,
     POLICY_COLUMNS,
-    cell_writer,
     customer_rows,
     existing,
     insert_rows,
@@ -190,7 +189,7 @@ class SqlCustomers:
             if ref is not None and ref not in stored and ref not in earlier:
                 raise NotFound("customer", ref)
             earlier.add(c.id)
-        rows = customer_rows(items, cell_writer(self._conn.dialect.name))
+        rows = customer_rows(items, self._conn.dialect.name)
         insert_rows(self._conn, t.customers, CUSTOMER_COLUMNS, rows)
         for c in items:
             self._outbox.record(c.events)
@@ -452,7 +451,7 @@ class SqlPolicies:
                 if c is not None and c not in known:
                     raise NotFound("customer", c)
         tables = {table.name: table for table in (t.policies, *_CHILDREN)}
-        for name, rows in policy_rows(items, cell_writer(self._conn.dialect.name)).items():
+        for name, rows in policy_rows(items, self._conn.dialect.name).items():
             insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
         for p in items:
             self._outbox.record(p.events)
