@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any
 
 import attrs
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, select
 
 from insurcrm.adapters.sql import tables as t
 from insurcrm.domain.card import BasicProfile, LifeSituation
@@ -106,7 +106,7 @@ _EMPTY_LIFE = _json(unstructure(LifeSituation()))
 
 
 def _name_of(value: Enum | None) -> str | None:
-    return None if value is None else value.name
+    return None if value is None else value._name_
 
 
 def _e164(phone: Phone | None) -> str | None:
@@ -231,6 +231,7 @@ def policy_rows(policies: Iterable[Policy], dialect: str) -> dict[str, list[tupl
     driver's form for ``dialect``."""
     cells = _cells(dialect)
     day, amount, flag = cells.day, cells.amount, cells.flag
+    # ``_name_`` is the member's name, read without the ``name`` property's overhead.
     out: dict[str, list[tuple[Any, ...]]] = {name: [] for name in POLICY_COLUMNS}
     main = out[t.policies.name]
     people = out[t.beneficiaries.name]
@@ -245,14 +246,14 @@ def policy_rows(policies: Iterable[Policy], dialect: str) -> dict[str, list[tupl
                 p.number,
                 p.policyholder_id,
                 p.insured_id,
-                p.product_line.name,
+                p.product_line._name_,
                 day(p.start_date),
                 p.term_years,
                 p.currency,
                 amount(p.sum_assured.amount),
                 amount(p.annual_premium.amount),
                 p.insurer,
-                p.status.name,
+                p.status._name_,
                 p.campaign,
                 1,
             )
@@ -263,11 +264,11 @@ def policy_rows(policies: Iterable[Policy], dialect: str) -> dict[str, list[tupl
                 (pid, i, amount(b.share), b.customer_id, name, b.relation, flag(b.erased))
             )
         for i, h in enumerate(p.history):
-            reason = h.reason.name if h.reason is not None else None
-            history.append((pid, i, day(h.on), h.from_status.name, h.to_status.name, reason))
+            reason = h.reason._name_ if h.reason is not None else None
+            history.append((pid, i, day(h.on), h.from_status._name_, h.to_status._name_, reason))
         for i, s in enumerate(p.purchases):
             paid = s.amount
-            bought.append((pid, i, day(s.on), amount(paid.amount), paid.currency, s.kind.name))
+            bought.append((pid, i, day(s.on), amount(paid.amount), paid.currency, s.kind._name_))
         for i, m in enumerate(p.missed_premiums):
             missed.append((pid, i, day(m.due_date), amount(m.amount.amount), m.amount.currency))
     return out
@@ -302,9 +303,13 @@ def existing(conn: Connection, table: Table, column: str, keys: Iterable[str]) -
     wanted = list(dict.fromkeys(keys))
     found: set[str] = set()
     col = table.c[column]
-    # One cached statement whose list is expanded at execution, not 5,000 bound
-    # parameters compiled per chunk.
-    query = select(col).where(col.in_(bindparam("keys", expanding=True)))
+    # One cached statement per call, not 5,000 bound parameters compiled per chunk: on
+    # PostgreSQL the keys go as one array parameter, elsewhere the list is expanded
+    # when the statement runs.
+    if conn.dialect.name == "postgresql":
+        query = select(col).where(col == any_(bindparam("keys", type_=ARRAY(col.type))))
+    else:
+        query = select(col).where(col.in_(bindparam("keys", expanding=True)))
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         found.update(conn.execute(query, {"keys": chunk}).scalars())
