@@ -172,6 +172,19 @@ class TestAnalysisAndWinBack:
         assert back.events[-1] == CustomerWonBack("C1", back.won_back_on, record.id)
         assert record.won_back(DAY).won_back_on == DAY
 
+    @given(churned=st.integers(0, 30), back=st.integers(0, 30) | st.none(), day=st.integers(-5, 65))
+    def test_a_record_is_open_from_the_churn_until_the_win_back(
+        self, churned: int, back: int | None, day: int
+    ) -> None:
+        on = DAY + dt.timedelta(days=churned)
+        record = ChurnRecord.record("C1", on)
+        if back is not None:
+            record = record.won_back(on + dt.timedelta(days=back))
+        when = DAY + dt.timedelta(days=day)
+        still = back is None or day < churned + back
+        assert record.open_on(when) == (day >= churned and still)
+        assert record.open_on(on) == (back != 0)  # won back the day it churned: never open
+
     def test_a_record_is_won_back_once(self) -> None:
         back = ChurnRecord.record("C1", DAY).won_back(DAY)
         with pytest.raises(RuleViolation, match="already won back"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import partial
 
 import attrs
 import pytest
@@ -224,6 +225,22 @@ class TestChurn:
         stored, record = end_policy(store.unit_of_work(), "P2", PolicyStatus.LAPSED, DAY)
         assert stored.status is PolicyStatus.LAPSED
         assert record is None  # the day's churn is already on record
+
+    def test_the_queue_of_a_past_date_holds_the_records_open_on_that_date(self) -> None:
+        store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))
+        churned = dt.date(2025, 1, 10)
+        end_policy(store.unit_of_work(), "P1", PolicyStatus.LAPSED, churned)
+        back = dt.date(2025, 3, 1)
+        with store.unit_of_work() as uow:
+            uow.policies.save(uow.policies.get("P1").reinstate(back))
+            uow.commit()
+        assert [r.won_back_on for r in detect_churn(store.unit_of_work(), back).won_back] == [back]
+        model = portfolio_renewal_model(store.unit_of_work(), back)
+        queue = partial(win_back_queue, store.unit_of_work(), model=model)
+        assert [w.record.customer_id for w in queue(as_of=churned)] == ["C1"]
+        assert [w.record.customer_id for w in queue(as_of=back - dt.timedelta(days=1))] == ["C1"]
+        assert queue(as_of=churned - dt.timedelta(days=1)) == []  # not churned yet
+        assert queue(as_of=back) == []  # won back that day
 
     def test_erased_customers_leave_the_queue(self) -> None:
         store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))

@@ -389,9 +389,7 @@ def figures_of(
 def open_churn(records: Iterable[ChurnRecord], as_of: dt.date) -> ChurnRecord | None:
     """The churn record a recovery is decided on: the latest (by day, then id) on or
     before ``as_of`` that was still open then (not won back by ``as_of``)."""
-    open_then = [
-        r for r in records if r.on <= as_of and (r.won_back_on is None or r.won_back_on > as_of)
-    ]
+    open_then = [r for r in records if r.open_on(as_of)]
     return max(open_then, key=lambda r: (r.on, r.id), default=None)
 
 

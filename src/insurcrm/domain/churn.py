@@ -164,6 +164,11 @@ class ChurnRecord:
         """True until the customer is won back."""
         return self.won_back_on is None
 
+    def open_on(self, day: dt.date) -> bool:
+        """True when the record was open at the end of ``day``: the customer had churned
+        by then and was not yet won back."""
+        return self.on <= day and (self.won_back_on is None or self.won_back_on > day)
+
     @property
     def dropped_on_purpose(self) -> bool:
         """True for customers we pushed away on purpose, for fraud or malicious arrears:

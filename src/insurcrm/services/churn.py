@@ -267,7 +267,7 @@ def win_backs_in(
     """:func:`win_back_queue` over a book already loaded."""
     queue = []
     for record in book.churns:
-        if not record.is_open or record.on > as_of or record.customer_id in book.erased:
+        if not record.open_on(as_of) or record.customer_id in book.erased:
             continue
         value = win_back_value(
             record.customer_id, book.held.get(record.customer_id, ()), record.on, model, future
@@ -287,6 +287,7 @@ def win_back_queue(
     recovery: RecoveryConfig | None = None,
     future: FutureValueConfig | None = None,
 ) -> list[WinBack]:
-    """The recovery decision of every open churn record up to ``as_of`` (erased customers
-    left out), recommended ones first by expected net benefit (reads only)."""
+    """The recovery decision of every churn record open on ``as_of`` (recorded by then and
+    not won back by then; erased customers left out), recommended ones first by expected
+    net benefit (reads only). A past date gives that date's queue."""
     return win_backs_in(load_book(uow), as_of, model, recovery=recovery, future=future)
