@@ -20,7 +20,18 @@ from enum import Enum
 from typing import Any
 
 import attrs
-from sqlalchemy import ARRAY, Connection, Table, any_, bindparam, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+)
 
 from insurcrm.adapters.sql import tables as t
 from insurcrm.domain.card import BasicProfile, LifeSituation
@@ -303,14 +314,21 @@ def existing(conn: Connection, table: Table, column: str, keys: Iterable[str]) -
     wanted = list(dict.fromkeys(keys))
     found: set[str] = set()
     col = table.c[column]
-    # One cached statement per call, not 5,000 bound parameters compiled per chunk: on
-    # PostgreSQL the keys go as one array parameter, elsewhere the list is expanded
-    # when the statement runs.
-    if conn.dialect.name == "postgresql":
+    # The keys go as one parameter, not as 5,000 bound parameters rendered per chunk:
+    # an array on PostgreSQL, a JSON array opened by json_each on SQLite; elsewhere the
+    # list is expanded when the statement runs.
+    dialect = conn.dialect.name
+    pack: Callable[[list[str]], Any] = list
+    if dialect == "postgresql":
         query = select(col).where(col == any_(bindparam("keys", type_=ARRAY(col.type))))
+    elif dialect == "sqlite":
+        each = func.json_each(bindparam("keys"))
+        opened: Select[str] = select(literal_column("value", String)).select_from(each)
+        query = select(col).where(col.in_(opened.scalar_subquery()))
+        pack = _json
     else:
         query = select(col).where(col.in_(bindparam("keys", expanding=True)))
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        found.update(conn.execute(query, {"keys": chunk}).scalars())
+        found.update(conn.execute(query, {"keys": pack(chunk)}).scalars())
     return found
