@@ -30,13 +30,6 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from insurcrm import __version__
@@ -186,14 +179,8 @@ def _generate(
 ) -> SampleStats:
     console.print(f"Database: {describe_url(url)}")
     started = time.perf_counter()
-    with Progress(
-        TextColumn("[bold]Generating sample book"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-    ) as bar:
-        task = bar.add_task("customers", total=customers)
+    with progress_bar(console, transient=False) as bar:
+        task = bar.add_task("Generating sample book", total=customers)
         stats = generate_sample(
             store.unit_of_work(),
             customers=customers,

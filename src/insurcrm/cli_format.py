@@ -61,13 +61,14 @@ def share(part: Decimal | int, whole: Decimal | int) -> str:
     return f"{Decimal(part) * 100 / Decimal(whole):.1f} %"
 
 
-def progress_bar(console: Console) -> Progress:
-    """A bar that shows the task's description, done of total and time, then disappears."""
+def progress_bar(console: Console, *, transient: bool = True) -> Progress:
+    """A bar that shows the task's description, done of total and time; it disappears
+    when done unless ``transient`` is False."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        transient=True,
+        transient=transient,
     )

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.card import BasicProfile, LifeSituation
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.policies import Policy
@@ -54,10 +55,9 @@ __all__ = [
 #: Turns a Python value into the driver's form for one dialect.
 Cell = Callable[[Any], Any]
 
-#: Parameters per ``IN (…)`` lookup (SQLite allows 32,766 bound variables).
+#: Keys per existence lookup (one parameter on SQLite and PostgreSQL, bound one by one elsewhere).
 _CHUNK = 5000
 
-_CENT = Decimal("0.01")
 
 #: Rows copied into a PostgreSQL table at once from which its statistics are refreshed.
 _ANALYZE_FROM = 10_000
@@ -67,7 +67,7 @@ def _sqlite_cell(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return int((value / _CENT).to_integral_exact())
+        return Amount.to_cents(value)
     if isinstance(value, bool):
         return int(value)
     return value
@@ -84,10 +84,6 @@ def cell_writer(dialect: str) -> Cell:
     return _sqlite_cell if dialect == "sqlite" else _plain_cell
 
 
-def _cents(value: Decimal) -> int:
-    return int((value / _CENT).to_integral_exact())
-
-
 @attrs.frozen
 class _Cells:
     """The driver form of a date, an amount and a flag for one dialect."""
@@ -100,7 +96,7 @@ class _Cells:
         return None if value is None else self.day(value)
 
 
-_SQLITE_CELLS = _Cells(dt.date.isoformat, _cents, int)
+_SQLITE_CELLS = _Cells(dt.date.isoformat, Amount.to_cents, int)
 _PLAIN_CELLS = _Cells(_plain_cell, _plain_cell, _plain_cell)
 
 

@@ -73,6 +73,18 @@ class json_field(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
         super().__init__(document)
 
 
+@compiles(json_field)
+def _json_field(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"json_extract({document}, '$.{element.key}')"  # a flag: JSON true/false → 1/0
+
+
+@compiles(json_field, "postgresql")
+def _json_field_postgresql(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    document = compiler.process(element.clauses, **kw)
+    return f"(CAST({document} AS jsonb) ->> '{element.key}')"
+
+
 class json_flag(json_field):  # noqa: N801 -- a SQL function's name
     """A top-level true/false field of a JSON document stored as text, as 1, 0 or NULL."""
 
@@ -80,28 +92,10 @@ class json_flag(json_field):  # noqa: N801 -- a SQL function's name
     inherit_cache = True
 
 
-@compiles(json_flag)
-def _json_flag(element: json_flag, compiler: SQLCompiler, **kw: Any) -> str:
-    document = compiler.process(element.clauses, **kw)
-    return f"json_extract({document}, '$.{element.key}')"  # JSON true/false: 1/0
-
-
-@compiles(json_flag, "postgresql")
+@compiles(json_flag, "postgresql")  # elsewhere as json_field
 def _json_flag_postgresql(element: json_flag, compiler: SQLCompiler, **kw: Any) -> str:
     document = compiler.process(element.clauses, **kw)
     return f"CAST(CAST(CAST({document} AS jsonb) ->> '{element.key}' AS BOOLEAN) AS INTEGER)"
-
-
-@compiles(json_field)
-def _json_field(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
-    document = compiler.process(element.clauses, **kw)
-    return f"json_extract({document}, '$.{element.key}')"
-
-
-@compiles(json_field, "postgresql")
-def _json_field_postgresql(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
-    document = compiler.process(element.clauses, **kw)
-    return f"(CAST({document} AS jsonb) ->> '{element.key}')"
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:

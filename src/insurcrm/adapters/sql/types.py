@@ -36,7 +36,7 @@ class Amount(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return int((value / _CENT).to_integral_exact())
+            return Amount.to_cents(value)
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
@@ -45,6 +45,11 @@ class Amount(TypeDecorator[Decimal]):
         if dialect.name == "sqlite":
             return (Decimal(int(value)) * _CENT).quantize(_CENT)
         return Decimal(value).quantize(_CENT)
+
+    @staticmethod
+    def to_cents(value: Decimal) -> int:
+        """The SQLite form of an amount: integer hundredths."""
+        return int((value / _CENT).to_integral_exact())
 
     @staticmethod
     def sum_to_decimal(raw: Any, dialect_name: str) -> Decimal:
