@@ -95,6 +95,7 @@ __all__ = [
     "figures_of",
     "loyalty_score_of",
     "open_churn",
+    "recovery_of",
     "region_of",
     "warning_figures_of",
 ]
@@ -508,6 +509,26 @@ def loyalty_score_of(f: AssessmentFigures, config: SegmentationConfig) -> Decima
     return loyalty_score(value, config.quadrant)
 
 
+def recovery_of(
+    f: AssessmentFigures, factor: float, config: RecoveryConfig
+) -> RecoveryDecision | None:
+    """The recovery decision (§7.3) for the churned customer of ``f``, as
+    :func:`~insurcrm.domain.recovery.decide_recovery` gives it, their win-back valued at
+    ``factor`` (:func:`~insurcrm.domain.future_value.win_back_factor`); None when they have
+    no open churn record."""
+    if f.churn_id is None or f.churn_on is None:
+        return None
+    record = ChurnRecord(
+        f.churn_id,
+        f.customer_id,
+        f.churn_on,
+        ChurnStructure[f.churn_structure] if f.churn_structure else None,
+        tuple(ChurnCause[c] for c in f.churn_causes),
+    )
+    value = Money(win_back_worth(f.lost_premium, factor), DEFAULT_CURRENCY)
+    return decide_recovery(record, value, config)
+
+
 @attrs.frozen
 class AssessmentStats:
     """The portfolio statistics of §5: RFM means, quadrant thresholds, the value median.
@@ -629,17 +650,7 @@ class Assessor:
     def recovery(self, f: AssessmentFigures) -> RecoveryDecision | None:
         """The recovery decision (§7.3) for a churned customer, as
         :func:`~insurcrm.domain.recovery.decide_recovery` gives it; None for the others."""
-        if f.churn_id is None or f.churn_on is None:
-            return None
-        record = ChurnRecord(
-            f.churn_id,
-            f.customer_id,
-            f.churn_on,
-            ChurnStructure[f.churn_structure] if f.churn_structure else None,
-            tuple(ChurnCause[c] for c in f.churn_causes),
-        )
-        value = Money(win_back_worth(f.lost_premium, self._win_back_factor), DEFAULT_CURRENCY)
-        return decide_recovery(record, value, self.config.recovery)
+        return recovery_of(f, self._win_back_factor, self.config.recovery)
 
     def warning(self, f: AssessmentFigures) -> int:
         """The early-warning score (§7.2), as

@@ -44,6 +44,7 @@ __all__ = [
     "WarningLevel",
     "WarningSignal",
     "early_warning",
+    "survey_fell",
     "warning_figures",
     "warning_score",
     "warning_signals",
@@ -305,11 +306,16 @@ def warning_score(signals: Iterable[WarningSignal], config: WarningConfig | None
 
 
 def _survey_fell(f: WarningFigures, cfg: WarningConfig) -> bool:
-    last, prior = f.survey_last, f.survey_prior
+    return survey_fell(f.survey_last, f.survey_prior, cfg)
+
+
+def survey_fell(last: Decimal | None, prior: Decimal | None, config: WarningConfig) -> bool:
+    """Whether the survey average fell enough to signal a declining relationship (§7.2):
+    by at least ``config.survey_drop`` from the ``prior`` response to the ``last``."""
     return (
         last is not None
         and prior is not None
-        and prior - last >= cfg.survey_drop
+        and prior - last >= config.survey_drop
         and (prior > last)
     )
 

@@ -2,13 +2,16 @@
 
 :func:`assess_portfolio` makes two passes. The first reads every customer's
 compact figures from storage (aggregated in the database on the SQL
-backends), adds up the portfolio statistics the rules compare against (RFM
-means; the medians of the loyalty score, profit and current value) and spools
-the figures to an anonymous temporary file. The second pass — iterating the
-returned :class:`PortfolioAssessment` — reads the spool back, classifies each
-customer and adds them to the totals. Memory holds one batch of figures and
-three arrays of 8-byte integers for the medians, never the customers
-themselves; the database is read once.
+backends) in batches, applies to each batch at once every rule that does not
+depend on the rest of the portfolio (:mod:`insurcrm.services.batch_rules`),
+adds up the portfolio statistics the other rules compare against (RFM means;
+the medians of the loyalty score, profit and current value) and spools the
+batch's codes and figures to an anonymous temporary file. The second pass —
+iterating the returned :class:`PortfolioAssessment` — reads the spool back,
+applies the RFM, quadrant and retention rules batch by batch, adds each batch
+to the totals and yields its rows. Memory holds one batch and two arrays of
+8-byte integers for the medians, never the customers themselves; the database
+is read once.
 """
 
 from __future__ import annotations
@@ -19,28 +22,26 @@ import json
 import math
 import pickle
 import tempfile
-from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import IO, Any
+from itertools import islice
+from typing import IO, TypeVar
 
 import numpy as np
 
 from insurcrm.domain.assessment import (
     AssessmentConfig,
-    AssessmentFigures,
     AssessmentRow,
     AssessmentStats,
     AssessmentTotals,
     AssessmentWindows,
-    Assessor,
-    loyalty_score_of,
 )
 from insurcrm.domain.rfm import RfmMeans
 from insurcrm.domain.satisfaction import PeriodCounts
 from insurcrm.domain.segmentation import ParetoResult, QuadrantThresholds
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import StorageError
+from insurcrm.services.batch_rules import Batch, BatchAssessor, Ints
 
 __all__ = [
     "FORMATS",
@@ -59,24 +60,31 @@ FORMATS = ("csv", "json")
 
 _CENT = Decimal("0.01")
 _SCORE = Decimal("0.0001")
+T = TypeVar("T")
 
 
-def _median(values: array[int], unit: Decimal) -> Decimal:
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), as ``itertools.batched``."""
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def _median(values: Ints, unit: Decimal) -> Decimal:
     """The median of integer ``values`` counted in ``unit`` (as ``segmentation.median``)."""
     n = len(values)
     if n == 0:
         return Decimal(0)
-    data = np.frombuffer(values, dtype=np.int64)
     mid = n // 2
     if n % 2:
-        return Decimal(int(np.partition(data, mid)[mid])) * unit
-    lower, upper = np.partition(data, (mid - 1, mid))[mid - 1 : mid + 1]
+        return Decimal(int(np.partition(values, mid)[mid])) * unit
+    lower, upper = np.partition(values, (mid - 1, mid))[mid - 1 : mid + 1]
     return (Decimal(int(lower)) * unit + Decimal(int(upper)) * unit) / 2
 
 
-def _pareto(values: array[int], top_fraction: Decimal = Decimal("0.2")) -> ParetoResult:
+def _pareto(values: Ints, top_fraction: Decimal = Decimal("0.2")) -> ParetoResult:
     """The premium share of the top customers (as ``segmentation.pareto_share``)."""
-    data = np.sort(np.frombuffer(values, dtype=np.int64))[::-1]
+    data = np.sort(values)[::-1]
     top = math.ceil(len(data) * top_fraction)
     return ParetoResult(
         top_fraction,
@@ -100,20 +108,20 @@ class PortfolioAssessment:
 
     def __init__(
         self,
-        as_of: dt.date,
-        config: AssessmentConfig,
+        assessor: BatchAssessor,
         customers: int,
         stats: AssessmentStats,
         spool: IO[bytes],
-        premiums: array[int],
+        premiums: Ints,
         progress: Progress | None,
         counts: PeriodCounts,
     ) -> None:
-        self.as_of = as_of
-        self.config = config
+        self.as_of = assessor.as_of
+        self.config = assessor.config
         self.customers = customers
         self.stats = stats
-        self.totals = AssessmentTotals(as_of)
+        self.totals = AssessmentTotals(self.as_of)
+        self._assessor = assessor
         self._spool: IO[bytes] | None = spool
         self._premiums = premiums
         self._progress = progress
@@ -129,29 +137,23 @@ class PortfolioAssessment:
         if spool is None:
             raise StorageError("the assessment rows can be read only once")
         self._spool = None
-        totals = self.totals
-        assess = Assessor(self.stats, self.as_of, self.config)
-        make = AssessmentFigures._make
+        rows = self._assessor.rows
         done = 0
         try:
             spool.seek(0)
             while True:
                 try:
-                    chunk: list[tuple[Any, ...]] = pickle.load(spool)
+                    batch: Batch = pickle.load(spool)
                 except EOFError:
                     break
-                for raw, score in chunk:
-                    figures = make(raw)
-                    row = assess(figures, score)
-                    totals.add(row, figures)
-                    yield row
-                done += len(chunk)
+                yield from rows(batch, self.stats, self.totals)
+                done += len(batch.customer_id)
                 if self._progress is not None:
                     self._progress(done, self.customers)
         finally:
             spool.close()
         windows = AssessmentWindows.of(self.as_of, self.config)
-        totals.finish(_pareto(self._premiums), windows.period_start, self._counts)
+        self.totals.finish(_pareto(self._premiums), windows.period_start, self._counts)
 
 
 def assess_portfolio(
@@ -168,51 +170,44 @@ def assess_portfolio(
     the same way). An empty store gives no rows and empty totals.
     """
     cfg = config or AssessmentConfig()
-    seg = cfg.segmentation
     windows = AssessmentWindows.of(as_of, cfg)
-    recency = frequency = 0
-    monetary = Decimal("0.00")
-    scores: array[int] = array("q")
-    premiums: array[int] = array("q")
+    assessor = BatchAssessor(as_of, cfg)
+    recency = frequency = monetary = 0
+    scores: list[Ints] = []
+    premiums: list[Ints] = []
+    read = 0
     spool = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the result, closed there
     try:
         with uow:
             total = uow.customers.count()
             counts = uow.portfolio.period_counts(windows)
-            chunk: list[tuple[Any, ...]] = []
-            read = 0
-            for f in uow.portfolio.figures(windows, cfg):
-                score = None
-                if f.purchases and f.last_purchase is not None:
-                    recency += (as_of - f.last_purchase).days
-                    frequency += f.window_purchases
-                    monetary += f.window_premium
-                    score = loyalty_score_of(f, seg)
-                    scores.append(int(score / _SCORE))
-                    premiums.append(int(f.window_premium / _CENT))
-                chunk.append((tuple(f), score))
-                if len(chunk) >= CHUNK:
-                    pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-                    read += len(chunk)
-                    chunk = []
-                    if progress is not None:
-                        progress(read, total)
-            if chunk:
-                pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            for chunk in batched(uow.portfolio.figures(windows, cfg), CHUNK):
+                batch = assessor.first(chunk)
+                bought = batch.bought
+                recency += int(batch.recency[bought].sum())
+                frequency += int(batch.window_purchases[bought].sum())
+                monetary += int(batch.window_premium[bought].sum())
+                scores.append(batch.score[bought])
+                premiums.append(batch.window_premium[bought])
+                pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
                 read += len(chunk)
-            if progress is not None:
+                if progress is not None:
+                    progress(read, total)
+            if progress is not None and read == 0:
                 progress(read, total)
     except BaseException:
         spool.close()
         raise
-    value_median = _median(premiums, _CENT)
+    all_premiums = np.concatenate(premiums) if premiums else np.zeros(0, np.int64)
+    all_scores = np.concatenate(scores) if scores else np.zeros(0, np.int64)
+    value_median = _median(all_premiums, _CENT)
     stats = AssessmentStats(
-        means=RfmMeans(len(premiums), recency, frequency, monetary),
+        means=RfmMeans(len(all_premiums), recency, frequency, Decimal(monetary).scaleb(-2)),
         # Profit is the premium while the cost of serving is not known (§5.4).
-        thresholds=QuadrantThresholds(loyalty=_median(scores, _SCORE), profit=value_median),
+        thresholds=QuadrantThresholds(loyalty=_median(all_scores, _SCORE), profit=value_median),
         value_median=value_median,
     )
-    return PortfolioAssessment(as_of, cfg, read, stats, spool, premiums, progress, counts)
+    return PortfolioAssessment(assessor, read, stats, spool, all_premiums, progress, counts)
 
 
 def row_fields() -> tuple[str, ...]:
