@@ -39,6 +39,7 @@ __all__ = [
     "churn_on",
     "churn_rates",
     "customers_in_force",
+    "dropped_on_purpose",
 ]
 
 
@@ -84,6 +85,14 @@ def churn_id(customer_id: str, on: dt.date) -> str:
 
 def _causes(items: Iterable[ChurnCause]) -> tuple[ChurnCause, ...]:
     return enum_tuple(ChurnCause, "causes", items)
+
+
+def dropped_on_purpose(structure: ChurnStructure | None, causes: Iterable[ChurnCause]) -> bool:
+    """True for a churn of that structure and those causes that we caused on purpose, for
+    fraud or malicious arrears: such customers are never won back (彻底放弃)."""
+    return structure is ChurnStructure.INTENTIONALLY_PUSHED_AWAY or any(
+        c is ChurnCause.FRAUD or c is ChurnCause.MALICIOUS_ARREARS for c in causes
+    )
 
 
 @attrs.frozen
@@ -173,11 +182,7 @@ class ChurnRecord:
     def dropped_on_purpose(self) -> bool:
         """True for customers we pushed away on purpose, for fraud or malicious arrears:
         they are never won back (彻底放弃)."""
-        return (
-            self.structure is ChurnStructure.INTENTIONALLY_PUSHED_AWAY
-            or ChurnCause.FRAUD in self.causes
-            or ChurnCause.MALICIOUS_ARREARS in self.causes
-        )
+        return dropped_on_purpose(self.structure, self.causes)
 
     def analysed(
         self,

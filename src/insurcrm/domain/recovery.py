@@ -34,11 +34,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import NamedTuple
 
 import attrs
 
 from insurcrm.domain.checks import fraction, non_negative_decimal
-from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure
+from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure, dropped_on_purpose
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.values import Money
 from insurcrm.errors import ValidationError
@@ -51,6 +52,7 @@ __all__ = [
     "WinBackMeasure",
     "WinBackStance",
     "decide_recovery",
+    "recovery_outcome",
 ]
 
 
@@ -250,14 +252,17 @@ _MEASURES: Mapping[ChurnStructure | None, tuple[WinBackMeasure, ...]] = {
 }
 
 
-def _stance(record: ChurnRecord, value_class: ValueClass) -> tuple[WinBackStance, str]:
-    if record.dropped_on_purpose:
+def _stance(
+    structure: ChurnStructure | None,
+    causes: tuple[ChurnCause, ...],
+    dropped: bool,
+    value_class: ValueClass,
+) -> tuple[WinBackStance, str]:
+    if dropped:
         return WinBackStance.GIVE_UP_ENTIRELY, "we let them go on purpose (fraud or arrears)"
     if value_class is ValueClass.SMALL:
         return WinBackStance.BASICALLY_GIVE_UP, "a small customer"
-    hard_to_avoid = (
-        record.structure is ChurnStructure.MIGRATED or ChurnCause.INVOLUNTARY in record.causes
-    )
+    hard_to_avoid = structure is ChurnStructure.MIGRATED or ChurnCause.INVOLUNTARY in causes
     if value_class is ValueClass.IMPORTANT and not hard_to_avoid:
         return WinBackStance.SPARE_NO_EFFORT, "an important customer"
     if hard_to_avoid:
@@ -282,6 +287,59 @@ def _analysis(
     )
 
 
+_ALLOWED = (WinBackStance.SPARE_NO_EFFORT, WinBackStance.AS_CASE_ALLOWS)
+
+
+class _Plan(NamedTuple):
+    value_class: ValueClass
+    stance: WinBackStance
+    why: str
+    analysis: CostBenefit
+    offered: bool  # better terms were weighed …
+    better_terms: bool  # … and pay for themselves
+    recommended: bool
+
+
+def _plan(
+    structure: ChurnStructure | None,
+    causes: tuple[ChurnCause, ...],
+    value: Decimal,
+    cfg: RecoveryConfig,
+) -> _Plan:
+    """The decision of :func:`decide_recovery` without its wording."""
+    value_class = cfg.value_class(value)
+    dropped = dropped_on_purpose(structure, causes)
+    stance, why = _stance(structure, causes, dropped, value_class)
+    chance = Decimal(0) if dropped else cfg.success[structure]
+    analysis = _analysis(value, chance, cfg, better_terms=False)
+    competitor = structure in (ChurnStructure.PULLED_AWAY, ChurnStructure.BOUGHT_OFF)
+    offered = better = False
+    if (
+        competitor
+        and value_class is ValueClass.IMPORTANT
+        and stance is not WinBackStance.GIVE_UP_ENTIRELY
+    ):
+        offered = True
+        offer = _analysis(value, chance, cfg, better_terms=True)
+        if offer.net > analysis.net:
+            analysis, better = offer, True
+    recommended = stance in _ALLOWED and analysis.expected_benefit > analysis.cost
+    return _Plan(value_class, stance, why, analysis, offered, better, recommended)
+
+
+def recovery_outcome(
+    structure: ChurnStructure | None,
+    causes: tuple[ChurnCause, ...],
+    value: Decimal,
+    config: RecoveryConfig | None = None,
+) -> tuple[WinBackStance, bool]:
+    """The stance and whether a win-back is recommended, as :func:`decide_recovery` decides
+    them for a churn of that structure and those causes and a win-back worth ``value``
+    (CNY) — without building the decision's record and reasons (for whole portfolios)."""
+    plan = _plan(structure, causes, value, config or RecoveryConfig())
+    return plan.stance, plan.recommended
+
+
 def decide_recovery(
     record: ChurnRecord, value: Money, config: RecoveryConfig | None = None
 ) -> RecoveryDecision:
@@ -293,30 +351,23 @@ def decide_recovery(
         config: the rules and costs; defaults when omitted.
     """
     cfg = config or RecoveryConfig()
-    value_class = cfg.value_class(value.amount)
-    stance, why = _stance(record, value_class)
-    chance = Decimal(0) if record.dropped_on_purpose else cfg.success[record.structure]
-    measures = _MEASURES[record.structure] if not record.dropped_on_purpose else ()
-    analysis = _analysis(value.amount, chance, cfg, better_terms=False)
-    competitor = record.structure in (ChurnStructure.PULLED_AWAY, ChurnStructure.BOUGHT_OFF)
+    plan = _plan(record.structure, record.causes, value.amount, cfg)
+    stance, analysis = plan.stance, plan.analysis
+    dropped = record.dropped_on_purpose
+    measures = _MEASURES[record.structure] if not dropped else ()
     reasons = [
-        f"value ¥{value.amount:,.2f} over the horizon: {value_class.name} ({value_class.label_zh})",
-        f"stance {stance.name} ({stance.label_zh}): {why}",
+        f"value ¥{value.amount:,.2f} over the horizon: {plan.value_class.name} "
+        f"({plan.value_class.label_zh})",
+        f"stance {stance.name} ({stance.label_zh}): {plan.why}",
     ]
-    if (
-        competitor
-        and value_class is ValueClass.IMPORTANT
-        and stance is not WinBackStance.GIVE_UP_ENTIRELY
-    ):
-        offer = _analysis(value.amount, chance, cfg, better_terms=True)
-        if offer.net > analysis.net:
-            analysis = offer
+    if plan.offered:
+        if plan.better_terms:
             measures = (*measures, WinBackMeasure.OFFER_BETTER_TERMS)
             reasons.append("better terms pay for themselves for this customer")
         else:
             reasons.append("better terms would cost more than they bring")
-    allowed = stance in (WinBackStance.SPARE_NO_EFFORT, WinBackStance.AS_CASE_ALLOWS)
-    recommended = allowed and analysis.expected_benefit > analysis.cost
+    allowed = stance in _ALLOWED
+    recommended = plan.recommended
     reasons.extend(analysis.reasons)
     if not allowed:
         reasons.append("not recommended: the stance is to give up")
@@ -328,7 +379,7 @@ def decide_recovery(
         customer_id=record.customer_id,
         churn_id=record.id,
         value=value,
-        value_class=value_class,
+        value_class=plan.value_class,
         stance=stance,
         measures=measures if allowed else (),
         analysis=analysis,

@@ -38,14 +38,14 @@ from insurcrm.domain.assessment import (
     AssessmentTotals,
     GroupTotals,
     TierChange,
-    recovery_of,
 )
+from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.early_warning import WarningLevel, WarningSignal, survey_fell
-from insurcrm.domain.future_value import win_back_factor
+from insurcrm.domain.future_value import win_back_factor, win_back_worth
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
-from insurcrm.domain.recovery import WinBackStance
+from insurcrm.domain.recovery import WinBackStance, recovery_outcome
 from insurcrm.domain.rfm import RFM_TYPES, RfmSegment, segment_of
 from insurcrm.domain.segmentation import (
     QUADRANT_OF,
@@ -257,7 +257,7 @@ class BatchAssessor:
             [_CHANGE[TierChange.ENROL], _CHANGE[TierChange.UPGRADE], _CHANGE[TierChange.AT_RISK]],
             _CHANGE[TierChange.KEEP],
         )
-        win_back, recommended = self._recoveries(figures)
+        win_back, recommended = self._recoveries(f)
         elsewhere = cents(f.elsewhere_premium)
         renewals, missed = _ints(f.window_renewals), _ints(f.window_missed)
         wallet = in_force_premium + elsewhere
@@ -414,15 +414,25 @@ class BatchAssessor:
                 score += found * weight
         return np.minimum(score, 100)
 
-    def _recoveries(self, figures: Sequence[AssessmentFigures]) -> tuple[Ints, Ints]:
-        stance = np.full(len(figures), NONE, np.int64)
-        recommended = np.full(len(figures), NONE, np.int64)
-        for i, f in enumerate(figures):
-            if f.churn_id is not None:
-                decision = recovery_of(f, self._factor, self.config.recovery)
-                if decision is not None:
-                    stance[i] = _STANCE[decision.stance]
-                    recommended[i] = decision.recommended
+    def _recoveries(self, f: Any) -> tuple[Ints, Ints]:
+        """The recovery decision's stance and recommendation of the churned customers
+        (as ``recovery_of``)."""
+        size = len(f.churn_id)
+        stance = np.full(size, NONE, np.int64)
+        recommended = np.full(size, NONE, np.int64)
+        cfg, factor = self.config.recovery, self._factor
+        for i, churn in enumerate(f.churn_id):
+            if churn is None or f.churn_on[i] is None:
+                continue
+            structure = f.churn_structure[i]
+            decided, recommend = recovery_outcome(
+                ChurnStructure[structure] if structure else None,
+                tuple(ChurnCause[c] for c in f.churn_causes[i]),
+                win_back_worth(f.lost_premium[i], factor),
+                cfg,
+            )
+            stance[i] = _STANCE[decided]
+            recommended[i] = recommend
         return stance, recommended
 
     def _loyalty_score(self, share: Ints, wallet: Ints, renewals: Ints, missed: Ints) -> Ints:

@@ -40,11 +40,7 @@ class Amount(TypeDecorator[Decimal]):
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return (Decimal(int(value)) * _CENT).quantize(_CENT)
-        return Decimal(value).quantize(_CENT)
+        return None if value is None else Amount.sum_to_decimal(value, dialect.name)
 
     @staticmethod
     def to_cents(value: Decimal) -> int:
@@ -57,5 +53,5 @@ class Amount(TypeDecorator[Decimal]):
         if raw is None:
             return Decimal("0.00")
         if dialect_name == "sqlite":
-            return (Decimal(int(raw)) * _CENT).quantize(_CENT)
+            return Decimal(int(raw)).scaleb(-2)  # exact, two places
         return Decimal(raw).quantize(_CENT)
