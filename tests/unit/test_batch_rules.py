@@ -80,9 +80,26 @@ def _weights(draw: st.DrawFn) -> QuadrantConfig:
 
 @st.composite
 def configs(draw: st.DrawFn) -> AssessmentConfig:
-    """The default rules or rules with other weights, shares and thresholds."""
-    if draw(st.booleans()):
+    """The default rules, rules with other weights, shares and thresholds, or fractions
+    written with many decimal places (trailing zeros, thirds to 28 places, a float's)."""
+    kind = draw(st.sampled_from(("default", "other", "long")))
+    if kind == "default":
         return AssessmentConfig()
+    if kind == "long":
+        third = D("0.3333333333333333333333333333")
+        weights = draw(
+            st.sampled_from(
+                (
+                    (D("0.400000000000000"), D("0.400000000000000"), D("0.200000000000000")),
+                    (third, third, 1 - 2 * third),
+                )
+            )
+        )
+        drop = draw(st.sampled_from((D("0.20000000000000000"), D(0.2), D(1) / 3)))
+        return AssessmentConfig(
+            segmentation=SegmentationConfig(quadrant=QuadrantConfig(*weights)),
+            warning=WarningConfig(purchase_drop=drop),
+        )
     return AssessmentConfig(
         segmentation=SegmentationConfig(
             quadrant=_weights(draw),

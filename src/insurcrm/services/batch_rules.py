@@ -67,6 +67,8 @@ NO_DAY = 0
 NONE = -1
 #: Units of a score's fourth decimal place.
 _SCORE_UNITS = 10_000
+#: The largest scale of a configured fraction multiplied in 64-bit integers.
+_SAFE_UNIT = 10**6
 _LEVELS = tuple(LoyaltyLevel)
 _TYPES = tuple(LoyaltyType)
 _CREDITS = tuple(CreditGrade)
@@ -100,11 +102,17 @@ def _flags(values: Sequence[bool]) -> Flags:
 
 def _half_even(num: Ints, den: Ints | int) -> Ints:
     """``num / den`` (``den`` > 0) rounded to an integer half to even, as
-    ``Decimal.quantize`` rounds."""
-    q, r = np.divmod(num, den)
+    ``Decimal.quantize`` rounds (on int64 arrays, or on arrays of Python integers)."""
+    q, r = num // den, num % den
     twice = 2 * r
     rounded: Ints = q + ((twice > den) | ((twice == den) & (q % 2 == 1)))
     return rounded
+
+
+def _wide(values: Ints, unit: int) -> Ints:
+    """``values`` as Python integers when multiplying them by ``unit`` could overflow 64
+    bits (a configured fraction written with many decimal places)."""
+    return values.astype(object) if unit > _SAFE_UNIT else values
 
 
 def _quantised(num: Ints, den: Ints) -> Ints:
@@ -113,7 +121,9 @@ def _quantised(num: Ints, den: Ints) -> Ints:
 
 
 def _scaled(value: Decimal) -> tuple[int, int]:
-    """``value`` as an integer and the power of ten it was multiplied by."""
+    """``value`` as an integer and the power of ten it was multiplied by (the least one:
+    0.20 is 2 and 10)."""
+    value = value.normalize()
     exponent = value.as_tuple().exponent
     places = max(0, -exponent) if isinstance(exponent, int) else 0
     return int(value.scaleb(places)), 10**places
@@ -390,7 +400,8 @@ class BatchAssessor:
     def _warning_score(self, f: Any) -> Ints:
         cfg = self._warning
         keep, unit = self._keep
-        bought, before = cents(f.warning_bought), cents(f.warning_bought_before)
+        bought = _wide(cents(f.warning_bought), unit)
+        before = _wide(cents(f.warning_bought_before), unit)
         fell = _flags(
             [
                 last is not None and survey_fell(last, prior, cfg)
@@ -399,7 +410,9 @@ class BatchAssessor:
         )
         last_ours = days(f.last_purchase_ours)
         raised = {
-            WarningSignal.PURCHASES_DECLINING: (before > 0) & (bought * unit <= before * keep),
+            WarningSignal.PURCHASES_DECLINING: (
+                (before > 0) & (bought * unit <= before * keep)
+            ).astype(np.bool_),
             WarningSignal.COMPLAINTS_INCREASING: _ints(f.complaints) > _ints(f.complaints_before),
             WarningSignal.PRAISES_COMPETITOR: _ints(f.praises) >= cfg.praise_repeats,
             WarningSignal.RELATIONSHIP_DECLINING: (_ints(f.declining_noted) > 0) | fell,
@@ -438,13 +451,15 @@ class BatchAssessor:
     def _loyalty_score(self, share: Ints, wallet: Ints, renewals: Ints, missed: Ints) -> Ints:
         """The value quadrant's loyalty score (as ``loyalty_score`` of the value figures)
         in units of 0.0001."""
+        unit = self._weight_unit
+        share, renewals, missed = (_wide(x, unit) for x in (share, renewals, missed))
         due = renewals + missed
         continuity = np.where(due == 0, _SCORE_UNITS, _quantised(renewals, due))
         default = _quantised(missed, due)
         share = np.where(wallet == 0, 0, share)
         w_share, w_continuity, w_default = self._weights
         raw = w_share * share + w_continuity * continuity + w_default * (_SCORE_UNITS - default)
-        return _half_even(raw, self._weight_unit)
+        return _half_even(raw, unit).astype(np.int64)
 
     # -- the second pass -----------------------------------------------------------------
 
