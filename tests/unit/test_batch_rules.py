@@ -20,6 +20,7 @@ from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.classification import SegmentationConfig
 from insurcrm.domain.credit import CreditConfig
 from insurcrm.domain.early_warning import WarningConfig
+from insurcrm.domain.figure_batch import FigureBatch
 from insurcrm.domain.loyalty import LoyaltyTypeConfig
 from insurcrm.domain.segmentation import QuadrantConfig
 from insurcrm.services.batch_rules import BatchAssessor
@@ -135,7 +136,19 @@ def test_the_batch_rules_give_the_per_customer_rows_and_totals(
         want.add(row, f)
     batches = BatchAssessor(as_of, config)
     got = AssessmentTotals(as_of)
-    rows = list(batches.rows(batches.first(figures), stats, got))
+    rows = list(batches.rows(batches.first(FigureBatch.of(figures)), stats, got))
     assert rows == expected
     assert [tuple(map(str, r)) for r in rows] == [tuple(map(str, r)) for r in expected]
     assert got == want
+
+
+@given(st.lists(full_figures(), max_size=12))
+def test_a_figure_batch_holds_the_figures_exactly(figures: list[AssessmentFigures]) -> None:
+    batch = FigureBatch.of(figures)
+    assert len(batch) == len(figures)
+    back = batch.figures()
+    assert back == figures
+    assert [tuple(map(repr, f)) for f in back] == [
+        tuple(map(repr, f._replace(elsewhere_premium=f.elsewhere_premium.quantize(D("0.01")))))
+        for f in figures
+    ]

@@ -29,6 +29,7 @@ from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.events import DomainEvent
+from insurcrm.domain.figure_batch import FigureBatch, figure_batches
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.repositories import OutboxEvent
@@ -479,6 +480,11 @@ class _Portfolio:
             interactions=uow.table_interactions().values(),
             responses=uow.table_surveys().values(),
         )
+
+    def figure_batches(
+        self, windows: AssessmentWindows, config: AssessmentConfig, size: int
+    ) -> Iterator[FigureBatch]:
+        return figure_batches(self.figures(windows, config), size)
 
     def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
         uow = self._uow

@@ -29,6 +29,7 @@ from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.events import DomainEvent
+from insurcrm.domain.figure_batch import FigureBatch
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.satisfaction import PeriodCounts, SurveyResponse
@@ -351,6 +352,13 @@ class PortfolioReader(Protocol):
     ) -> Iterator[AssessmentFigures]:
         """Every customer's assessment figures as of ``windows.as_of``, in customer id
         order, streamed (never the whole book in memory at once on the SQL backends)."""
+        ...
+
+    def figure_batches(
+        self, windows: AssessmentWindows, config: AssessmentConfig, size: int
+    ) -> Iterator[FigureBatch]:
+        """The figures of :meth:`figures`, in batches of ``size`` customers as columns (day
+        numbers and cents): what the portfolio engine reads."""
         ...
 
     def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:

@@ -22,10 +22,9 @@ import json
 import math
 import pickle
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from itertools import islice
-from typing import IO, TypeVar
+from typing import IO
 
 import numpy as np
 
@@ -60,14 +59,6 @@ FORMATS = ("csv", "json")
 
 _CENT = Decimal("0.01")
 _SCORE = Decimal("0.0001")
-T = TypeVar("T")
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last one shorter), as ``itertools.batched``."""
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
 
 
 def _median(values: Ints, unit: Decimal) -> Decimal:
@@ -181,8 +172,8 @@ def assess_portfolio(
         with uow:
             total = uow.customers.count()
             counts = uow.portfolio.period_counts(windows)
-            for chunk in batched(uow.portfolio.figures(windows, cfg), CHUNK):
-                batch = assessor.first(chunk)
+            for figures in uow.portfolio.figure_batches(windows, cfg, CHUNK):
+                batch = assessor.first(figures)
                 bought = batch.bought
                 recency += int(batch.recency[bought].sum())
                 frequency += int(batch.window_purchases[bought].sum())
@@ -190,7 +181,7 @@ def assess_portfolio(
                 scores.append(batch.score[bought])
                 premiums.append(batch.window_premium[bought])
                 pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
-                read += len(chunk)
+                read += len(figures)
                 if progress is not None:
                     progress(read, total)
             if progress is not None and read == 0:

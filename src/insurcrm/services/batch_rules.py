@@ -43,6 +43,7 @@ from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.early_warning import WarningLevel, WarningSignal, survey_fell
+from insurcrm.domain.figure_batch import NO_DAY, FigureBatch
 from insurcrm.domain.future_value import win_back_factor, win_back_worth
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.recovery import WinBackStance, recovery_outcome
@@ -55,14 +56,12 @@ from insurcrm.domain.segmentation import (
 )
 from insurcrm.domain.tiers import Combine, Indicator
 
-__all__ = ["Batch", "BatchAssessor", "cents", "days"]
+__all__ = ["Batch", "BatchAssessor"]
 
 Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
 E = TypeVar("E")
 
-#: The day of a missing date (real dates have ordinals from 1).
-NO_DAY = 0
 #: A missing class (None) among the codes.
 NONE = -1
 #: Units of a score's fourth decimal place.
@@ -78,18 +77,6 @@ _SEGMENTS = tuple(RfmSegment)
 _QUADRANTS = tuple(ValueQuadrant)
 _RETENTIONS = tuple(RetentionClass)
 _LEVEL = {level: i for i, level in enumerate(_LEVELS)}
-
-
-def days(values: Sequence[dt.date | None]) -> Ints:
-    """Dates as ordinals (:data:`NO_DAY` for None)."""
-    return np.fromiter(
-        (NO_DAY if d is None else d.toordinal() for d in values), np.int64, len(values)
-    )
-
-
-def cents(values: Sequence[Decimal]) -> Ints:
-    """Amounts (at most two decimal places, as money is) as integer cents."""
-    return np.fromiter((int(v.scaleb(2)) for v in values), np.int64, len(values))
 
 
 def _ints(values: Sequence[int]) -> Ints:
@@ -233,13 +220,12 @@ class BatchAssessor:
 
     # -- the first pass ------------------------------------------------------------------
 
-    def first(self, figures: Sequence[AssessmentFigures]) -> Batch:
-        """Everything about ``figures`` that does not need the portfolio statistics."""
-        cols = list(zip(*figures, strict=True)) if figures else [()] * _FIELDS
-        f: Any = AssessmentFigures._make(cols)  # a figures tuple whose fields are columns
+    def first(self, batch: FigureBatch) -> Batch:
+        """Everything about ``batch`` that does not need the portfolio statistics."""
+        f: Any = AssessmentFigures._make(batch.columns)  # a figures tuple of columns
         purchases = _ints(f.purchases)
-        first, last = days(f.first_purchase), days(f.last_purchase)
-        in_force, in_force_premium = _ints(f.in_force), cents(f.in_force_premium)
+        first, last = _ints(f.first_purchase), _ints(f.last_purchase)
+        in_force, in_force_premium = _ints(f.in_force), _ints(f.in_force_premium)
         referred = _ints(f.referred_buyers)
         bought = (purchases > 0) & (first != NO_DAY) & (last != NO_DAY)
         tenure = self._whole_years(first)
@@ -256,11 +242,11 @@ class BatchAssessor:
             Indicator.LOYALTY_LEVEL: level,
             Indicator.CREDIT_GRADE: np.where(credit == NONE, -1, len(_CREDITS) - 1 - credit),
         }
-        tier = self._tier(indicators, len(figures))
+        tier = self._tier(indicators, len(batch))
         held = np.fromiter(
             (NONE if c is None else self._held.get(c, NONE) for c in f.current_tier),
             np.int64,
-            len(figures),
+            len(batch),
         )
         change = np.select(
             [held == NONE, tier > held, tier < held],
@@ -268,7 +254,7 @@ class BatchAssessor:
             _CHANGE[TierChange.KEEP],
         )
         win_back, recommended = self._recoveries(f)
-        elsewhere = cents(f.elsewhere_premium)
+        elsewhere = _ints(f.elsewhere_premium)
         renewals, missed = _ints(f.window_renewals), _ints(f.window_missed)
         wallet = in_force_premium + elsewhere
         share = _quantised(in_force_premium, wallet)
@@ -283,7 +269,7 @@ class BatchAssessor:
             "served_referring": int((served & _flags(f.referred_in_period)).sum()),
             "bought_before_period": int(before.sum()),
             "repeat_buyers": int((before & _flags(f.bought_new_in_period)).sum()),
-            "period_sales": int(cents(f.period_sales).sum()),
+            "period_sales": int(_ints(f.period_sales).sum()),
             "period_purchases": int(_ints(f.period_purchases).sum()),
         }
         return Batch(
@@ -302,7 +288,7 @@ class BatchAssessor:
             bought=bought,
             recency=self._day - last,
             window_purchases=_ints(f.window_purchases),
-            window_premium=cents(f.window_premium),
+            window_premium=_ints(f.window_premium),
             new=first > self._new_after,
             score=self._loyalty_score(share, wallet, renewals, missed),
             potential=np.where(elsewhere == 0, in_force_premium == 0, share < _SCORE_UNITS)
@@ -400,15 +386,15 @@ class BatchAssessor:
     def _warning_score(self, f: Any) -> Ints:
         cfg = self._warning
         keep, unit = self._keep
-        bought = _wide(cents(f.warning_bought), unit)
-        before = _wide(cents(f.warning_bought_before), unit)
+        bought = _wide(_ints(f.warning_bought), unit)
+        before = _wide(_ints(f.warning_bought_before), unit)
         fell = _flags(
             [
                 last is not None and survey_fell(last, prior, cfg)
                 for last, prior in zip(f.survey_last, f.survey_prior, strict=True)
             ]
         )
-        last_ours = days(f.last_purchase_ours)
+        last_ours = _ints(f.last_purchase_ours)
         raised = {
             WarningSignal.PURCHASES_DECLINING: (
                 (before > 0) & (bought * unit <= before * keep)
@@ -441,7 +427,7 @@ class BatchAssessor:
             decided, recommend = recovery_outcome(
                 ChurnStructure[structure] if structure else None,
                 tuple(ChurnCause[c] for c in f.churn_causes[i]),
-                win_back_worth(f.lost_premium[i], factor),
+                win_back_worth(Decimal(f.lost_premium[i]).scaleb(-2), factor),
                 cfg,
             )
             stance[i] = _STANCE[decided]
@@ -577,7 +563,6 @@ def _amounts(values: Ints) -> list[Decimal]:
     return [scale(c).scaleb(-2) for c in values.tolist()]
 
 
-_FIELDS = len(AssessmentFigures._fields)
 _EPOCH = dt.date(1970, 1, 1).toordinal()
 _PREMIUM = Indicator.ANNUAL_PREMIUM
 _WARNING_LEVELS = tuple(WarningLevel)

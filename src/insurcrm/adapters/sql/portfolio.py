@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +25,7 @@ from sqlalchemy import (
     String,
     and_,
     case,
+    cast,
     func,
     literal,
     or_,
@@ -47,6 +47,7 @@ from insurcrm.domain.assessment import (
 )
 from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
+from insurcrm.domain.figure_batch import NO_DAY, FigureBatch
 from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
 from insurcrm.domain.rates import Rate
@@ -98,6 +99,47 @@ class json_flag(json_field):  # noqa: N801 -- a SQL function's name
 def _json_flag_postgresql(element: json_flag, compiler: SQLCompiler, **kw: Any) -> str:
     document = compiler.process(element.clauses, **kw)
     return f"CAST(CAST(CAST({document} AS jsonb) ->> '{element.key}' AS BOOLEAN) AS INTEGER)"
+
+
+class day_number(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
+    """A date as its day number (``date.toordinal()``); NULL stays NULL. SQLite keeps dates
+    as ISO text: ``julianday`` is exact for them (a whole day and a half)."""
+
+    type: Any = BigInteger()
+    inherit_cache = True
+
+
+@compiles(day_number)
+def _day_number(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 1721424.5 AS INTEGER)"
+
+
+@compiles(day_number, "postgresql")
+def _day_number_postgresql(element: day_number, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(({compiler.process(element.clauses, **kw)}) - DATE '0001-01-01' + 1)"
+
+
+class in_cents(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
+    """An amount (an :class:`Amount` or a sum of them) as integer cents: as stored on
+    SQLite, ``NUMERIC × 100`` on PostgreSQL."""
+
+    type: Any = BigInteger()
+    inherit_cache = True
+
+
+@compiles(in_cents)
+def _in_cents(element: in_cents, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(in_cents, "postgresql")
+def _in_cents_postgresql(element: in_cents, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)}) * 100 AS BIGINT)"
+
+
+def _day(day: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A date column of the result as its day number, 0 for none (``NO_DAY``)."""
+    return func.coalesce(day_number(day), NO_DAY)
 
 
 def _count(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -202,13 +244,6 @@ def _open_churns(as_of: dt.date) -> tuple[Any, Any]:
         .subquery()
     )
     return latest, lost
-
-
-def _stored(amount: ColumnElement[Any]) -> ColumnElement[Any]:
-    """An amount column of the result left as the database gives it (integer cents on
-    SQLite, NUMERIC on PostgreSQL): ``_figures`` converts it (``Amount.sum_to_decimal``)
-    faster than a column type's result processing would."""
-    return type_coerce(amount, BigInteger())
 
 
 def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Select[Any]:
@@ -381,10 +416,10 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             c.c.lead_source.in_(two_way).label("two_way"),
             c.c.holdings,
             func.coalesce(bought.c.n, 0),
-            bought.c.first,
-            bought.c.last,
+            _day(bought.c.first),
+            _day(bought.c.last),
             func.coalesce(bought.c.wn, 0),
-            _stored(func.coalesce(bought.c.wp, 0)),
+            in_cents(func.coalesce(bought.c.wp, 0)),
             func.coalesce(bought.c.renewals, 0),
             func.coalesce(missed.c.window, 0),
             func.coalesce(bought.c.recent, 0),
@@ -393,36 +428,39 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             func.coalesce(missed.c.credit, 0),
             func.coalesce(bad.c.n, 0),
             func.coalesce(now.c.n, 0),
-            _stored(func.coalesce(now.c.premium, 0)),
-            case(
-                (c.c.household_id.is_(None), func.coalesce(now.c.long_term, 0)),
-                else_=func.coalesce(household.c.long_term, 0),
+            in_cents(func.coalesce(now.c.premium, 0)),
+            cast(
+                case(
+                    (c.c.household_id.is_(None), func.coalesce(now.c.long_term, 0)),
+                    else_=func.coalesce(household.c.long_term, 0),
+                ),
+                BigInteger,
             ),
             func.coalesce(referrals.c.n, 0),
             func.coalesce(referrals.c.buyers, 0),
             type_coerce(start.c.n.is_not(None), Integer),
             type_coerce(churned.c.cid.is_not(None), Integer),
             tm.c.tier,
-            _stored(func.coalesce(bought.c.warned, 0)),
-            _stored(func.coalesce(bought.c.warned_before, 0)),
+            in_cents(func.coalesce(bought.c.warned, 0)),
+            in_cents(func.coalesce(bought.c.warned_before, 0)),
             func.coalesce(complained.c.now, 0),
             func.coalesce(complained.c.before, 0),
             *(func.coalesce(noted.c[o.name.lower()], 0) for o in ObservedSignal),
-            surveys.c.last_on,
+            _day(surveys.c.last_on),
             surveys.c.last,
             surveys.c.prior,
-            bought.c.last_ours,
+            _day(bought.c.last_ours),
             latest_churn.c.id,
-            latest_churn.c.day,
+            _day(latest_churn.c.day),
             latest_churn.c.structure,
             latest_churn.c.causes,
-            _stored(func.coalesce(lost.c.premium, 0)),
+            in_cents(func.coalesce(lost.c.premium, 0)),
             func.coalesce(bought.c.before_period, 0),
             func.coalesce(bought.c.in_period, 0),
             func.coalesce(bought.c.new_in_period, 0),
             func.coalesce(complained.c.period, 0),
             type_coerce(referring.c.cid.is_not(None), Integer),
-            _stored(func.coalesce(bought.c.sales, 0)),
+            in_cents(func.coalesce(bought.c.sales, 0)),
             func.coalesce(bought.c.sales_n, 0),
         )
         .outerjoin(bought, bought.c.cid == c.c.id)
@@ -447,16 +485,17 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
     )
 
 
-def _elsewhere(holdings: str) -> Decimal:
-    """The annual premium of the cover held with other insurers (the card's holdings)."""
+def _elsewhere(holdings: str) -> int:
+    """The annual premium, in cents, of the cover held with other insurers (the card's
+    holdings)."""
     if holdings == "[]":
-        return _ZERO
+        return 0
     total = _ZERO
     for h in json.loads(holdings):
         premium = h.get("annual_premium")
         if premium is not None:
             total += Decimal(premium["amount"])
-    return total
+    return int(total.scaleb(2))
 
 
 class SqlPortfolio:
@@ -496,13 +535,19 @@ class SqlPortfolio:
     def figures(
         self, windows: AssessmentWindows, config: AssessmentConfig
     ) -> Iterator[AssessmentFigures]:
-        with translate_errors(self._conn.engine.url):  # around the whole stream, not per row
-            result = self._conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+        for batch in self.figure_batches(windows, config, BATCH):
+            yield from batch.figures()
+
+    def figure_batches(
+        self, windows: AssessmentWindows, config: AssessmentConfig, size: int
+    ) -> Iterator[FigureBatch]:
+        with translate_errors(self._conn.engine.url):  # around the whole stream, not per batch
+            result = self._conn.execution_options(stream_results=True, yield_per=size).execute(
                 figures_query(windows, config)
             )
-            since = windows.warning_since
-            money = partial(Amount.sum_to_decimal, dialect_name=self._conn.dialect.name)
-            yield from (_figures(r, since, money) for r in result)
+            since = windows.warning_since.toordinal()
+            for rows in result.partitions():
+                yield _batch(rows, since)
 
 
 def _experience(answers: str) -> Decimal:
@@ -510,63 +555,115 @@ def _experience(answers: str) -> Decimal:
     return experience_of(Answer[name] for name in json.loads(answers).values())
 
 
-def _figures(r: Any, warning_since: dt.date, money: Callable[[Any], Decimal]) -> AssessmentFigures:
-    """One customer's figures from a row of :func:`figures_query` (``money`` turns a stored
-    amount into a Decimal), built by position: the fields in AssessmentFigures' order."""
-    last_on, last, prior = r[33], r[34], r[35]
-    fell = prior is not None and last_on > warning_since  # two responses, the latest recent
-    return _make(
+def _batch(rows: Sequence[Any], warning_since: int) -> FigureBatch:
+    """A batch of figures from rows of :func:`figures_query` (its columns, in order)."""
+    (
+        cid,
+        region,
+        agent,
+        two_way,
+        holdings,
+        purchases,
+        first,
+        last,
+        window_purchases,
+        window_premium,
+        renewals,
+        window_missed,
+        recent,
+        rewarded,
+        ours,
+        credit_missed,
+        bad,
+        in_force,
+        in_force_premium,
+        household,
+        referrals,
+        buyers,
+        at_start,
+        churned,
+        tier,
+        warned,
+        warned_before,
+        complaints,
+        complaints_before,
+        praises,
+        declining,
+        strategy,
+        ownership,
+        survey_on,
+        survey_last,
+        survey_prior,
+        last_ours,
+        churn_id,
+        churn_on,
+        structure,
+        causes,
+        lost,
+        before_period,
+        in_period,
+        new_in_period,
+        complained,
+        referring,
+        sales,
+        sales_n,
+    ) = zip(*rows, strict=True) if rows else ((),) * _COLUMNS
+    # two responses, the latest recent: the survey's fall is looked at
+    fell = [
+        p is not None and on > warning_since for p, on in zip(survey_prior, survey_on, strict=True)
+    ]
+    return FigureBatch(
         (
-            r[0],  # customer_id
-            r[1],  # region
-            r[2],  # agent_id
-            bool(r[3]),  # two_way_lead
-            r[5],  # purchases
-            r[6],  # first_purchase
-            r[7],  # last_purchase
-            r[8],  # window_purchases
-            money(r[9]),  # window_premium
-            r[10],  # window_renewals
-            r[11],  # window_missed
-            r[12],  # recent_purchases
-            r[13],  # rewarded_purchases
-            r[14],  # credit_purchases
-            r[15],  # credit_missed
-            r[16],  # bad_endings
-            r[17],  # in_force
-            money(r[18]),  # in_force_premium
-            _elsewhere(r[4]),  # elsewhere_premium
-            int(r[19]),  # household_long_term
-            r[20],  # referrals
-            r[21],  # referred_buyers
-            bool(r[22]),  # in_force_at_start
-            bool(r[23]),  # churned_in_period
-            r[24],  # current_tier
-            money(r[25]),  # warning_bought
-            money(r[26]),  # warning_bought_before
-            r[27],  # complaints
-            r[28],  # complaints_before
-            r[29],  # praises
-            r[30],  # declining_noted
-            r[31],  # strategy_noted
-            r[32],  # ownership_noted
-            _experience(last) if fell else None,  # survey_last
-            _experience(prior) if fell else None,  # survey_prior
-            r[36],  # last_purchase_ours
-            r[37],  # churn_id
-            r[38],  # churn_on
-            r[39],  # churn_structure
-            tuple(json.loads(r[40])) if r[40] else (),  # churn_causes
-            money(r[41]),  # lost_premium
-            bool(r[22]) or r[43] > 0,  # served
-            r[42] > 0,  # bought_before_period
-            r[44] > 0,  # bought_new_in_period
-            r[45] > 0,  # complained_in_period
-            bool(r[46]),  # referred_in_period
-            money(r[47]),  # period_sales
-            r[48],  # period_purchases
+            cid,
+            region,
+            agent,
+            [bool(x) for x in two_way],
+            purchases,
+            first,
+            last,
+            window_purchases,
+            window_premium,
+            renewals,
+            window_missed,
+            recent,
+            rewarded,
+            ours,
+            credit_missed,
+            bad,
+            in_force,
+            in_force_premium,
+            [_elsewhere(h) for h in holdings],
+            household,
+            referrals,
+            buyers,
+            [bool(x) for x in at_start],
+            [bool(x) for x in churned],
+            tier,
+            warned,
+            warned_before,
+            complaints,
+            complaints_before,
+            praises,
+            declining,
+            strategy,
+            ownership,
+            [_experience(a) if f else None for a, f in zip(survey_last, fell, strict=True)],
+            [_experience(a) if f else None for a, f in zip(survey_prior, fell, strict=True)],
+            last_ours,
+            churn_id,
+            churn_on,
+            structure,
+            [tuple(json.loads(x)) if x else () for x in causes],
+            lost,
+            [bool(s) or n > 0 for s, n in zip(at_start, in_period, strict=True)],  # served
+            [n > 0 for n in before_period],
+            [n > 0 for n in new_in_period],
+            [n > 0 for n in complained],
+            [bool(x) for x in referring],
+            sales,
+            sales_n,
         )
     )
 
 
-_make = AssessmentFigures._make
+_COLUMNS = 49
