@@ -150,41 +150,41 @@ def _amount(condition: ColumnElement[bool], amount: ColumnElement[Any]) -> Colum
     return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Amount)
 
 
-def _status_on(day: dt.date) -> Any:
-    """Each policy's status at the end of ``day``: its latest change on or before it."""
-    sc = t.status_changes
+def _in_force(as_of: dt.date, start: dt.date) -> Any:
+    """Per policyholder with a policy of ours that has a status by ``as_of``: how many of
+    those policies are in force at the end of ``as_of``, their premium and how many of them
+    are long-term, and whether one was in force at the end of ``start`` (before ``as_of``).
+    A policy's status at the end of a day is its latest change on or before it; one pass over
+    the status changes finds it for both days."""
+    p, sc = t.policies, t.status_changes
     latest = (
-        select(sc.c.policy_id, func.max(sc.c.position).label("position"))
-        .where(sc.c.on <= day)
+        select(
+            sc.c.policy_id,
+            func.max(sc.c.position).label("now"),
+            func.max(case((sc.c.on <= start, sc.c.position))).label("start"),
+        )
+        .where(sc.c.on <= as_of)
         .group_by(sc.c.policy_id)
         .subquery()
     )
-    return (
-        select(sc.c.policy_id, sc.c.to_status)
-        .join(
-            latest,
-            and_(sc.c.policy_id == latest.c.policy_id, sc.c.position == latest.c.position),
-        )
-        .subquery()
-    )
-
-
-def _in_force_on(day: dt.date, name: str) -> Any:
-    """Per policyholder: our policies in force at the end of ``day``, their premium and
-    how many are long-term."""
-    p = t.policies
-    status = _status_on(day)
+    now, then = sc.alias("status_now"), sc.alias("status_at_start")
+    held = now.c.to_status == PolicyStatus.IN_FORCE.name
     return (
         select(
             p.c.policyholder_id.label("cid"),
-            func.count().label("n"),
-            type_coerce(func.sum(p.c.annual_premium), Amount).label("premium"),
-            _count(p.c.term_years > 1).label("long_term"),
+            _count(held).label("n"),
+            _amount(held, p.c.annual_premium).label("premium"),
+            _count(and_(held, p.c.term_years > 1)).label("long_term"),
+            _count(then.c.to_status == PolicyStatus.IN_FORCE.name).label("at_start"),
         )
-        .join(status, status.c.policy_id == p.c.id)
-        .where(status.c.to_status == PolicyStatus.IN_FORCE.name, p.c.insurer.is_(None))
+        .select_from(latest)
+        .join(p, and_(p.c.id == latest.c.policy_id, p.c.insurer.is_(None)))
+        .join(now, and_(now.c.policy_id == latest.c.policy_id, now.c.position == latest.c.now))
+        .outerjoin(
+            then, and_(then.c.policy_id == latest.c.policy_id, then.c.position == latest.c.start)
+        )
         .group_by(p.c.policyholder_id)
-        .cte(name)
+        .cte("in_force")  # used twice: for the customer and for their household
     )
 
 
@@ -282,7 +282,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .join(p, p.c.id == s.c.policy_id)
         .where(s.c.on <= as_of)
         .group_by(p.c.policyholder_id)
-        .subquery()
+        .cte("bought")  # used twice: for the customer and for those they referred
     )
     missed = (
         select(
@@ -308,8 +308,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .group_by(p.c.policyholder_id)
         .subquery()
     )
-    now = _in_force_on(as_of, "in_force_now")  # a CTE: computed once, used twice
-    start = _in_force_on(w.period_start, "in_force_at_start")
+    now = _in_force(as_of, w.period_start)
     member = c.alias("member")
     household = (
         select(
@@ -322,13 +321,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .subquery()
     )
     referred = c.alias("referred")
-    referred_bought = (
-        select(p.c.policyholder_id.label("cid"))
-        .join(s, s.c.policy_id == p.c.id)
-        .where(s.c.on <= as_of)
-        .distinct()
-        .subquery()
-    )
+    referred_bought = bought  # every customer with a purchase up to the date, once
     referrals = (
         select(
             referred.c.referred_by.label("cid"),
@@ -438,7 +431,7 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
             ),
             func.coalesce(referrals.c.n, 0),
             func.coalesce(referrals.c.buyers, 0),
-            type_coerce(start.c.n.is_not(None), Integer),
+            type_coerce(func.coalesce(now.c.at_start, 0) > 0, Integer),
             type_coerce(churned.c.cid.is_not(None), Integer),
             tm.c.tier,
             in_cents(func.coalesce(bought.c.warned, 0)),
@@ -467,7 +460,6 @@ def figures_query(windows: AssessmentWindows, config: AssessmentConfig) -> Selec
         .outerjoin(missed, missed.c.cid == c.c.id)
         .outerjoin(bad, bad.c.cid == c.c.id)
         .outerjoin(now, now.c.cid == c.c.id)
-        .outerjoin(start, start.c.cid == c.c.id)
         .outerjoin(household, household.c.hid == c.c.household_id)
         .outerjoin(referrals, referrals.c.cid == c.c.id)
         .outerjoin(churned, churned.c.cid == c.c.id)
