@@ -220,16 +220,19 @@ def _open_churns(as_of: dt.date) -> tuple[Any, Any]:
         .cte("latest_churn")
     )
     before = sc.alias("before_churn")
-    position = (
-        select(func.max(before.c.position))
+    status_before = (  # the policy's status the day before the churn
+        select(before.c.to_status)
         .where(before.c.policy_id == p.c.id, before.c.on < latest.c.day)
+        .order_by(before.c.position.desc())
+        .limit(1)
         .scalar_subquery()
     )
-    lost = (
+    lost = (  # driven by the churned customers: their policies, each status looked up
         select(
             latest.c.customer_id.label("cid"),
             type_coerce(func.sum(p.c.annual_premium), Amount).label("premium"),
         )
+        .select_from(latest)
         .join(
             p,
             and_(
@@ -238,8 +241,7 @@ def _open_churns(as_of: dt.date) -> tuple[Any, Any]:
                 p.c.currency == DEFAULT_CURRENCY,
             ),
         )
-        .join(sc, and_(sc.c.policy_id == p.c.id, sc.c.position == position))
-        .where(sc.c.to_status == PolicyStatus.IN_FORCE.name)
+        .where(status_before == PolicyStatus.IN_FORCE.name)
         .group_by(latest.c.customer_id)
         .subquery()
     )
