@@ -39,6 +39,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.engine import translate_errors
+from insurcrm.adapters.sql.read_ahead import read_ahead
 from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.assessment import (
     AssessmentConfig,
@@ -540,8 +541,11 @@ class SqlPortfolio:
                 figures_query(windows, config)
             )
             since = windows.warning_since.toordinal()
-            for rows in result.partitions():
-                yield _batch(rows, since)
+            try:
+                for rows in read_ahead(result.partitions()):
+                    yield _batch(rows, since)
+            finally:
+                result.close()
 
 
 def _experience(answers: str) -> Decimal:
