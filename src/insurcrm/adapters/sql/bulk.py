@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -193,11 +193,11 @@ CUSTOMER_COLUMNS = (
 )
 
 
-def customer_rows(customers: Iterable[Customer], dialect: str) -> list[tuple[Any, ...]]:
+def customer_rows(customers: Iterable[Customer], dialect: str) -> Iterator[tuple[Any, ...]]:
     """The customers' rows (version 1) in :data:`CUSTOMER_COLUMNS` order, in the driver's
-    form for ``dialect``."""
+    form for ``dialect``, made as they are read."""
     cells = _cells(dialect)
-    return [_customer_row(c, cells) for c in customers]
+    return (_customer_row(c, cells) for c in customers)
 
 
 #: Column order of the rows :func:`policy_rows` returns, per table.
@@ -233,76 +233,107 @@ POLICY_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def policy_rows(policies: Iterable[Policy], dialect: str) -> dict[str, list[tuple[Any, ...]]]:
-    """The rows of the policies (version 1) and of their parts, per table name, in the
-    driver's form for ``dialect``."""
-    cells = _cells(dialect)
-    day, amount, flag = cells.day, cells.amount, cells.flag
+def _policies(policies: Sequence[Policy], cells: _Cells) -> Iterator[tuple[Any, ...]]:
+    day, amount = cells.day, cells.amount
     # ``_name_`` is the member's name, read without the ``name`` property's overhead.
-    out: dict[str, list[tuple[Any, ...]]] = {name: [] for name in POLICY_COLUMNS}
-    main = out[t.policies.name]
-    people = out[t.beneficiaries.name]
-    history = out[t.status_changes.name]
-    bought = out[t.purchases.name]
-    missed = out[t.missed_premiums.name]
     for p in policies:
-        pid = p.id
-        main.append(
-            (
-                pid,
-                p.number,
-                p.policyholder_id,
-                p.insured_id,
-                p.product_line._name_,
-                day(p.start_date),
-                p.term_years,
-                p.currency,
-                amount(p.sum_assured.amount),
-                amount(p.annual_premium.amount),
-                p.insurer,
-                p.status._name_,
-                p.campaign,
-                1,
-            )
+        yield (
+            p.id,
+            p.number,
+            p.policyholder_id,
+            p.insured_id,
+            p.product_line._name_,
+            day(p.start_date),
+            p.term_years,
+            p.currency,
+            amount(p.sum_assured.amount),
+            amount(p.annual_premium.amount),
+            p.insurer,
+            p.status._name_,
+            p.campaign,
+            1,
         )
+
+
+def _beneficiaries(policies: Sequence[Policy], cells: _Cells) -> Iterator[tuple[Any, ...]]:
+    amount, flag = cells.amount, cells.flag
+    for p in policies:
         for i, b in enumerate(p.beneficiaries):
             name = b.name.value if b.name is not None else None
-            people.append(
-                (pid, i, amount(b.share), b.customer_id, name, b.relation, flag(b.erased))
-            )
+            yield (p.id, i, amount(b.share), b.customer_id, name, b.relation, flag(b.erased))
+
+
+def _status_changes(policies: Sequence[Policy], cells: _Cells) -> Iterator[tuple[Any, ...]]:
+    day = cells.day
+    for p in policies:
         for i, h in enumerate(p.history):
             reason = h.reason._name_ if h.reason is not None else None
-            history.append((pid, i, day(h.on), h.from_status._name_, h.to_status._name_, reason))
+            yield (p.id, i, day(h.on), h.from_status._name_, h.to_status._name_, reason)
+
+
+def _purchases(policies: Sequence[Policy], cells: _Cells) -> Iterator[tuple[Any, ...]]:
+    day, amount = cells.day, cells.amount
+    for p in policies:
         for i, s in enumerate(p.purchases):
             paid = s.amount
-            bought.append((pid, i, day(s.on), amount(paid.amount), paid.currency, s.kind._name_))
+            yield (p.id, i, day(s.on), amount(paid.amount), paid.currency, s.kind._name_)
+
+
+def _missed_premiums(policies: Sequence[Policy], cells: _Cells) -> Iterator[tuple[Any, ...]]:
+    day, amount = cells.day, cells.amount
+    for p in policies:
         for i, m in enumerate(p.missed_premiums):
-            missed.append((pid, i, day(m.due_date), amount(m.amount.amount), m.amount.currency))
-    return out
+            yield (p.id, i, day(m.due_date), amount(m.amount.amount), m.amount.currency)
+
+
+_POLICY_TABLES = {
+    t.policies.name: _policies,
+    t.beneficiaries.name: _beneficiaries,
+    t.status_changes.name: _status_changes,
+    t.purchases.name: _purchases,
+    t.missed_premiums.name: _missed_premiums,
+}
+assert _POLICY_TABLES.keys() == POLICY_COLUMNS.keys(), "a row maker per policy table"
+
+
+def policy_rows(policies: Sequence[Policy], dialect: str) -> dict[str, Iterator[tuple[Any, ...]]]:
+    """The rows of the policies (version 1) and of their parts, per table name (in
+    :data:`POLICY_COLUMNS` order), in the driver's form for ``dialect``: each table's rows
+    are made as they are read, so they can be converted while the database writes."""
+    cells = _cells(dialect)
+    return {name: rows(policies, cells) for name, rows in _POLICY_TABLES.items()}
 
 
 def insert_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
 ) -> None:
     """Write ``rows`` (driver-form tuples in ``columns`` order) into ``table`` in one call:
-    ``executemany`` on SQLite and other drivers, ``COPY`` on PostgreSQL (psycopg)."""
-    if not rows:
+    ``executemany`` on SQLite and other drivers, ``COPY`` on PostgreSQL (psycopg). On
+    PostgreSQL the rows are sent as they are made (``rows`` may be a generator), so Python
+    converts the next rows while the server writes the last ones."""
+    if isinstance(rows, Sequence) and not rows:
         return
     quoted = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
     name = conn.dialect.identifier_preparer.format_table(table)
     if conn.dialect.name == "postgresql":
         driver = conn.connection.driver_connection
         assert driver is not None
+        written = 0
         with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({quoted}) FROM STDIN") as copy:
+            write = copy.write_row
             for row in rows:
-                copy.write_row(row)
-        if len(rows) >= _ANALYZE_FROM:
+                write(row)
+                written += 1
+        if written >= _ANALYZE_FROM:
             # Later lookups in this transaction (the next batch's existence checks) would
             # otherwise be planned for the table as it was: a scan per key list.
             conn.exec_driver_sql(f"ANALYZE {name}")
         return
+    values = list(rows)
+    if not values:
+        return
     marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", list(rows))
+    conn.exec_driver_sql(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", values)
 
 
 def existing(conn: Connection, table: Table, column: str, keys: Iterable[str]) -> set[str]:
