@@ -21,7 +21,15 @@ import attrs
 
 from insurcrm.domain.assessment import AssessmentFigures
 
-__all__ = ["AMOUNT_FIELDS", "DAY_FIELDS", "NO_DAY", "FigureBatch", "figure_batches"]
+__all__ = [
+    "AMOUNT_FIELDS",
+    "DAY_FIELDS",
+    "NO_DAY",
+    "FigureBatch",
+    "amount_of",
+    "cents_of",
+    "figure_batches",
+]
 
 #: The day number of a missing date (real dates are numbered from 1).
 NO_DAY = 0
@@ -50,12 +58,13 @@ def _date(number: int) -> dt.date | None:
     return None if number == NO_DAY else dt.date.fromordinal(number)
 
 
-def _cents(amount: Decimal) -> int:
+def cents_of(amount: Decimal) -> int:
     """An amount of at most two decimal places (as money is) in cents."""
     return int(amount.scaleb(2))
 
 
-def _amount(cents: int) -> Decimal:
+def amount_of(cents: int) -> Decimal:
+    """An amount in cents as a Decimal of two places (the inverse of :func:`cents_of`)."""
     return Decimal(cents).scaleb(-2)
 
 
@@ -90,7 +99,7 @@ class FigureBatch:
             tuple(
                 [_day(d) for d in column]
                 if i in _DAYS
-                else [_cents(a) for a in column]
+                else [cents_of(a) for a in column]
                 if i in _AMOUNTS
                 else column
                 for i, column in enumerate(columns)
@@ -102,7 +111,7 @@ class FigureBatch:
         columns = [
             [_date(n) for n in column]
             if i in _DAYS
-            else [_amount(c) for c in column]
+            else [amount_of(c) for c in column]
             if i in _AMOUNTS
             else column
             for i, column in enumerate(self.columns)

@@ -35,6 +35,7 @@ from insurcrm.domain.assessment import (
     AssessmentTotals,
     AssessmentWindows,
 )
+from insurcrm.domain.figure_batch import amount_of
 from insurcrm.domain.rfm import RfmMeans
 from insurcrm.domain.satisfaction import PeriodCounts
 from insurcrm.domain.segmentation import ParetoResult, QuadrantThresholds
@@ -193,7 +194,7 @@ def assess_portfolio(
     all_scores = np.concatenate(scores) if scores else np.zeros(0, np.int64)
     value_median = _median(all_premiums, _CENT)
     stats = AssessmentStats(
-        means=RfmMeans(len(all_premiums), recency, frequency, Decimal(monetary).scaleb(-2)),
+        means=RfmMeans(len(all_premiums), recency, frequency, amount_of(monetary)),
         # Profit is the premium while the cost of serving is not known (§5.4).
         thresholds=QuadrantThresholds(loyalty=_median(all_scores, _SCORE), profit=value_median),
         value_median=value_median,

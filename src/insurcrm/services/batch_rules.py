@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
 
@@ -43,7 +43,7 @@ from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.early_warning import WarningLevel, WarningSignal, survey_fell
-from insurcrm.domain.figure_batch import NO_DAY, FigureBatch
+from insurcrm.domain.figure_batch import NO_DAY, FigureBatch, amount_of
 from insurcrm.domain.future_value import win_back_factor, win_back_worth
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.recovery import WinBackStance, recovery_outcome
@@ -427,7 +427,7 @@ class BatchAssessor:
             decided, recommend = recovery_outcome(
                 ChurnStructure[structure] if structure else None,
                 tuple(ChurnCause[c] for c in f.churn_causes[i]),
-                win_back_worth(Decimal(f.lost_premium[i]).scaleb(-2), factor),
+                win_back_worth(amount_of(f.lost_premium[i]), factor),
                 cfg,
             )
             stance[i] = _STANCE[decided]
@@ -484,8 +484,8 @@ class BatchAssessor:
             "by_win_back": (_STANCES, batch.win_back),
         }
         self._add(totals, batch, codes)
-        premium = _amounts(batch.window_premium)
-        in_force_premium = _amounts(batch.in_force_premium)
+        premium = [amount_of(c) for c in batch.window_premium.tolist()]
+        in_force_premium = [amount_of(c) for c in batch.in_force_premium.tolist()]
         recommended: list[bool | None] = [
             None if r == NONE else bool(r) for r in batch.recommended.tolist()
         ]
@@ -535,7 +535,7 @@ class BatchAssessor:
         totals.win_backs_recommended += int((batch.recommended == 1).sum())
         for name, value in batch.counts.items():
             if name == "period_sales":
-                totals.period_sales += Decimal(value).scaleb(-2)
+                totals.period_sales += amount_of(value)
             else:
                 setattr(totals, name, getattr(totals, name) + value)
         premiums, in_force = batch.in_force_premium.tolist(), batch.in_force.tolist()
@@ -554,13 +554,8 @@ class BatchAssessor:
                 if group is None:
                     group = groups[key] = GroupTotals()
                 group.customers += customers
-                group.premium_in_force += Decimal(premium).scaleb(-2)
+                group.premium_in_force += amount_of(premium)
                 group.in_force += held
-
-
-def _amounts(values: Ints) -> list[Decimal]:
-    scale: Callable[[int], Decimal] = Decimal
-    return [scale(c).scaleb(-2) for c in values.tolist()]
 
 
 _EPOCH = dt.date(1970, 1, 1).toordinal()

@@ -48,7 +48,7 @@ from insurcrm.domain.assessment import (
 )
 from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
-from insurcrm.domain.figure_batch import NO_DAY, FigureBatch
+from insurcrm.domain.figure_batch import NO_DAY, FigureBatch, cents_of
 from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
 from insurcrm.domain.rates import Rate
@@ -490,7 +490,7 @@ def _elsewhere(holdings: str) -> int:
         premium = h.get("annual_premium")
         if premium is not None:
             total += Decimal(premium["amount"])
-    return int(total.scaleb(2))
+    return cents_of(total)
 
 
 class SqlPortfolio:

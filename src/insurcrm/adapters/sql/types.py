@@ -9,6 +9,8 @@ from sqlalchemy import BigInteger, Numeric
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from insurcrm.domain.figure_batch import amount_of
+
 __all__ = ["Amount"]
 
 _CENT = Decimal("0.01")
@@ -53,5 +55,5 @@ class Amount(TypeDecorator[Decimal]):
         if raw is None:
             return Decimal("0.00")
         if dialect_name == "sqlite":
-            return Decimal(int(raw)).scaleb(-2)  # exact, two places
+            return amount_of(int(raw))  # exact, two places
         return Decimal(raw).quantize(_CENT)
