@@ -421,7 +421,7 @@ class BatchAssessor:
         recommended = np.full(size, NONE, np.int64)
         cfg, factor = self.config.recovery, self._factor
         for i, churn in enumerate(f.churn_id):
-            if churn is None or f.churn_on[i] is None:
+            if churn is None or f.churn_on[i] == NO_DAY:
                 continue
             structure = f.churn_structure[i]
             decided, recommend = recovery_outcome(
