@@ -7,6 +7,7 @@ work is one real SQLite transaction.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,14 +16,24 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from insurcrm.errors import ConcurrencyError, StorageError
 
-__all__ = ["BUSY_TIMEOUT_MS", "describe_url", "make_engine", "translate_errors"]
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "MAX_READERS",
+    "describe_url",
+    "make_engine",
+    "readers",
+    "translate_errors",
+]
 
 #: How long a SQLite writer waits for another writer's lock before giving up.
 BUSY_TIMEOUT_MS = 10_000
+
+#: The most connections reading the portfolio's figures of a SQLite file at once.
+MAX_READERS = 2
 
 _SQLITE_BUSY_SNAPSHOT = 517
 
@@ -97,6 +108,17 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         connection.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def readers(engine: Engine) -> int:
+    """How many connections read the portfolio's figures at once: one per core, up to two,
+    on a SQLite file (SQLite runs a statement on one core); one elsewhere (PostgreSQL
+    parallelises a statement itself; an in-memory SQLite database has one connection)."""
+    if engine.dialect.name != "sqlite" or isinstance(
+        engine.pool, (StaticPool, SingletonThreadPool)
+    ):
+        return 1
+    return max(1, min(MAX_READERS, os.cpu_count() or 1))
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from insurcrm.adapters.sql import records
-from insurcrm.adapters.sql.engine import make_engine, translate_errors
+from insurcrm.adapters.sql.engine import make_engine, readers, translate_errors
 from insurcrm.adapters.sql.outbox import SqlOutbox, mark_delivered
 from insurcrm.adapters.sql.portfolio import SqlPortfolio
 from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
@@ -150,6 +150,7 @@ class SqlUnitOfWork:
         self.handlers = handlers if handlers is not None else EventHandlers()
         self._conn: Connection | None = None
         self._outbox: SqlOutbox | None = None
+        self._portfolio: SqlPortfolio | None = None
         self._set_closed()
 
     def _set_closed(self) -> None:
@@ -165,6 +166,7 @@ class SqlUnitOfWork:
         self.outbox = closed
         self.portfolio = closed
         self._outbox = None
+        self._portfolio = None
 
     @property
     def connection(self) -> Connection:
@@ -191,7 +193,8 @@ class SqlUnitOfWork:
         self.interactions = _guarded(records.interactions(conn, outbox), url)
         self.surveys = _guarded(records.survey_responses(conn, outbox), url)
         self.outbox = _guarded(outbox, url)
-        self.portfolio = SqlPortfolio(conn)  # translates driver errors itself, once
+        self._portfolio = SqlPortfolio(conn, readers(self.engine))
+        self.portfolio = self._portfolio  # translates driver errors itself, once
         return self
 
     def __exit__(
@@ -202,6 +205,7 @@ class SqlUnitOfWork:
     ) -> None:
         conn = self.connection
         try:
+            self._end_reads()
             conn.rollback()
         finally:
             conn.close()
@@ -215,6 +219,7 @@ class SqlUnitOfWork:
         try:
             self._run(outbox.flush)
             self._run(conn.commit)
+            self._end_reads()
         except BaseException:
             outbox.discard()
             raise
@@ -230,9 +235,15 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         conn = self.connection
         self._run(conn.rollback)
+        self._end_reads()
         if self._outbox is not None:
             self._outbox.discard()
         self._run(conn.begin)
+
+    def _end_reads(self) -> None:
+        """The transaction ends: so does the portfolio's snapshot, if it took one."""
+        if self._portfolio is not None:
+            self._run(self._portfolio.reset)
 
     def _run(self, step: Callable[[], object]) -> None:
         with translate_errors(self.engine.url):

@@ -1,0 +1,107 @@
+"""Reading the figures of a SQLite file with several connections at once.
+
+The figures split into statements read together give exactly the figures of the one
+statement; the connections read one committed state, kept until the unit of work's
+transaction ends; a unit of work that has written reads its own writes; and a writer is
+not held up by an assessment in progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from insurcrm.adapters.sql import SqlStore
+from insurcrm.adapters.sql import unit_of_work as sql_unit_of_work
+from insurcrm.adapters.sql.engine import readers
+from insurcrm.adapters.sql.portfolio import SqlPortfolio, figure_statements, figures_query
+from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
+from insurcrm.services.sample_portfolio import generate_sample
+from insurcrm.testing.contracts import make_customer
+from tests.contract.sql_stores import empty_sqlite_store
+
+AS_OF = dt.date(2024, 6, 30)
+CONFIG = AssessmentConfig()
+WINDOWS = AssessmentWindows.of(AS_OF, CONFIG)
+
+
+@pytest.fixture(scope="module")
+def book() -> SqlStore:
+    store = empty_sqlite_store()
+    generate_sample(store.unit_of_work(), customers=60, seed=7, as_of=AS_OF)
+    return store
+
+
+@pytest.fixture
+def two_readers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Units of work read with two connections whatever the machine's cores."""
+    monkeypatch.setattr(sql_unit_of_work, "readers", lambda engine: 2)
+
+
+def _ids(store: SqlStore) -> list[str]:
+    with store.unit_of_work() as uow:
+        return [f.customer_id for f in uow.portfolio.figures(WINDOWS, CONFIG)]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 40])
+def test_the_statements_together_have_every_column_once(n: int) -> None:
+    statements = figure_statements(WINDOWS, CONFIG, n)
+    assert 1 <= len(statements) <= n
+    names = [c.name for s in statements for c in s.selected_columns if c.name != "cid"]
+    expected = [c.name for c in figures_query(WINDOWS, CONFIG).selected_columns]
+    assert sorted(names) == sorted(n for n in expected if n != "cid")
+    assert len(set(names)) == len(names) == len(expected) - 1 == 48
+    assert all(s.selected_columns[0].name == "cid" for s in statements)
+
+
+@pytest.mark.parametrize("n", [2, 3, 5])
+def test_several_readers_read_the_figures_of_one(book: SqlStore, n: int) -> None:
+    with book.unit_of_work() as uow:
+        alone = list(SqlPortfolio(uow.connection, 1).figures(WINDOWS, CONFIG))
+        together = SqlPortfolio(uow.connection, n)
+        try:
+            assert list(together.figures(WINDOWS, CONFIG)) == alone
+            for size in (1, 7, 60, 1000):  # batches of any size line up
+                batches = list(together.figure_batches(WINDOWS, CONFIG, size))
+                assert [f for b in batches for f in b.figures()] == alone
+            assert together.period_counts(WINDOWS) == SqlPortfolio(uow.connection, 1).period_counts(
+                WINDOWS
+            )
+        finally:
+            together.reset()
+    assert len(alone) == 60
+
+
+def test_the_readers_keep_one_state_until_the_transaction_ends(two_readers: None) -> None:
+    store = empty_sqlite_store()
+    generate_sample(store.unit_of_work(), customers=5, seed=1, as_of=AS_OF)
+    with store.unit_of_work() as uow:
+        before = [f.customer_id for f in uow.portfolio.figures(WINDOWS, CONFIG)]
+        with store.unit_of_work() as writer:  # not held up by the readers
+            writer.customers.add(make_customer("Z-NEW"))
+            writer.commit()
+        assert [f.customer_id for f in uow.portfolio.figures(WINDOWS, CONFIG)] == before
+        uow.rollback()  # a new transaction: a new state
+        after = [f.customer_id for f in uow.portfolio.figures(WINDOWS, CONFIG)]
+    assert after == [*before, "Z-NEW"]
+    assert len(before) == 5
+
+
+def test_a_unit_of_work_that_has_written_reads_its_writes(two_readers: None) -> None:
+    store = empty_sqlite_store()
+    generate_sample(store.unit_of_work(), customers=5, seed=1, as_of=AS_OF)
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("Z-NEW"))
+        ids = [f.customer_id for f in uow.portfolio.figures(WINDOWS, CONFIG)]
+        assert ids[-1] == "Z-NEW"
+        assert len(ids) == 6
+    assert "Z-NEW" not in _ids(store)  # never committed
+
+
+def test_readers_per_backend(book: SqlStore) -> None:
+    assert 1 <= readers(book.engine) <= 2
+    memory = SqlStore.open("sqlite://", upgrade=True)
+    try:
+        assert readers(memory.engine) == 1  # one connection only
+    finally:
+        memory.dispose()
