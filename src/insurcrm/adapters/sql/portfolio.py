@@ -165,12 +165,13 @@ class _Part:
             SQLite, measured), to split the figures into statements of about the same cost.
         columns: its columns, each named as :func:`_batch` reads it.
         joins: the sub-queries (each at most one row per customer) left-joined to the
-            customers for them, with their join conditions, in order.
+            customers for them: each with its place in the order of every join (a
+            statement joins in that order) and its join condition.
     """
 
     weight: float
     columns: tuple[ColumnElement[Any], ...]
-    joins: tuple[tuple[Any, ColumnElement[bool]], ...]
+    joins: tuple[tuple[int, Any, ColumnElement[bool]], ...]
 
 
 #: The result column of each signal noted in the interaction log.
@@ -445,7 +446,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 c.c.holdings.label("holdings"),
                 tm.c.tier.label("tier"),
             ),
-            ((tm, tm.c.customer_id == c.c.id),),
+            ((7, tm, tm.c.customer_id == c.c.id),),
         ),
         _Part(
             5.5,
@@ -470,7 +471,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 func.coalesce(referrals.c.n, 0).label("referrals"),
                 func.coalesce(referrals.c.buyers, 0).label("buyers"),
             ),
-            ((bought, bought.c.cid == c.c.id), (referrals, referrals.c.cid == c.c.id)),
+            ((0, bought, bought.c.cid == c.c.id), (5, referrals, referrals.c.cid == c.c.id)),
         ),
         _Part(
             0.3,
@@ -478,9 +479,9 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 func.coalesce(missed.c.window, 0).label("window_missed"),
                 func.coalesce(missed.c.credit, 0).label("credit_missed"),
             ),
-            ((missed, missed.c.cid == c.c.id),),
+            ((1, missed, missed.c.cid == c.c.id),),
         ),
-        _Part(0.2, (func.coalesce(bad.c.n, 0).label("bad"),), ((bad, bad.c.cid == c.c.id),)),
+        _Part(0.2, (func.coalesce(bad.c.n, 0).label("bad"),), ((2, bad, bad.c.cid == c.c.id),)),
         _Part(
             4.1,
             (
@@ -495,7 +496,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 ).label("household"),
                 type_coerce(func.coalesce(now.c.at_start, 0) > 0, Integer).label("at_start"),
             ),
-            ((now, now.c.cid == c.c.id), (household, household.c.hid == c.c.household_id)),
+            ((3, now, now.c.cid == c.c.id), (4, household, household.c.hid == c.c.household_id)),
         ),
         _Part(
             0.1,
@@ -503,7 +504,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 type_coerce(churned.c.cid.is_not(None), Integer).label("churned"),
                 type_coerce(referring.c.cid.is_not(None), Integer).label("referring"),
             ),
-            ((churned, churned.c.cid == c.c.id), (referring, referring.c.cid == c.c.id)),
+            ((6, churned, churned.c.cid == c.c.id), (13, referring, referring.c.cid == c.c.id)),
         ),
         _Part(
             0.1,
@@ -512,14 +513,14 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 func.coalesce(complained.c.before, 0).label("complaints_before"),
                 func.coalesce(complained.c.period, 0).label("complained"),
             ),
-            ((complained, complained.c.cid == c.c.id),),
+            ((8, complained, complained.c.cid == c.c.id),),
         ),
         _Part(
             1.1,
             tuple(
                 func.coalesce(noted.c[o.name.lower()], 0).label(_SIGNALS[o]) for o in ObservedSignal
             ),
-            ((noted, noted.c.cid == c.c.id),),
+            ((9, noted, noted.c.cid == c.c.id),),
         ),
         _Part(
             1.0,
@@ -528,7 +529,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 surveys.c.last.label("survey_last"),
                 surveys.c.prior.label("survey_prior"),
             ),
-            ((surveys, surveys.c.cid == c.c.id),),
+            ((10, surveys, surveys.c.cid == c.c.id),),
         ),
         _Part(
             0.9,
@@ -540,8 +541,12 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 in_cents(func.coalesce(lost.c.premium, 0)).label("lost"),
             ),
             (
-                (latest_churn, and_(latest_churn.c.customer_id == c.c.id, c.c.erased_on.is_(None))),
-                (lost, lost.c.cid == latest_churn.c.customer_id),
+                (
+                    11,
+                    latest_churn,
+                    and_(latest_churn.c.customer_id == c.c.id, c.c.erased_on.is_(None)),
+                ),
+                (12, lost, lost.c.cid == latest_churn.c.customer_id),
             ),
         ),
     ]
@@ -551,9 +556,9 @@ def _statement(parts: Sequence[_Part]) -> Select[Any]:
     """One row per customer, in id order: the id and the columns of ``parts``."""
     c = t.customers
     joined: Any = c
-    for part in parts:
-        for target, on in part.joins:
-            joined = joined.outerjoin(target, on)
+    # in one order whatever the parts: PostgreSQL keeps the written order of this many joins
+    for _, target, on in sorted((j for part in parts for j in part.joins), key=lambda j: j[0]):
+        joined = joined.outerjoin(target, on)
     columns = [column for part in parts for column in part.columns]
     return select(c.c.id.label("cid"), *columns).select_from(joined).order_by(c.c.id)
 
