@@ -1,9 +1,10 @@
-"""Reading the figures of a SQLite file with several connections at once.
+"""Reading the figures of a SQLite file with reader processes.
 
 The figures split into statements read together give exactly the figures of the one
-statement; the connections read one committed state, kept until the unit of work's
-transaction ends; a unit of work that has written reads its own writes; and a writer is
-not held up by an assessment in progress."""
+statement; the readers read one committed state, kept until the unit of work's
+transaction ends; a unit of work that has written reads its own writes; a writer is not
+held up by an assessment in progress; a stream stopped early leaves its readers usable;
+a failure in a reader is raised as StorageError."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ import datetime as dt
 import pytest
 
 from insurcrm.adapters.sql import SqlStore
+from insurcrm.adapters.sql import portfolio as sql_portfolio
 from insurcrm.adapters.sql import unit_of_work as sql_unit_of_work
 from insurcrm.adapters.sql.engine import readers
 from insurcrm.adapters.sql.portfolio import SqlPortfolio, figure_statements, figures_query
 from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
+from insurcrm.errors import StorageError
 from insurcrm.services.sample_portfolio import generate_sample
 from insurcrm.testing.contracts import make_customer
 from tests.contract.sql_stores import empty_sqlite_store
@@ -32,9 +35,15 @@ def book() -> SqlStore:
     return store
 
 
+@pytest.fixture(autouse=True)
+def any_book_in_parallel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reader processes for books of any size (not only big ones)."""
+    monkeypatch.setattr(sql_portfolio, "PARALLEL_FROM", 0)
+
+
 @pytest.fixture
 def two_readers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Units of work read with two connections whatever the machine's cores."""
+    """Units of work read with two readers whatever the machine's cores."""
     monkeypatch.setattr(sql_unit_of_work, "readers", lambda engine: 2)
 
 
@@ -105,3 +114,32 @@ def test_readers_per_backend(book: SqlStore) -> None:
         assert readers(memory.engine) == 1  # one connection only
     finally:
         memory.dispose()
+
+
+def test_a_stream_stopped_early_leaves_the_readers_usable(book: SqlStore) -> None:
+    with book.unit_of_work() as uow:
+        alone = list(SqlPortfolio(uow.connection, 1).figures(WINDOWS, CONFIG))
+        together = SqlPortfolio(uow.connection, 2)
+        try:
+            batches = together.figure_batches(WINDOWS, CONFIG, 5)
+            first = next(batches)
+            batches.close()  # stopped after one batch of twelve
+            assert list(first.figures()) == alone[:5]
+            assert list(together.figures(WINDOWS, CONFIG)) == alone
+        finally:
+            together.reset()
+
+
+def test_a_reader_that_dies_is_a_storage_error(book: SqlStore) -> None:
+    with book.unit_of_work() as uow:
+        together = SqlPortfolio(uow.connection, 2)
+        try:
+            together.period_counts(WINDOWS)  # the snapshot is taken
+            snapshot = together._snapshot
+            assert snapshot is not None
+            snapshot.readers[1]._process.kill()
+            snapshot.readers[1]._process.wait()
+            with pytest.raises(StorageError, match="reader process ended"):
+                list(together.figures(WINDOWS, CONFIG))
+        finally:
+            together.reset()

@@ -30,6 +30,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     type_coerce,
@@ -42,6 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.engine import translate_errors
 from insurcrm.adapters.sql.read_ahead import read_ahead
+from insurcrm.adapters.sql.reader_process import ReaderProcess
 from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.assessment import (
     AssessmentConfig,
@@ -600,34 +602,38 @@ def _elsewhere(holdings: str) -> int:
 class SqlPortfolio:
     """:class:`~insurcrm.domain.repositories.PortfolioReader` on SQL.
 
-    With ``readers`` above 1 (SQLite files: SQLite runs a statement on one core), the
-    figures are read as that many statements at once, each on its own connection; those
-    connections begin reading together, while a write lock keeps any commit from coming
-    between them, so they read one committed state, which the period counts read too. That
-    state is taken at the first read and kept until the unit of work commits, rolls back or
-    ends (:meth:`reset`). A unit of work that has written and not committed reads with its
-    own connection, which sees its writes.
+    With ``readers`` above 1 (SQLite files: SQLite runs a statement on one core), a book
+    of at least :data:`PARALLEL_FROM` customers is read by that many reader processes
+    (:mod:`~insurcrm.adapters.sql.reader_process`), each reading some of the figures'
+    statements. They and a connection of this process begin reading while a write lock
+    keeps any commit from coming between them, so all read one committed state, which the
+    period counts read too. That state is taken at the first read and kept until the unit
+    of work commits, rolls back or ends (:meth:`reset`). A smaller book, and a unit of work
+    that has written and not committed, are read with the unit of work's connection (which
+    sees its writes).
     """
 
     def __init__(self, conn: Connection, readers: int = 1) -> None:
         self._conn = conn
         self._readers = readers
-        self._snapshot: list[Connection] = []
+        self._snapshot: _Snapshot | None = None
         self._changes = _changes(conn)
 
     def reset(self) -> None:
         """Forget the state read so far (the unit of work's transaction ended)."""
-        snapshot, self._snapshot = self._snapshot, []
-        for conn in snapshot:
-            conn.close()
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.close()
         self._changes = _changes(self._conn)
 
-    def _connections(self) -> list[Connection]:
-        """The connections to read with: the snapshot's, or the unit of work's alone."""
-        if self._readers <= 1 or _changes(self._conn) != self._changes:
-            return [self._conn]
-        if not self._snapshot:
-            self._snapshot = _snapshot(self._conn.engine, self._readers)
+    def _reading(self) -> _Snapshot | None:
+        """The snapshot to read with, or None to read with the unit of work's connection."""
+        if self._snapshot is None:
+            if self._readers <= 1 or _changes(self._conn) != self._changes:
+                return None
+            if _book_size(self._conn) < PARALLEL_FROM:
+                return None
+            self._snapshot = _Snapshot.take(self._conn.engine, self._readers)
         return self._snapshot
 
     def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
@@ -650,7 +656,8 @@ class SqlPortfolio:
             ch.c.day > windows.period_start, ch.c.day <= windows.as_of
         )
         with translate_errors(self._conn.engine.url):
-            conn = self._connections()[0]
+            snapshot = self._reading()
+            conn = self._conn if snapshot is None else snapshot.conn
             praising, asked_praise, naming, asked_name = conn.execute(surveys).one()
             price_led, churns_analysed = conn.execute(churns).one()
         return PeriodCounts(
@@ -668,11 +675,18 @@ class SqlPortfolio:
     def figure_batches(
         self, windows: AssessmentWindows, config: AssessmentConfig, size: int
     ) -> Iterator[FigureBatch]:
-        since = windows.warning_since.toordinal()
         with translate_errors(self._conn.engine.url):  # around the whole stream, not per batch
-            conns = self._connections()
-            statements = figure_statements(windows, config, len(conns))
-            sources = [_columns(conn, s, size) for conn, s in zip(conns, statements, strict=False)]
+            snapshot = self._reading()
+            if snapshot is None:
+                sources = [
+                    figure_columns(self._conn, figures_query(windows, config), size, windows)
+                ]
+            else:
+                n = len(snapshot.readers)
+                sources = [
+                    reader.figures(windows, config, i, n, size)
+                    for i, reader in enumerate(snapshot.readers)
+                ]
             streams = [read_ahead(source) for source in sources]  # each read by its thread
             try:
                 for parts in _together(streams):
@@ -681,12 +695,12 @@ class SqlPortfolio:
                         if part["cid"] != columns["cid"]:
                             raise StorageError("the figures' statements read different customers")
                         columns.update(part)
-                    yield _batch(columns, since)
+                    yield _batch(columns)
             finally:
                 for stream in streams:
                     stream.close()  # stops its thread
                 for source in sources:
-                    source.close()  # then its result, here
+                    source.close()  # then the stream, here
 
 
 def _together(streams: Sequence[Iterator[T]]) -> Iterator[tuple[T, ...]]:
@@ -697,47 +711,101 @@ def _together(streams: Sequence[Iterator[T]]) -> Iterator[tuple[T, ...]]:
         raise StorageError("the figures' statements read different customers") from None
 
 
+#: The fewest customers a SQLite book must have to be read by reader processes: starting
+#: them takes about half a second, which a smaller book does not win back.
+PARALLEL_FROM = 50_000
+
+
 def _changes(conn: Connection) -> int:
     """Rows the connection has written since it was opened (SQLite), or 0."""
     driver = conn.connection.driver_connection
     return int(getattr(driver, "total_changes", 0))
 
 
-def _snapshot(engine: Engine, n: int) -> list[Connection]:
-    """``n`` new connections reading one committed state: each begins its transaction and
-    reads while another connection holds the write lock (SQLite ``BEGIN IMMEDIATE``), so
-    nothing can be committed between their first reads."""
-    conns: list[Connection] = []
-    guard = engine.raw_connection()
-    try:
-        lock = guard.cursor()
-        lock.execute("BEGIN IMMEDIATE")
+def _book_size(conn: Connection) -> int:
+    """About how many customers the SQLite book holds (its highest row number), at once."""
+    return int(
+        conn.execute(select(func.max(literal_column("rowid"))).select_from(t.customers)).scalar()
+        or 0
+    )
+
+
+@attrs.define
+class _Snapshot:
+    """Reader processes and a connection of this process reading one committed state."""
+
+    conn: Connection
+    readers: list[ReaderProcess]
+
+    @classmethod
+    def take(cls, engine: Engine, n: int) -> _Snapshot:
+        """Start ``n`` reader processes; then each, and a new connection here, begins its
+        transaction and reads while another connection holds the write lock (SQLite
+        ``BEGIN IMMEDIATE``), so nothing can be committed between their first reads."""
+        url = engine.url.render_as_string(hide_password=False)
+        readers: list[ReaderProcess] = []
+        conn: Connection | None = None
         try:
-            for _ in range(n):
-                conns.append(conn := engine.connect())
-                conn.begin()
-                conn.execute(select(t.customers.c.id).limit(1)).all()  # the snapshot begins
-        finally:
-            lock.execute("ROLLBACK")
-            lock.close()
-    except BaseException:
-        for conn in conns:
-            conn.close()
-        raise
-    finally:
-        guard.close()
-    return conns
+            readers.extend(ReaderProcess(url) for _ in range(n))
+            guard = engine.raw_connection()
+            try:
+                lock = guard.cursor()
+                lock.execute("BEGIN IMMEDIATE")
+                try:
+                    conn = engine.connect()
+                    conn.begin()
+                    conn.execute(select(t.customers.c.id).limit(1)).all()
+                    for reader in readers:
+                        reader.begin()
+                finally:
+                    lock.execute("ROLLBACK")
+                    lock.close()
+            finally:
+                guard.close()
+        except BaseException:
+            for reader in readers:
+                reader.close()
+            if conn is not None:
+                conn.close()
+            raise
+        return cls(conn, readers)
+
+    def close(self) -> None:
+        for reader in self.readers:
+            reader.close()
+        self.conn.close()
 
 
-def _columns(
-    conn: Connection, statement: Select[Any], size: int
+def figure_columns(
+    conn: Connection, statement: Select[Any], size: int, windows: AssessmentWindows
 ) -> Generator[dict[str, Any], None, None]:
-    """The rows of ``statement``, ``size`` at a time, as columns by name."""
+    """The rows of a figures statement, ``size`` at a time, as columns by name, with the
+    JSON ones read: ``holdings`` as the premium held elsewhere in cents, ``causes`` as a
+    tuple, and the two latest survey responses as their experience when the survey's fall
+    is looked at (``survey_on`` dropped)."""
+    since = windows.warning_since.toordinal()
     result = conn.execution_options(stream_results=True, yield_per=size).execute(statement)
     try:
         keys = list(result.keys())
         for rows in result.partitions():
-            yield dict(zip(keys, zip(*rows, strict=True), strict=True))
+            columns = dict(zip(keys, zip(*rows, strict=True), strict=True))
+            if "holdings" in columns:
+                columns["holdings"] = [_elsewhere(h) for h in columns["holdings"]]
+            if "causes" in columns:
+                columns["causes"] = [tuple(json.loads(x)) if x else () for x in columns["causes"]]
+            if "survey_on" in columns:
+                on, last, prior = (
+                    columns.pop(k) for k in ("survey_on", "survey_last", "survey_prior")
+                )
+                # two responses, the latest recent: the survey's fall is looked at
+                fell = [p is not None and d > since for p, d in zip(prior, on, strict=True)]
+                columns["survey_last"] = [
+                    _experience(a) if f else None for a, f in zip(last, fell, strict=True)
+                ]
+                columns["survey_prior"] = [
+                    _experience(a) if f else None for a, f in zip(prior, fell, strict=True)
+                ]
+            yield columns
     finally:
         result.close()
 
@@ -747,14 +815,9 @@ def _experience(answers: str) -> Decimal:
     return experience_of(Answer[name] for name in json.loads(answers).values())
 
 
-def _batch(columns: Mapping[str, Sequence[Any]], warning_since: int) -> FigureBatch:
-    """A batch of figures from the columns of :func:`figures_query`, by name."""
+def _batch(columns: Mapping[str, Sequence[Any]]) -> FigureBatch:
+    """A batch of figures from the columns of :func:`figure_columns`, by name."""
     col = columns.__getitem__
-    survey_on, survey_last, survey_prior = col("survey_on"), col("survey_last"), col("survey_prior")
-    # two responses, the latest recent: the survey's fall is looked at
-    fell = [
-        p is not None and on > warning_since for p, on in zip(survey_prior, survey_on, strict=True)
-    ]
     at_start = col("at_start")
     return FigureBatch(
         (
@@ -763,20 +826,20 @@ def _batch(columns: Mapping[str, Sequence[Any]], warning_since: int) -> FigureBa
             col("agent"),
             [bool(x) for x in col("two_way")],
             *map(col, _COUNTS),
-            [_elsewhere(h) for h in col("holdings")],
+            col("holdings"),
             col("household"),
             col("referrals"),
             col("buyers"),
             [bool(x) for x in at_start],
             [bool(x) for x in col("churned")],
             *map(col, _SIGNS),
-            [_experience(a) if f else None for a, f in zip(survey_last, fell, strict=True)],
-            [_experience(a) if f else None for a, f in zip(survey_prior, fell, strict=True)],
+            col("survey_last"),
+            col("survey_prior"),
             col("last_ours"),
             col("churn_id"),
             col("churn_on"),
             col("structure"),
-            [tuple(json.loads(x)) if x else () for x in col("causes")],
+            col("causes"),
             col("lost"),
             [bool(s) or n > 0 for s, n in zip(at_start, col("in_period"), strict=True)],  # served
             [n > 0 for n in col("before_period")],
