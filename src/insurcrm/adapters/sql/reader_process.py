@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Generator
+from pathlib import Path
 from typing import IO, Any
 
 from insurcrm.errors import StorageError
@@ -32,16 +33,21 @@ __all__ = ["ReaderProcess"]
 
 #: What a reader process runs: this module's :func:`main`, and nothing of the caller's.
 _ENTRY = "from insurcrm.adapters.sql.reader_process import main; main()"
+#: The directory holding the insurcrm package this process runs.
+_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 class ReaderProcess:
     """A reader process on the SQLite database at ``url`` (the parent's side)."""
 
     def __init__(self, url: str) -> None:
+        env = dict(os.environ)  # the child imports this very insurcrm, wherever it is
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (_ROOT, env.get("PYTHONPATH"))))
         self._process = subprocess.Popen(
             [sys.executable, "-c", _ENTRY],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=env,
         )
         self._send(url)
 
