@@ -12,7 +12,7 @@ import datetime as dt
 
 import pytest
 
-from insurcrm.adapters.sql import SqlStore
+from insurcrm.adapters.sql import SqlStore, reader_process
 from insurcrm.adapters.sql import portfolio as sql_portfolio
 from insurcrm.adapters.sql import unit_of_work as sql_unit_of_work
 from insurcrm.adapters.sql.engine import readers
@@ -143,3 +143,16 @@ def test_a_reader_that_dies_is_a_storage_error(book: SqlStore) -> None:
                 list(together.figures(WINDOWS, CONFIG))
         finally:
             together.reset()
+
+
+def test_without_reader_processes_one_connection_reads(
+    book: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader_process, "_ENTRY", "import sys; sys.exit(3)")
+    with book.unit_of_work() as uow:
+        alone = list(SqlPortfolio(uow.connection, 1).figures(WINDOWS, CONFIG))
+        together = SqlPortfolio(uow.connection, 2)
+        with pytest.warns(RuntimeWarning, match="one connection: a reader process ended"):
+            assert list(together.figures(WINDOWS, CONFIG)) == alone
+        assert list(together.figures(WINDOWS, CONFIG)) == alone  # warned once
+        together.reset()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -43,7 +44,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.engine import translate_errors
 from insurcrm.adapters.sql.read_ahead import read_ahead
-from insurcrm.adapters.sql.reader_process import ReaderProcess
+from insurcrm.adapters.sql.reader_process import ReaderProcess, ReaderUnavailable
 from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.assessment import (
     AssessmentConfig,
@@ -617,7 +618,8 @@ class SqlPortfolio:
     period counts read too. That state is taken at the first read and kept until the unit
     of work commits, rolls back or ends (:meth:`reset`). A smaller book, and a unit of work
     that has written and not committed, are read with the unit of work's connection (which
-    sees its writes).
+    sees its writes); so is every book, with a ``RuntimeWarning``, where reader processes
+    cannot be started.
     """
 
     def __init__(self, conn: Connection, readers: int = 1) -> None:
@@ -640,7 +642,16 @@ class SqlPortfolio:
                 return None
             if _book_size(self._conn) < PARALLEL_FROM:
                 return None
-            self._snapshot = _Snapshot.take(self._conn.engine, self._readers)
+            try:
+                self._snapshot = _Snapshot.take(self._conn.engine, self._readers)
+            except ReaderUnavailable as error:
+                warnings.warn(
+                    f"insurcrm reads the portfolio's figures with one connection: {error}",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                self._readers = 1
+                return None
         return self._snapshot
 
     def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
@@ -754,6 +765,8 @@ class _Snapshot:
         conn: Connection | None = None
         try:
             readers.extend(ReaderProcess(url) for _ in range(n))
+            for reader in readers:  # started together, ready before the lock is taken
+                reader.ready()
             guard = engine.raw_connection()
             try:
                 lock = guard.cursor()

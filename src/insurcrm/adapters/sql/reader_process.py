@@ -8,11 +8,12 @@ reader processes, each running this module's :func:`main` and holding one connec
 its read transaction. Nothing of the caller's program is imported in them (no
 ``__main__`` is re-run, unlike :mod:`multiprocessing`).
 
-The protocol, over the child's stdin and stdout, is pickled tuples: the parent sends the
-URL, then ``("begin",)`` (answered ``("begun",)`` once the transaction has read),
-then ``("figures", windows, config, index, n, size)`` for each stream (answered with
-``("batch", columns)`` messages and ``("end",)``), ``("cancel",)`` to stop a stream early
-and ``("stop",)`` to end. A failure is answered ``("error", text)``.
+The protocol, over the child's stdin and stdout, is pickled tuples. The parent sends the
+URL (answered ``("ready",)`` once connected), then ``("begin",)`` (answered ``("begun",)``
+once the transaction has read), then ``("figures", windows, config, index, n, size)`` for
+each stream (answered with ``("batch", columns)`` messages and ``("end",)``),
+``("cancel",)`` to stop a stream early and ``("stop",)`` to end. A failure is answered
+``("error", text)``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import IO, Any
 
 from insurcrm.errors import StorageError
 
-__all__ = ["ReaderProcess"]
+__all__ = ["ReaderProcess", "ReaderUnavailable"]
 
 #: What a reader process runs: this module's :func:`main`, and nothing of the caller's.
 _ENTRY = "from insurcrm.adapters.sql.reader_process import main; main()"
@@ -37,19 +38,43 @@ _ENTRY = "from insurcrm.adapters.sql.reader_process import main; main()"
 _ROOT = str(Path(__file__).resolve().parents[3])
 
 
+class ReaderUnavailable(StorageError):
+    """A reader process could not be started (e.g. ``sys.executable`` is not a Python
+    interpreter, as in some embedded servers)."""
+
+
 class ReaderProcess:
-    """A reader process on the SQLite database at ``url`` (the parent's side)."""
+    """A reader process on the SQLite database at ``url`` (the parent's side). It starts
+    at once; :meth:`ready` waits until it can read."""
 
     def __init__(self, url: str) -> None:
         env = dict(os.environ)  # the child imports this very insurcrm, wherever it is
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (_ROOT, env.get("PYTHONPATH"))))
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _ENTRY],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        self._send(url)
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", _ENTRY],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+        except OSError as error:
+            raise ReaderUnavailable(f"cannot start a reader process: {error}") from None
+        try:
+            self._send(url)
+        except StorageError as error:
+            raise ReaderUnavailable(str(error)) from None
+
+    def ready(self) -> None:
+        """Wait until the process has imported insurcrm and connected to the database.
+
+        Raises:
+            ReaderUnavailable: it could not (it is stopped).
+        """
+        try:
+            self._receive()
+        except StorageError as error:
+            self.close()
+            raise ReaderUnavailable(str(error)) from None
 
     def _send(self, message: Any) -> None:
         stdin = self._process.stdin
@@ -150,7 +175,13 @@ def main() -> None:
     threading.Thread(target=_commands, args=(stdin, box), daemon=True).start()
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
+        try:
+            conn = engine.connect()
+        except Exception as error:
+            send(("error", f"cannot connect: {type(error).__name__}"))
+            return
+        send(("ready",))
+        with conn:
             while True:
                 message = box.get()
                 kind = message[0]
