@@ -21,7 +21,7 @@ from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
 from insurcrm.errors import StorageError
 from insurcrm.services.sample_portfolio import generate_sample
 from insurcrm.testing.contracts import make_customer
-from tests.contract.sql_stores import empty_sqlite_store
+from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
 
 AS_OF = dt.date(2024, 6, 30)
 CONFIG = AssessmentConfig()
@@ -156,3 +156,27 @@ def test_without_reader_processes_one_connection_reads(
             assert list(together.figures(WINDOWS, CONFIG)) == alone
         assert list(together.figures(WINDOWS, CONFIG)) == alone  # warned once
         together.reset()
+
+
+@pytest.mark.postgres
+def test_postgres_readers_share_one_snapshot() -> None:
+    store = empty_postgres_store()
+    generate_sample(store.unit_of_work(), customers=30, seed=3, as_of=AS_OF)
+    with store.unit_of_work() as uow:
+        alone = list(SqlPortfolio(uow.connection, 1).figures(WINDOWS, CONFIG))
+        together = SqlPortfolio(uow.connection, 2)
+        try:
+            assert list(together.figures(WINDOWS, CONFIG)) == alone
+            assert together.period_counts(WINDOWS) == SqlPortfolio(uow.connection, 1).period_counts(
+                WINDOWS
+            )
+            with store.unit_of_work() as writer:  # not held up by the readers
+                writer.customers.add(make_customer("Z-NEW"))
+                writer.commit()
+            assert list(together.figures(WINDOWS, CONFIG)) == alone  # one snapshot kept
+        finally:
+            together.reset()
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("Z-OWN"))
+        ids = [f.customer_id for f in SqlPortfolio(uow.connection, 2).figures(WINDOWS, CONFIG)]
+    assert ids == sorted([*(f.customer_id for f in alone), "Z-NEW", "Z-OWN"])

@@ -111,9 +111,12 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
 
 
 def readers(engine: Engine) -> int:
-    """How many connections read the portfolio's figures at once: one per core, up to two,
-    on a SQLite file (SQLite runs a statement on one core); one elsewhere (PostgreSQL
-    parallelises a statement itself; an in-memory SQLite database has one connection)."""
+    """How many readers read a big book's figures at once. On a SQLite file one per core,
+    up to :data:`MAX_READERS` (SQLite runs a statement on one core). On PostgreSQL
+    :data:`MAX_READERS` (the server runs each statement in a process of its own, whatever
+    this machine's cores). One for SQLite in memory, which has one connection."""
+    if engine.dialect.name == "postgresql":
+        return MAX_READERS
     if engine.dialect.name != "sqlite" or isinstance(
         engine.pool, (StaticPool, SingletonThreadPool)
     ):

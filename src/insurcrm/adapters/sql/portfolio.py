@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import warnings
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 from sqlalchemy import (
@@ -610,16 +611,17 @@ def _elsewhere(holdings: str) -> int:
 class SqlPortfolio:
     """:class:`~insurcrm.domain.repositories.PortfolioReader` on SQL.
 
-    With ``readers`` above 1 (SQLite files: SQLite runs a statement on one core), a book
-    of at least :data:`PARALLEL_FROM` customers is read by that many reader processes
-    (:mod:`~insurcrm.adapters.sql.reader_process`), each reading some of the figures'
-    statements. They and a connection of this process begin reading while a write lock
-    keeps any commit from coming between them, so all read one committed state, which the
-    period counts read too. That state is taken at the first read and kept until the unit
-    of work commits, rolls back or ends (:meth:`reset`). A smaller book, and a unit of work
+    With ``readers`` above 1, a book of at least :data:`PARALLEL_FROM` customers is read by
+    that many readers at once, each reading some of the figures' statements: reader
+    processes on a SQLite file (:mod:`~insurcrm.adapters.sql.reader_process`; SQLite runs a
+    statement on one core), connections of this process on PostgreSQL. They read one
+    committed state, which the period counts read too: on SQLite they begin reading while a
+    write lock keeps any commit from coming between them; on PostgreSQL they share an
+    exported snapshot. That state is taken at the first read and kept until the unit of
+    work commits, rolls back or ends (:meth:`reset`). A smaller book, and a unit of work
     that has written and not committed, are read with the unit of work's connection (which
-    sees its writes); so is every book, with a ``RuntimeWarning``, where reader processes
-    cannot be started.
+    sees its writes); so is every SQLite book, with a ``RuntimeWarning``, where reader
+    processes cannot be started.
     """
 
     def __init__(self, conn: Connection, readers: int = 1) -> None:
@@ -638,12 +640,14 @@ class SqlPortfolio:
     def _reading(self) -> _Snapshot | None:
         """The snapshot to read with, or None to read with the unit of work's connection."""
         if self._snapshot is None:
-            if self._readers <= 1 or _changes(self._conn) != self._changes:
+            if self._readers <= 1 or self._written() or _book_size(self._conn) < PARALLEL_FROM:
                 return None
-            if _book_size(self._conn) < PARALLEL_FROM:
-                return None
+            engine = self._conn.engine
+            if engine.dialect.name == "postgresql":
+                self._snapshot = _Snapshot.exported(engine, self._readers)
+                return self._snapshot
             try:
-                self._snapshot = _Snapshot.take(self._conn.engine, self._readers)
+                self._snapshot = _Snapshot.take(engine, self._readers)
             except ReaderUnavailable as error:
                 warnings.warn(
                     f"insurcrm reads the portfolio's figures with one connection: {error}",
@@ -653,6 +657,12 @@ class SqlPortfolio:
                 self._readers = 1
                 return None
         return self._snapshot
+
+    def _written(self) -> bool:
+        """Whether the unit of work has written and not committed."""
+        if self._conn.dialect.name == "postgresql":
+            return self._conn.execute(select(func.txid_current_if_assigned())).scalar() is not None
+        return _changes(self._conn) != self._changes
 
     def period_counts(self, windows: AssessmentWindows) -> PeriodCounts:
         r, ch = t.survey_responses, t.churn_records
@@ -741,19 +751,71 @@ def _changes(conn: Connection) -> int:
 
 
 def _book_size(conn: Connection) -> int:
-    """About how many customers the SQLite book holds (its highest row number), at once."""
-    return int(
-        conn.execute(select(func.max(literal_column("rowid"))).select_from(t.customers)).scalar()
-        or 0
-    )
+    """About how many customers the book holds: on SQLite its highest row number (at once),
+    elsewhere the count."""
+    if conn.dialect.name == "sqlite":
+        size: Select[Any] = select(func.max(literal_column("rowid"))).select_from(t.customers)
+    else:
+        size = select(func.count()).select_from(t.customers)
+    return int(conn.execute(size).scalar() or 0)
+
+
+class _Reader(Protocol):
+    """Reads some of the figures' statements (a reader process or a connection here)."""
+
+    def figures(
+        self, windows: AssessmentWindows, config: AssessmentConfig, index: int, n: int, size: int
+    ) -> Generator[dict[str, Any], None, None]: ...
+
+    def close(self) -> None: ...
+
+
+@attrs.define
+class _ConnectionReader:
+    """A connection of this process reading some of the figures' statements: on
+    PostgreSQL each runs in a server process of its own."""
+
+    conn: Connection
+
+    def figures(
+        self, windows: AssessmentWindows, config: AssessmentConfig, index: int, n: int, size: int
+    ) -> Generator[dict[str, Any], None, None]:
+        statement = figure_statements(windows, config, n)[index]
+        return figure_columns(self.conn, statement, size, windows)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 @attrs.define
 class _Snapshot:
-    """Reader processes and a connection of this process reading one committed state."""
+    """Readers and a connection of this process (for the period counts) reading one
+    committed state."""
 
     conn: Connection
-    readers: list[ReaderProcess]
+    readers: list[_Reader]
+
+    @classmethod
+    def exported(cls, engine: Engine, n: int) -> _Snapshot:
+        """``n`` new PostgreSQL connections in one snapshot: the first exports its
+        snapshot (``pg_export_snapshot``), the others import it (``SET TRANSACTION
+        SNAPSHOT``); all are REPEATABLE READ, so each reads that snapshot throughout."""
+        conns: list[Connection] = []
+        try:
+            for i in range(n):
+                conns.append(conn := engine.connect())
+                conn.execution_options(isolation_level="REPEATABLE READ").begin()
+                if i == 0:
+                    shared = str(conn.execute(select(func.pg_export_snapshot())).scalar_one())
+                    if not re.fullmatch(r"[0-9A-Fa-f-]+", shared):
+                        raise StorageError("PostgreSQL exported an unexpected snapshot name")
+                else:
+                    conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{shared}'")
+        except BaseException:
+            for conn in conns:
+                conn.close()
+            raise
+        return cls(conns[0], [_ConnectionReader(conn) for conn in conns])
 
     @classmethod
     def take(cls, engine: Engine, n: int) -> _Snapshot:
@@ -788,12 +850,12 @@ class _Snapshot:
             if conn is not None:
                 conn.close()
             raise
-        return cls(conn, readers)
+        return cls(conn, list(readers))
 
     def close(self) -> None:
         for reader in self.readers:
             reader.close()
-        self.conn.close()
+        self.conn.close()  # closed twice when a reader holds it: the second does nothing
 
 
 def figure_columns(
