@@ -18,6 +18,7 @@ each stream (answered with ``("batch", columns)`` messages and ``("end",)``),
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import queue
@@ -196,15 +197,20 @@ def main() -> None:
                         _, windows, config, index, n, size = message
                         statement = figure_statements(windows, config, n)[index]
                         for columns in figure_columns(conn, statement, size, windows):
-                            if not box.empty() and box.queue[0][0] == "cancel":
+                            waiting = None if box.empty() else box.queue[0][0]
+                            if waiting == "cancel":
                                 box.get()
+                            if waiting in ("cancel", "stop"):  # a stop is served next
                                 break
                             send(("batch", columns))
                         send(("end",))
+                except OSError:  # the parent has gone: nobody to tell
+                    return
                 except Exception as error:
                     first = (str(error).splitlines() or [""])[0]
                     send(("error", f"{type(error).__name__}: {first}"))
     finally:
         engine.dispose()
-        out.close()
+        with contextlib.suppress(OSError):
+            out.close()
         os._exit(0)  # at once: the thread reading the parent's messages may be waiting
