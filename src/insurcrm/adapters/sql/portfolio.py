@@ -433,7 +433,6 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
     surveys = (
         select(
             ranked.c.customer_id.label("cid"),
-            func.max(case((ranked.c.rn == 1, ranked.c.day))).label("last_on"),
             func.max(case((ranked.c.rn == 1, ranked.c.answers))).label("last"),
             func.max(case((ranked.c.rn == 2, ranked.c.answers))).label("prior"),
         )
@@ -536,7 +535,6 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
         _Part(
             0.6,
             (
-                _day(surveys.c.last_on).label("survey_on"),
                 surveys.c.last.label("survey_last"),
                 surveys.c.prior.label("survey_prior"),
             ),
@@ -706,9 +704,7 @@ class SqlPortfolio:
         with translate_errors(self._conn.engine.url):  # around the whole stream, not per batch
             snapshot = self._reading()
             if snapshot is None:
-                sources = [
-                    figure_columns(self._conn, figures_query(windows, config), size, windows)
-                ]
+                sources = [figure_columns(self._conn, figures_query(windows, config), size)]
             else:
                 n = len(snapshot.readers)
                 sources = [
@@ -739,8 +735,8 @@ def _together(streams: Sequence[Iterator[T]]) -> Iterator[tuple[T, ...]]:
         raise StorageError("the figures' statements read different customers") from None
 
 
-#: The fewest customers a SQLite book must have to be read by reader processes: starting
-#: them takes about half a second, which a smaller book does not win back.
+#: The fewest customers a book must have to be read by several readers: starting them
+#: (reader processes take about half a second) does not pay off on a smaller book.
 PARALLEL_FROM = 50_000
 
 
@@ -781,7 +777,7 @@ class _ConnectionReader:
         self, windows: AssessmentWindows, config: AssessmentConfig, index: int, n: int, size: int
     ) -> Generator[dict[str, Any], None, None]:
         statement = figure_statements(windows, config, n)[index]
-        return figure_columns(self.conn, statement, size, windows)
+        return figure_columns(self.conn, statement, size)
 
     def close(self) -> None:
         self.conn.close()
@@ -859,13 +855,12 @@ class _Snapshot:
 
 
 def figure_columns(
-    conn: Connection, statement: Select[Any], size: int, windows: AssessmentWindows
+    conn: Connection, statement: Select[Any], size: int
 ) -> Generator[dict[str, Any], None, None]:
     """The rows of a figures statement, ``size`` at a time, as columns by name, with the
     JSON ones read: ``holdings`` as the premium held elsewhere in cents, ``causes`` as a
-    tuple, and the two latest survey responses as their experience when the survey's fall
-    is looked at (``survey_on`` dropped)."""
-    since = windows.warning_since.toordinal()
+    tuple, and the two latest survey responses (read only when the survey's fall is looked
+    at) as their experience."""
     result = conn.execution_options(stream_results=True, yield_per=size).execute(statement)
     try:
         keys = list(result.keys())
@@ -875,18 +870,9 @@ def figure_columns(
                 columns["holdings"] = [_elsewhere(h) for h in columns["holdings"]]
             if "causes" in columns:
                 columns["causes"] = [tuple(json.loads(x)) if x else () for x in columns["causes"]]
-            if "survey_on" in columns:
-                on, last, prior = (
-                    columns.pop(k) for k in ("survey_on", "survey_last", "survey_prior")
-                )
-                # two responses, the latest recent: the survey's fall is looked at
-                fell = [p is not None and d > since for p, d in zip(prior, on, strict=True)]
-                columns["survey_last"] = [
-                    _experience(a) if f else None for a, f in zip(last, fell, strict=True)
-                ]
-                columns["survey_prior"] = [
-                    _experience(a) if f else None for a, f in zip(prior, fell, strict=True)
-                ]
+            for name in ("survey_last", "survey_prior"):
+                if name in columns:
+                    columns[name] = [_experience(a) if a else None for a in columns[name]]
             yield columns
     finally:
         result.close()

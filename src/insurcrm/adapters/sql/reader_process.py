@@ -196,7 +196,7 @@ def main() -> None:
                     elif kind == "figures":
                         _, windows, config, index, n, size = message
                         statement = figure_statements(windows, config, n)[index]
-                        for columns in figure_columns(conn, statement, size, windows):
+                        for columns in figure_columns(conn, statement, size):
                             waiting = None if box.empty() else box.queue[0][0]
                             if waiting == "cancel":
                                 box.get()
