@@ -9,8 +9,11 @@ a failure in a reader is raised as StorageError."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import Connection
 
 from insurcrm.adapters.sql import SqlStore, reader_process
 from insurcrm.adapters.sql import portfolio as sql_portfolio
@@ -158,25 +161,60 @@ def test_without_reader_processes_one_connection_reads(
         together.reset()
 
 
+@contextmanager
+def _portfolio(conn: Connection, readers: int) -> Iterator[SqlPortfolio]:
+    """A portfolio reader on ``conn``, its snapshot given back at the end."""
+    portfolio = SqlPortfolio(conn, readers)
+    try:
+        yield portfolio
+    finally:
+        portfolio.reset()
+
+
 @pytest.mark.postgres
 def test_postgres_readers_share_one_snapshot() -> None:
     store = empty_postgres_store()
     generate_sample(store.unit_of_work(), customers=30, seed=3, as_of=AS_OF)
     with store.unit_of_work() as uow:
-        alone = list(SqlPortfolio(uow.connection, 1).figures(WINDOWS, CONFIG))
-        together = SqlPortfolio(uow.connection, 2)
-        try:
+        with _portfolio(uow.connection, 1) as one:
+            alone = list(one.figures(WINDOWS, CONFIG))
+            counts = one.period_counts(WINDOWS)
+        with _portfolio(uow.connection, 2) as together:
             assert list(together.figures(WINDOWS, CONFIG)) == alone
-            assert together.period_counts(WINDOWS) == SqlPortfolio(uow.connection, 1).period_counts(
-                WINDOWS
-            )
+            assert together.period_counts(WINDOWS) == counts
             with store.unit_of_work() as writer:  # not held up by the readers
                 writer.customers.add(make_customer("Z-NEW"))
                 writer.commit()
             assert list(together.figures(WINDOWS, CONFIG)) == alone  # one snapshot kept
-        finally:
-            together.reset()
     with store.unit_of_work() as uow:
         uow.customers.add(make_customer("Z-OWN"))
-        ids = [f.customer_id for f in SqlPortfolio(uow.connection, 2).figures(WINDOWS, CONFIG)]
+        with _portfolio(uow.connection, 2) as own:
+            ids = [f.customer_id for f in own.figures(WINDOWS, CONFIG)]
     assert ids == sorted([*(f.customer_id for f in alone), "Z-NEW", "Z-OWN"])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("readers", [1, 2])
+def test_a_small_postgres_book_is_read_in_one_snapshot(
+    readers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit of work's connection is READ COMMITTED: a commit between the period
+    counts and the figures would mix two states, so they read a snapshot of their own."""
+    monkeypatch.setattr(sql_portfolio, "PARALLEL_FROM", 10**9)  # one reader: a small book
+    store = empty_postgres_store()
+    generate_sample(store.unit_of_work(), customers=10, seed=5, as_of=AS_OF)
+    with store.unit_of_work() as uow:
+        with _portfolio(uow.connection, readers) as portfolio:
+            portfolio.period_counts(WINDOWS)  # the snapshot is taken
+            snapshot = portfolio._snapshot
+            assert snapshot is not None
+            assert len(snapshot.readers) == 1
+            with store.unit_of_work() as writer:
+                writer.customers.add(make_customer("Z-NEW"))
+                writer.commit()
+            ids = [f.customer_id for f in portfolio.figures(WINDOWS, CONFIG)]
+        assert "Z-NEW" not in ids
+        assert len(ids) == 10
+        # a new read takes a new snapshot, which sees the commit
+        with _portfolio(uow.connection, readers) as later:
+            assert "Z-NEW" in [f.customer_id for f in later.figures(WINDOWS, CONFIG)]

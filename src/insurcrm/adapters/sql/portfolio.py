@@ -616,10 +616,13 @@ class SqlPortfolio:
     committed state, which the period counts read too: on SQLite they begin reading while a
     write lock keeps any commit from coming between them; on PostgreSQL they share an
     exported snapshot. That state is taken at the first read and kept until the unit of
-    work commits, rolls back or ends (:meth:`reset`). A smaller book, and a unit of work
-    that has written and not committed, are read with the unit of work's connection (which
-    sees its writes); so is every SQLite book, with a ``RuntimeWarning``, where reader
-    processes cannot be started.
+    work commits, rolls back or ends (:meth:`reset`). A smaller SQLite book is read with
+    the unit of work's connection, whose transaction keeps one state; a smaller PostgreSQL
+    book by one REPEATABLE READ connection of its own, as the unit of work's (READ
+    COMMITTED) would see a commit made between two statements. A unit of work that has
+    written and not committed is read with its own connection, which sees its writes; so
+    is every SQLite book, with a ``RuntimeWarning``, where reader processes cannot be
+    started.
     """
 
     def __init__(self, conn: Connection, readers: int = 1) -> None:
@@ -638,12 +641,15 @@ class SqlPortfolio:
     def _reading(self) -> _Snapshot | None:
         """The snapshot to read with, or None to read with the unit of work's connection."""
         if self._snapshot is None:
-            if self._readers <= 1 or self._written() or _book_size(self._conn) < PARALLEL_FROM:
+            if self._written():
                 return None
+            big = self._readers > 1 and _book_size(self._conn) >= PARALLEL_FROM
             engine = self._conn.engine
-            if engine.dialect.name == "postgresql":
-                self._snapshot = _Snapshot.exported(engine, self._readers)
+            if engine.dialect.name == "postgresql":  # READ COMMITTED: a snapshot of its own
+                self._snapshot = _Snapshot.exported(engine, self._readers if big else 1)
                 return self._snapshot
+            if not big:
+                return None
             try:
                 self._snapshot = _Snapshot.take(engine, self._readers)
             except ReaderUnavailable as error:
@@ -795,13 +801,16 @@ class _Snapshot:
     def exported(cls, engine: Engine, n: int) -> _Snapshot:
         """``n`` new PostgreSQL connections in one snapshot: the first exports its
         snapshot (``pg_export_snapshot``), the others import it (``SET TRANSACTION
-        SNAPSHOT``); all are REPEATABLE READ, so each reads that snapshot throughout."""
+        SNAPSHOT``); all are REPEATABLE READ, so each reads that snapshot throughout. One
+        connection alone takes its snapshot with a first read."""
         conns: list[Connection] = []
         try:
             for i in range(n):
                 conns.append(conn := engine.connect())
                 conn.execution_options(isolation_level="REPEATABLE READ").begin()
-                if i == 0:
+                if n == 1:
+                    conn.execute(select(literal(1))).all()  # its snapshot is taken here
+                elif i == 0:
                     shared = str(conn.execute(select(func.pg_export_snapshot())).scalar_one())
                     if not re.fullmatch(r"[0-9A-Fa-f-]+", shared):
                         raise StorageError("PostgreSQL exported an unexpected snapshot name")
