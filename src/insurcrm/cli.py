@@ -164,7 +164,8 @@ def generate(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     referrals, policies across every line with renewals, lapses and claims, contacts,
     complaints, surveys and churn — the same book for the same seed, on any backend.
 
-    Creates or upgrades the schema first. Running it again adds nothing.
+    Creates or upgrades the schema first. Running it again adds nothing; after an
+    interruption (Ctrl-C, a killed process) it resumes where the interrupted run stopped.
     """
     console = Console(highlight=False)
     store = SqlStore.open(url, upgrade=True)
@@ -292,6 +293,11 @@ def _print_stats(console: Console, stats: SampleStats, seconds: float) -> None:
             "exists); nothing was added.[/yellow]"
         )
         return
+    if stats.resumed:
+        console.print(
+            f"Resumed an interrupted run: {stats.resumed:,} customers were already stored "
+            "and were kept."
+        )
     console.print(
         f"Added {stats.customers:,} customers, {stats.households:,} households and "
         f"{stats.policies:,} policies (seed {stats.seed}, as of {stats.as_of}) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.schema import downgrade
 from insurcrm.cli import DEFAULT_DB_URL, cli
 from insurcrm.services.assessment import row_fields
+from insurcrm.services.sample_portfolio import generate_sample
 
 
 def run(*args: str) -> Result:
@@ -300,6 +302,25 @@ class TestGenerate:
         again = run("generate", "--db", first, "--customers", "60")
         assert "already in this database" in again.stdout
         assert _book(first) == _book(second)
+
+    def test_an_interrupted_run_is_resumed(self, tmp_path: Path) -> None:
+        url, fresh = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
+        store = SqlStore.open(url, upgrade=True)
+
+        def stop(done: int, total: int) -> None:
+            raise KeyboardInterrupt  # after the first batch of 500 customers
+
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                generate_sample(store.unit_of_work(), customers=700, seed=7, progress=stop)
+        finally:
+            store.dispose()
+        result = run("generate", "--db", url, "--customers", "700", "--seed", "7")
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.stdout.split())
+        assert re.search(r"Resumed an interrupted run: 5\d\d customers were already stored", said)
+        assert run("generate", "--db", fresh, "--customers", "700", "--seed", "7").exit_code == 0
+        assert _book(url) == _book(fresh)
 
     def test_needs_a_database_and_a_size(self) -> None:
         result = run("generate", "--customers", "10")

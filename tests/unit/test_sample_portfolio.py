@@ -96,6 +96,86 @@ def test_a_second_run_adds_nothing_and_says_so() -> None:
     assert _contents(store) == before
 
 
+class _Interrupt(Exception):
+    """Stands for Ctrl-C or a killed process in the middle of a run."""
+
+
+def _interrupted(
+    store: UnitOfWorkFactory, customers: int, seed: int, after: int, batch_size: int = 40
+) -> None:
+    """Run the generation and stop it once ``after`` batches are committed."""
+
+    def stop(done: int, total: int) -> None:
+        nonlocal after
+        after -= 1
+        if after == 0:
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        generate_sample(
+            store.unit_of_work(),
+            customers=customers,
+            seed=seed,
+            batch_size=batch_size,
+            progress=stop,
+        )
+
+
+def _everything(store: UnitOfWorkFactory) -> tuple[object, ...]:
+    """Every stored customer, policy and service record."""
+    customers, policies = _contents(store)
+    with store.unit_of_work() as uow:
+        records = (uow.complaints, uow.interactions, uow.surveys, uow.churns)
+        return (
+            customers,
+            policies,
+            *([unstructure(r) for r in repository.iterate()] for repository in records),
+        )
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_an_interrupted_run_is_resumed_to_the_same_book(backend: str) -> None:
+    def store() -> UnitOfWorkFactory:
+        return MemoryStore() if backend == "memory" else SqlStore.open("sqlite://", upgrade=True)
+
+    size, batch = 1010, 300  # one customer in a thousand erased, at the end
+    fresh, resumed = store(), store()
+    whole = generate_sample(fresh.unit_of_work(), customers=size, seed=9, batch_size=batch)
+    assert whole.erased == 1
+    _interrupted(resumed, customers=size, seed=9, after=2, batch_size=batch)
+    with resumed.unit_of_work() as uow:
+        kept = uow.customers.count()
+    assert 2 * batch <= kept < size  # two batches of whole family units
+    again = generate_sample(resumed.unit_of_work(), customers=size, seed=9, batch_size=batch)
+    assert not again.already_present
+    assert again.resumed == kept
+    assert again.customers == size - kept
+    assert again.batches == whole.batches - 2
+    assert _everything(resumed) == _everything(fresh)
+    assert generate_sample(resumed.unit_of_work(), customers=size, seed=9).already_present
+
+
+def test_part_of_another_book_is_refused_and_left_alone() -> None:
+    store = MemoryStore()
+    _interrupted(store, customers=150, seed=9, after=1)
+    before = _contents(store)
+    with pytest.raises(ValidationError) as refused:
+        generate_sample(store.unit_of_work(), customers=150, seed=10, batch_size=40)
+    assert refused.value.field == "seed"
+    assert "another sample book" in str(refused.value)
+    assert _contents(store) == before
+
+
+def test_a_resume_with_another_batch_size_is_refused() -> None:
+    store = MemoryStore()
+    _interrupted(store, customers=150, seed=9, after=1)  # batches of 40
+    before = _contents(store)
+    with pytest.raises(ValidationError) as refused:
+        generate_sample(store.unit_of_work(), customers=150, seed=9, batch_size=100)
+    assert refused.value.field == "batch_size"
+    assert _contents(store) == before
+
+
 def test_batches_commit_and_report_progress() -> None:
     calls: list[tuple[int, int]] = []
     store = MemoryStore()

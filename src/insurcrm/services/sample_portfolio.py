@@ -91,7 +91,7 @@ class SampleStats:
         as_of: the date the sample is built up to.
         requested: how many customers were asked for.
         already_present: the store already held the sample (its first
-            customer); nothing was added.
+            customer, and its last or more); nothing was added.
         customers: customers added (0 when already present).
         households: households added.
         policies: policies added.
@@ -104,6 +104,8 @@ class SampleStats:
         interactions: logged contacts added.
         responses: survey responses added.
         churns: churn records made (when a customer's last policy ended).
+        resumed: customers an interrupted run had already stored, left as they were: the
+            run went on after them (0 for a run from an empty store).
     """
 
     seed: int
@@ -121,6 +123,7 @@ class SampleStats:
     interactions: int = 0
     responses: int = 0
     churns: int = 0
+    resumed: int = 0
 
 
 # -- reference data ---------------------------------------------------------------------------
@@ -1177,13 +1180,46 @@ def _churned(
     return found
 
 
-def _has_sample(uow: UnitOfWork) -> bool:
+#: The kinds of service records a batch holds, as :class:`ServiceRecords` names them.
+_SERVICE_RECORDS = ("complaints", "interactions", "responses")
+
+
+def _stored(uow: UnitOfWork, cid: str) -> Customer | None:
+    """The stored customer ``cid``, or None."""
     with uow:
         try:
-            uow.customers.get(customer_id(1))
+            return uow.customers.get(cid)
         except NotFound:
-            return False
-        return True
+            return None
+
+
+def _already_written(uow: UnitOfWork, batch: _Batch) -> bool:
+    """Whether an earlier run committed ``batch`` (each batch is one transaction, so its
+    last customer tells).
+
+    Raises:
+        ValidationError: its last customer is stored but differs (the store holds a sample
+            made with another seed, size or date), or only its first is stored (the
+            earlier run wrote other batches: another ``batch_size``).
+    """
+    last = batch.customers[-1]
+    stored = _stored(uow, last.id)
+    if stored is None:
+        if _stored(uow, batch.customers[0].id) is not None:
+            raise ValidationError(
+                "batch_size",
+                "sample.other_batches",
+                "the interrupted run wrote other batches: run it again with its batch size",
+            )
+        return False
+    if attrs.evolve(stored, version=last.version) != last:
+        raise ValidationError(
+            "seed",
+            "sample.other_book",
+            "the database holds part of another sample book (another seed, size or date): "
+            "use an empty database",
+        )
+    return True
 
 
 def generate_sample(
@@ -1203,8 +1239,11 @@ def generate_sample(
     policies ``P0000001`` … numbered ``PL<start year><sequence>``. A few
     customers' personal data is erased at the end, on request (§10.4).
 
-    Idempotent: when the store already holds customer ``C000001`` nothing
-    is added and ``already_present`` is set.
+    Idempotent: when the store already holds customer ``C000001`` and the last one asked
+    for (or more), nothing is added and ``already_present`` is set. Resumable: when it holds
+    the first but not the last, a run was interrupted; called again with the same arguments,
+    it makes the same sample, checks and keeps the batches that run committed, and writes
+    the rest (``resumed`` says how many customers were kept).
 
     Args:
         uow: a unit of work on the store (not inside a ``with`` block).
@@ -1215,15 +1254,18 @@ def generate_sample(
         batch_size: about how many customers each transaction writes.
 
     Raises:
-        ValidationError: ``customers`` or ``batch_size`` is below 1.
+        ValidationError: ``customers`` or ``batch_size`` is below 1, or the store holds
+            part of a sample made with another seed, size or date.
     """
     if customers < 1:
         raise ValidationError("customers", "sample.size", "must be at least 1")
     if batch_size < 1:
         raise ValidationError("batch_size", "sample.size", "must be at least 1")
     first = customer_id(1)
-    if _has_sample(uow):
+    resuming = _stored(uow, first) is not None
+    if resuming and _stored(uow, customer_id(customers)) is not None:
         return SampleStats(seed, as_of, customers, True, 0, 0, 0, 0, 0, first, None)
+    resumed = 0
     sampler = _Sampler(seed, as_of, customers)
     service = ServiceSampler(seed, as_of)
     added = households = policies = batches = 0
@@ -1235,17 +1277,22 @@ def generate_sample(
         pending.households += unit.households
         pending.customers += unit.customers
         pending.policies += unit.policies
-        for kind in ("complaints", "interactions", "responses"):
+        for kind in _SERVICE_RECORDS:
             getattr(pending.service, kind).extend(getattr(records, kind))
-            made[kind] += len(getattr(records, kind))
         added += len(unit.customers)
         if len(pending.customers) >= batch_size or added >= customers:
             pending.churns = _churned(pending.policies, as_of, service)
-            made["churns"] += len(pending.churns)
-            _write(uow, pending)
-            households += len(pending.households)
-            policies += len(pending.policies)
-            batches += 1
+            resuming = resuming and _already_written(uow, pending)
+            if resuming:
+                resumed += len(pending.customers)
+            else:  # once one batch is missing, so are the later ones
+                made["churns"] += len(pending.churns)
+                for kind in _SERVICE_RECORDS:
+                    made[kind] += len(getattr(pending.service, kind))
+                _write(uow, pending)
+                households += len(pending.households)
+                policies += len(pending.policies)
+                batches += 1
             pending = _Batch()
             if progress is not None:
                 progress(added, customers)
@@ -1257,7 +1304,7 @@ def generate_sample(
         as_of=as_of,
         requested=customers,
         already_present=False,
-        customers=added,
+        customers=added - resumed,
         households=households,
         policies=policies,
         erased=len(to_erase),
@@ -1268,4 +1315,5 @@ def generate_sample(
         interactions=made["interactions"],
         responses=made["responses"],
         churns=made["churns"],
+        resumed=resumed,
     )
