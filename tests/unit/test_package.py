@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import insurcrm
 
@@ -26,3 +28,28 @@ def test_importing_insurcrm_does_not_import_sqlalchemy() -> None:
     code = "import sys, insurcrm; print('sqlalchemy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_both_stores_type_check_as_what_the_services_take(tmp_path: Path) -> None:
+    """A user's typed code passes our stores' units of work to the services: mypy must
+    accept them as ``UnitOfWork`` and the stores as ``UnitOfWorkFactory``."""
+    from mypy import api
+
+    example = tmp_path / "uses_insurcrm.py"
+    example.write_text(
+        "from insurcrm.adapters.memory import MemoryStore\n"
+        "from insurcrm.adapters.sql import SqlStore\n"
+        "from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory\n"
+        "\n"
+        "def takes(uow: UnitOfWork, store: UnitOfWorkFactory) -> None: ...\n"
+        "\n"
+        "memory = MemoryStore()\n"
+        "takes(memory.unit_of_work(), memory)\n"
+        "sql = SqlStore.open('sqlite://')\n"
+        "takes(sql.unit_of_work(), sql)\n",
+        encoding="utf-8",
+    )
+    out, err, status = api.run(
+        ["--strict", "--no-incremental", "--cache-dir", os.devnull, str(example)]
+    )
+    assert status == 0, out + err

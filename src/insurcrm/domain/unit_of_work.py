@@ -42,16 +42,57 @@ class UnitOfWork(Protocol):
     a rollback stores and publishes none of them.
     """
 
-    customers: CustomerRepository
-    policies: PolicyRepository
-    households: HouseholdRepository
-    tiers: TierMembershipRepository
-    churns: RecordRepository[ChurnRecord]
-    complaints: RecordRepository[Complaint]
-    interactions: RecordRepository[Interaction]
-    surveys: SurveyResponseRepository
-    outbox: Outbox
-    portfolio: PortfolioReader
+    # Read-only members: an implementation may hold a more specific type in each.
+
+    @property
+    def customers(self) -> CustomerRepository:
+        """The customers (§1)."""
+        ...
+
+    @property
+    def policies(self) -> PolicyRepository:
+        """The policies (§2)."""
+        ...
+
+    @property
+    def households(self) -> HouseholdRepository:
+        """The households."""
+        ...
+
+    @property
+    def tiers(self) -> TierMembershipRepository:
+        """The customers' service tiers (§6)."""
+        ...
+
+    @property
+    def churns(self) -> RecordRepository[ChurnRecord]:
+        """The churn records (§7.1)."""
+        ...
+
+    @property
+    def complaints(self) -> RecordRepository[Complaint]:
+        """The complaints (§8)."""
+        ...
+
+    @property
+    def interactions(self) -> RecordRepository[Interaction]:
+        """The logged contacts (§9)."""
+        ...
+
+    @property
+    def surveys(self) -> SurveyResponseRepository:
+        """The satisfaction survey responses (§3)."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The events committed and not yet delivered."""
+        ...
+
+    @property
+    def portfolio(self) -> PortfolioReader:
+        """The whole book's assessment figures (§10.1)."""
+        ...
 
     def __enter__(self) -> Self:
         """Begin a transaction."""
