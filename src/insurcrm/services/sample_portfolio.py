@@ -1199,8 +1199,8 @@ def _already_written(uow: UnitOfWork, batch: _Batch) -> bool:
 
     Raises:
         ValidationError: its last customer is stored but differs (the store holds a sample
-            made with another seed, size or date), or only its first is stored (the
-            earlier run wrote other batches: another ``batch_size``).
+            made with another seed, size or date), or only its first is stored (the store
+            holds a sample cut into other batches: another size or ``batch_size``).
     """
     last = batch.customers[-1]
     stored = _stored(uow, last.id)
@@ -1209,7 +1209,8 @@ def _already_written(uow: UnitOfWork, batch: _Batch) -> bool:
             raise ValidationError(
                 "batch_size",
                 "sample.other_batches",
-                "the interrupted run wrote other batches: run it again with its batch size",
+                "the database holds part of a sample cut into other batches: run again "
+                "with the size and batch size of the run that made it, or use an empty database",
             )
         return False
     if attrs.evolve(stored, version=last.version) != last:
@@ -1255,7 +1256,7 @@ def generate_sample(
 
     Raises:
         ValidationError: ``customers`` or ``batch_size`` is below 1, or the store holds
-            part of a sample made with another seed, size or date.
+            part of a sample made with another seed, size, date or batch size.
     """
     if customers < 1:
         raise ValidationError("customers", "sample.size", "must be at least 1")
