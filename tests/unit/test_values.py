@@ -216,6 +216,8 @@ class TestPhone:
             phone.e164
         )
         assert Phone(phone.e164) == phone
+        # parse skips the validator: what it builds must be what the validator accepts
+        assert Phone(Phone.parse(phone.e164).e164) == Phone.parse(phone.e164) == phone
 
     @given(gen.cn_mobile_numbers(), st.integers(min_value=1, max_value=4))
     def test_truncated_numbers_are_refused_without_echoing_them(self, typed: str, cut: int) -> None:
