@@ -159,9 +159,15 @@ class Customer:
             name if isinstance(name, PersonName) else _prefixed("profile", lambda: PersonName(name))
         )
         profile = _prefixed("profile", lambda: BasicProfile(name=person, **profile_args))
-        customer: Customer = cls(id=id, created_on=on, profile=profile, **other)
+        customer: Customer = cls(
+            id=id,
+            created_on=on,
+            profile=profile,
+            events=(CustomerRegistered(id, on),),
+            **other,
+        )
         check_card_dates(customer.profile, customer.family, customer.holdings, on)
-        return attrs.evolve(customer, events=(CustomerRegistered(id, on),))
+        return customer
 
     @property
     def is_erased(self) -> bool:
