@@ -1092,28 +1092,26 @@ def pg_conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _literal_sql(statement: Any, dialect: Any) -> str:
+    """``statement`` compiled for ``dialect`` with its parameters written in as literals."""
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
 def _figures_sql(dialect: Any) -> str:
-    """``figures_query`` compiled with its parameters written in as literals."""
+    """``figures_query`` as SQL text."""
     from insurcrm.adapters.sql.portfolio import figures_query
 
     config = AssessmentConfig()
-    stmt = figures_query(AssessmentWindows.of(AS_OF, config), config)
-    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+    return _literal_sql(figures_query(AssessmentWindows.of(AS_OF, config), config), dialect)
 
 
-def run_sqlite_raw(db: Path) -> dict[str, Any]:
-    """The statement insurcrm runs, alone: what its Python side adds is the difference."""
-    from sqlalchemy.dialects import sqlite
+def _split_sqls(dialect: Any) -> list[str]:
+    """The two statements of ``figure_statements`` a big book is read with, as SQL text."""
+    from insurcrm.adapters.sql.portfolio import figure_statements
 
-    start = time.perf_counter()
-    sql = _figures_sql(sqlite.dialect())
-    rows = 0
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-        cursor = conn.execute(sql)
-        while batch := cursor.fetchmany(5000):
-            rows += len(batch)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": rows, "note": "insurcrm's statement alone, sqlite3"}
+    config = AssessmentConfig()
+    statements = figure_statements(AssessmentWindows.of(AS_OF, config), config, 2)
+    return [_literal_sql(s, dialect) for s in statements]
 
 
 def _read_statement(db: str, sql: str) -> int:
@@ -1126,6 +1124,16 @@ def _read_statement(db: str, sql: str) -> int:
     return rows
 
 
+def run_sqlite_raw(db: Path) -> dict[str, Any]:
+    """The statement insurcrm runs, alone: what its Python side adds is the difference."""
+    from sqlalchemy.dialects import sqlite
+
+    start = time.perf_counter()
+    rows = _read_statement(str(db), _figures_sql(sqlite.dialect()))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": rows, "note": "insurcrm's statement alone, sqlite3"}
+
+
 def run_sqlite_split(db: Path) -> dict[str, Any]:
     """The two statements insurcrm's reader processes run on a big book, each through
     sqlite3 in a process of its own, at once: the floor under insurcrm's reading."""
@@ -1133,15 +1141,8 @@ def run_sqlite_split(db: Path) -> dict[str, Any]:
 
     from sqlalchemy.dialects import sqlite
 
-    from insurcrm.adapters.sql.portfolio import figure_statements
-
     start = time.perf_counter()
-    config = AssessmentConfig()
-    statements = figure_statements(AssessmentWindows.of(AS_OF, config), config, 2)
-    sqls = [
-        str(s.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
-        for s in statements
-    ]
+    sqls = _split_sqls(sqlite.dialect())
     with ProcessPoolExecutor(len(sqls)) as pool:
         counts = list(pool.map(_read_statement, [str(db)] * len(sqls), sqls))
     seconds = time.perf_counter() - start
@@ -1150,26 +1151,6 @@ def run_sqlite_split(db: Path) -> dict[str, Any]:
         "rows": counts[0],
         "note": "insurcrm's two statements at once, sqlite3 in two processes",
     }
-
-
-def run_pg_raw(url: str, schema: str) -> dict[str, Any]:
-    import psycopg
-    from sqlalchemy.dialects import postgresql
-
-    start = time.perf_counter()
-    dialect: Any = postgresql.dialect  # untyped
-    sql = _figures_sql(dialect())
-    rows = 0
-    with (
-        psycopg.connect(pg_conninfo(url), options=f"-c search_path={schema}") as conn,
-        conn.cursor(name="figures") as cursor,
-    ):
-        cursor.itersize = 5000
-        cursor.execute(sql.encode())
-        while batch := cursor.fetchmany(5000):
-            rows += len(batch)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rows": rows, "note": "server-side cursor, 5,000 rows a fetch"}
 
 
 def _read_pg_statement(conninfo: str, schema: str, sql: str) -> int:
@@ -1188,6 +1169,16 @@ def _read_pg_statement(conninfo: str, schema: str, sql: str) -> int:
     return rows
 
 
+def run_pg_raw(url: str, schema: str) -> dict[str, Any]:
+    from sqlalchemy.dialects import postgresql
+
+    start = time.perf_counter()
+    dialect: Any = postgresql.dialect  # untyped
+    rows = _read_pg_statement(pg_conninfo(url), schema, _figures_sql(dialect()))
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rows": rows, "note": "server-side cursor, 5,000 rows a fetch"}
+
+
 def run_pg_split(url: str, schema: str) -> dict[str, Any]:
     """The two statements insurcrm reads a big book with, each through psycopg on a
     connection of its own, at once (threads: the server does the work)."""
@@ -1195,20 +1186,12 @@ def run_pg_split(url: str, schema: str) -> dict[str, Any]:
 
     from sqlalchemy.dialects import postgresql
 
-    from insurcrm.adapters.sql.portfolio import figure_statements
-
     start = time.perf_counter()
-    config = AssessmentConfig()
     dialect: Any = postgresql.dialect  # untyped
-    statements = figure_statements(AssessmentWindows.of(AS_OF, config), config, 2)
-    sqls = [
-        str(s.compile(dialect=dialect(), compile_kwargs={"literal_binds": True}))
-        for s in statements
-    ]
+    sqls = _split_sqls(dialect())
     with ThreadPoolExecutor(len(sqls)) as pool:
-        counts = list(
-            pool.map(_read_pg_statement, [pg_conninfo(url)] * len(sqls), [schema] * 2, sqls)
-        )
+        n = len(sqls)
+        counts = list(pool.map(_read_pg_statement, [pg_conninfo(url)] * n, [schema] * n, sqls))
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
