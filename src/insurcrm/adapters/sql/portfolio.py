@@ -801,16 +801,14 @@ class _Snapshot:
     def exported(cls, engine: Engine, n: int) -> _Snapshot:
         """``n`` new PostgreSQL connections in one snapshot: the first exports its
         snapshot (``pg_export_snapshot``), the others import it (``SET TRANSACTION
-        SNAPSHOT``); all are REPEATABLE READ, so each reads that snapshot throughout. One
-        connection alone takes its snapshot with a first read."""
+        SNAPSHOT``); all are REPEATABLE READ, so each reads that snapshot throughout (the
+        export is the first connection's first read, which takes it)."""
         conns: list[Connection] = []
         try:
             for i in range(n):
                 conns.append(conn := engine.connect())
                 conn.execution_options(isolation_level="REPEATABLE READ").begin()
-                if n == 1:
-                    conn.execute(select(literal(1))).all()  # its snapshot is taken here
-                elif i == 0:
+                if i == 0:
                     shared = str(conn.execute(select(func.pg_export_snapshot())).scalar_one())
                     if not re.fullmatch(r"[0-9A-Fa-f-]+", shared):
                         raise StorageError("PostgreSQL exported an unexpected snapshot name")
