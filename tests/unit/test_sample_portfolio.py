@@ -14,9 +14,10 @@ from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.domain.customers import Customer, LeadSource
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine, PurchaseKind
-from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.errors import ValidationError
 from insurcrm.serialization import unstructure
+from insurcrm.services import sample_portfolio
 from insurcrm.services.churn import detect_churn
 from insurcrm.services.sample_portfolio import (
     DEFAULT_AS_OF,
@@ -153,6 +154,40 @@ def test_an_interrupted_run_is_resumed_to_the_same_book(backend: str) -> None:
     assert again.batches == whole.batches - 2
     assert _everything(resumed) == _everything(fresh)
     assert generate_sample(resumed.unit_of_work(), customers=size, seed=9).already_present
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_run_stopped_in_its_erasures_stores_neither_them_nor_the_last_batch(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def store() -> UnitOfWorkFactory:
+        return MemoryStore() if backend == "memory" else SqlStore.open("sqlite://", upgrade=True)
+
+    size, batch = 2100, 800  # two customers erased, in the third (last) batch's transaction
+    fresh, stopped = store(), store()
+    whole = generate_sample(fresh.unit_of_work(), customers=size, seed=9, batch_size=batch)
+    assert (whole.erased, whole.batches) == (2, 3)
+    erasing = sample_portfolio.erase_in
+
+    def erase_once(uow: UnitOfWork, customer: str, on: dt.date) -> Customer:
+        monkeypatch.setattr(sample_portfolio, "erase_in", _stopped)  # the second one stops
+        return erasing(uow, customer, on)
+
+    monkeypatch.setattr(sample_portfolio, "erase_in", erase_once)
+    with pytest.raises(_Interrupt):
+        generate_sample(stopped.unit_of_work(), customers=size, seed=9, batch_size=batch)
+    monkeypatch.undo()
+    with stopped.unit_of_work() as uow:
+        kept = list(uow.customers.iterate())
+    assert 2 * batch <= len(kept) < size  # the last batch went with the erasure
+    assert not any(c.is_erased for c in kept)
+    again = generate_sample(stopped.unit_of_work(), customers=size, seed=9, batch_size=batch)
+    assert (again.resumed, again.batches, again.erased) == (len(kept), 1, 2)
+    assert _everything(stopped) == _everything(fresh)
+
+
+def _stopped(uow: UnitOfWork, customer: str, on: dt.date) -> Customer:
+    raise _Interrupt
 
 
 def test_part_of_another_book_is_refused_and_left_alone() -> None:

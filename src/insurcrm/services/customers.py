@@ -13,7 +13,7 @@ from insurcrm.domain.customers import Customer
 from insurcrm.domain.repositories import RecordRepository, ServiceRecord
 from insurcrm.domain.unit_of_work import UnitOfWork
 
-__all__ = ["erase_customer", "register_customer"]
+__all__ = ["erase_customer", "erase_in", "register_customer"]
 
 
 def register_customer(uow: UnitOfWork, customer: Customer) -> Customer:
@@ -66,23 +66,44 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
         ConcurrencyError: another writer changed the customer or a policy meanwhile.
     """
     with uow:
-        customer = uow.customers.get(customer_id)
-        if not customer.is_erased:
-            customer = uow.customers.save(customer.erase(on))
-        for policy in uow.policies.naming_beneficiary(customer_id):
-            cleaned = policy.forget_beneficiary(customer_id)
-            if cleaned is not policy:
-                uow.policies.save(cleaned)
-        membership = uow.tiers.find(customer_id)
-        if membership is not None:
-            cleaned_membership = membership.without_personal_data()
-            if cleaned_membership != membership:
-                uow.tiers.save(cleaned_membership)
-        _erase_records(uow.churns, customer_id)
-        _erase_records(uow.complaints, customer_id)
-        _erase_records(uow.interactions, customer_id)
-        _erase_records(uow.surveys, customer_id)
+        customer = erase_in(uow, customer_id, on)
         uow.commit()
+    return customer
+
+
+def erase_in(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
+    """Erase a customer's personal data as :func:`erase_customer` does, inside a unit of
+    work the caller has entered (``with uow:``) and commits: for erasures that must be
+    stored together with other writes, in one transaction.
+
+    Args:
+        uow: a unit of work inside its ``with`` block.
+        customer_id: the customer to erase.
+        on: the day of the erasure.
+
+    Returns:
+        The erased customer, as saved (not yet committed).
+
+    Raises:
+        NotFound: no such customer.
+        ConcurrencyError: another writer changed the customer or a policy meanwhile.
+    """
+    customer = uow.customers.get(customer_id)
+    if not customer.is_erased:
+        customer = uow.customers.save(customer.erase(on))
+    for policy in uow.policies.naming_beneficiary(customer_id):
+        cleaned = policy.forget_beneficiary(customer_id)
+        if cleaned is not policy:
+            uow.policies.save(cleaned)
+    membership = uow.tiers.find(customer_id)
+    if membership is not None:
+        cleaned_membership = membership.without_personal_data()
+        if cleaned_membership != membership:
+            uow.tiers.save(cleaned_membership)
+    _erase_records(uow.churns, customer_id)
+    _erase_records(uow.complaints, customer_id)
+    _erase_records(uow.interactions, customer_id)
+    _erase_records(uow.surveys, customer_id)
     return customer
 
 

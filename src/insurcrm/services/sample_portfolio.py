@@ -39,7 +39,7 @@ from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import CENT, Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import NotFound, ValidationError
 from insurcrm.services.book import by_holder
-from insurcrm.services.customers import erase_customer
+from insurcrm.services.customers import erase_in
 from insurcrm.services.sample_service import ServiceRecords, ServiceSampler
 
 __all__ = [
@@ -1153,7 +1153,8 @@ class _Sampler:
             self.next_policy += 1
 
 
-def _write(uow: UnitOfWork, batch: _Batch) -> None:
+def _write(uow: UnitOfWork, batch: _Batch, on: dt.date, erase: Sequence[str]) -> None:
+    """Store ``batch`` and erase the customers ``erase`` on ``on``, in one transaction."""
     with uow:
         uow.households.add_many(batch.households)
         uow.customers.add_many(batch.customers)
@@ -1162,6 +1163,8 @@ def _write(uow: UnitOfWork, batch: _Batch) -> None:
         uow.interactions.add_many(batch.service.interactions)
         uow.surveys.add_many(batch.service.responses)
         uow.churns.add_many(batch.churns)
+        for customer in erase:
+            erase_in(uow, customer, on)
         uow.commit()
 
 
@@ -1223,6 +1226,13 @@ def _already_written(uow: UnitOfWork, batch: _Batch) -> bool:
     return True
 
 
+def _to_erase(sampler: _Sampler, customers: int) -> list[str]:
+    """The customers whose personal data the sample erases (one in a thousand, never the
+    first): drawn once the whole sample is made."""
+    numbers = sorted(sampler.rng.sample(range(2, customers + 1), customers // 1000))
+    return [customer_id(n) for n in numbers]
+
+
 def generate_sample(
     uow: UnitOfWork,
     customers: int = 3000,
@@ -1238,7 +1248,8 @@ def generate_sample(
     couples with an adult child), registered over the ten years before
     ``as_of``, with ids ``C000001``, ``C000002`` …; households ``H00001`` …;
     policies ``P0000001`` … numbered ``PL<start year><sequence>``. A few
-    customers' personal data is erased at the end, on request (§10.4).
+    customers' personal data is erased at the end, on request (§10.4), in the last
+    batch's transaction: a store holding the last customer holds the whole sample.
 
     Idempotent: when the store already holds customer ``C000001`` and the last one asked
     for (or more), nothing is added and ``already_present`` is set. Resumable: when it holds
@@ -1267,6 +1278,7 @@ def generate_sample(
     if resuming and _stored(uow, customer_id(customers)) is not None:
         return SampleStats(seed, as_of, customers, True, 0, 0, 0, 0, 0, first, None)
     resumed = 0
+    erased: list[str] = []
     sampler = _Sampler(seed, as_of, customers)
     service = ServiceSampler(seed, as_of)
     added = households = policies = batches = 0
@@ -1290,16 +1302,15 @@ def generate_sample(
                 made["churns"] += len(pending.churns)
                 for kind in _SERVICE_RECORDS:
                     made[kind] += len(getattr(pending.service, kind))
-                _write(uow, pending)
+                if added >= customers:  # the last batch: stored with the erasures
+                    erased = _to_erase(sampler, customers)
+                _write(uow, pending, as_of, erased)
                 households += len(pending.households)
                 policies += len(pending.policies)
                 batches += 1
             pending = _Batch()
             if progress is not None:
                 progress(added, customers)
-    to_erase = sorted(sampler.rng.sample(range(2, customers + 1), customers // 1000))
-    for number in to_erase:
-        erase_customer(uow, customer_id(number), as_of)
     return SampleStats(
         seed=seed,
         as_of=as_of,
@@ -1308,7 +1319,7 @@ def generate_sample(
         customers=added - resumed,
         households=households,
         policies=policies,
-        erased=len(to_erase),
+        erased=len(erased),
         batches=batches,
         first_id=first,
         last_id=customer_id(added),
