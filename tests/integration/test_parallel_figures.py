@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
 
 from insurcrm.adapters.sql import SqlStore, reader_process
 from insurcrm.adapters.sql import portfolio as sql_portfolio
@@ -24,7 +25,7 @@ from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
 from insurcrm.errors import StorageError
 from insurcrm.services.sample_portfolio import generate_sample
 from insurcrm.testing.contracts import make_customer
-from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
+from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store, postgres_url
 
 AS_OF = dt.date(2024, 6, 30)
 CONFIG = AssessmentConfig()
@@ -218,3 +219,23 @@ def test_a_small_postgres_book_is_read_in_one_snapshot(
         # a new read takes a new snapshot, which sees the commit
         with _portfolio(uow.connection, readers) as later:
             assert "Z-NEW" in [f.customer_id for f in later.figures(WINDOWS, CONFIG)]
+
+
+@pytest.mark.postgres
+def test_a_pool_too_small_for_the_assessment_is_a_storage_error_that_says_so() -> None:
+    """The assessment reads PostgreSQL with connections of its own besides the unit of
+    work's: with none to spare, the pool's timeout ends in an error saying what to change,
+    not in SQLAlchemy's."""
+    empty_postgres_store()  # migrated and empty
+    url = postgres_url()
+    assert url is not None
+    store = SqlStore.open(url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        with pytest.raises(StorageError) as error, store.unit_of_work() as uow:
+            uow.portfolio.period_counts(WINDOWS)
+        message = str(error.value)
+        assert "pool's timeout" in message
+        assert "pool_size and max_overflow" in message
+        assert f":{make_url(url).password}@" not in message  # the password is hidden
+    finally:
+        store.dispose()

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from insurcrm.errors import ConcurrencyError, StorageError
@@ -129,11 +130,19 @@ def translate_errors(url: str | URL) -> Iterator[None]:
     """Turn driver errors into insurcrm errors that say what to do.
 
     A SQLite write from a stale snapshot (another process committed first)
-    becomes :class:`ConcurrencyError`; other database failures become
-    :class:`StorageError` naming the database (password hidden).
+    becomes :class:`ConcurrencyError`; other database failures, and no pooled connection
+    free within the pool's timeout, become :class:`StorageError` naming the database
+    (password hidden).
     """
     try:
         yield
+    except PoolTimeout:
+        raise StorageError(
+            f"no connection to {describe_url(url)} was free within the pool's timeout: "
+            "other work holds them all, or the pool is smaller than the work needs "
+            f"(a PostgreSQL assessment reads with up to {MAX_READERS} connections of its "
+            "own besides the unit of work's; see the engine's pool_size and max_overflow)"
+        ) from None
     except DBAPIError as error:
         code = getattr(error.orig, "sqlite_errorcode", None)
         if code == _SQLITE_BUSY_SNAPSHOT:
