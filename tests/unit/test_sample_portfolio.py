@@ -19,6 +19,7 @@ from insurcrm.errors import ValidationError
 from insurcrm.serialization import unstructure
 from insurcrm.services import sample_portfolio
 from insurcrm.services.churn import detect_churn
+from insurcrm.services.customers import erase_in
 from insurcrm.services.sample_portfolio import (
     DEFAULT_AS_OF,
     REGION_CODES,
@@ -167,11 +168,9 @@ def test_a_run_stopped_in_its_erasures_stores_neither_them_nor_the_last_batch(
     fresh, stopped = store(), store()
     whole = generate_sample(fresh.unit_of_work(), customers=size, seed=9, batch_size=batch)
     assert (whole.erased, whole.batches) == (2, 3)
-    erasing = sample_portfolio.erase_in
-
     def erase_once(uow: UnitOfWork, customer: str, on: dt.date) -> Customer:
         monkeypatch.setattr(sample_portfolio, "erase_in", _stopped)  # the second one stops
-        return erasing(uow, customer, on)
+        return erase_in(uow, customer, on)
 
     monkeypatch.setattr(sample_portfolio, "erase_in", erase_once)
     with pytest.raises(_Interrupt):
