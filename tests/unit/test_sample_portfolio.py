@@ -168,6 +168,7 @@ def test_a_run_stopped_in_its_erasures_stores_neither_them_nor_the_last_batch(
     fresh, stopped = store(), store()
     whole = generate_sample(fresh.unit_of_work(), customers=size, seed=9, batch_size=batch)
     assert (whole.erased, whole.batches) == (2, 3)
+
     def erase_once(uow: UnitOfWork, customer: str, on: dt.date) -> Customer:
         monkeypatch.setattr(sample_portfolio, "erase_in", _stopped)  # the second one stops
         return erase_in(uow, customer, on)
