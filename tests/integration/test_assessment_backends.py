@@ -69,7 +69,7 @@ from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store, 
 
 #: Few examples (each builds a portfolio on two or three stores); more in the ci profile.
 EXAMPLES = settings(
-    max_examples=6 if settings.default.max_examples < 100 else 12,
+    max_examples=6 if settings().max_examples < 100 else 12,
     deadline=None,
 )
 
@@ -317,7 +317,7 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
     for row, one in zip(outcome.rows, segmentation.customers, strict=True):
         cid = row.customer_id
         assert cid == one.customer_id
-        expected = {
+        expected: dict[str, object] = {
             "loyalty_level": one.ladder.level,
             "loyalty_type": one.loyalty_type.type,
             "credit": one.credit.grade,

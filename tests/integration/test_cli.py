@@ -263,7 +263,7 @@ class TestRetention:
         assert all(n > 0 for n in stored), stored
 
 
-def _book(url: str) -> tuple[object, ...]:
+def _book(url: str) -> tuple[tuple[object, ...], ...]:
     store = SqlStore.open(url)
     try:
         with store.unit_of_work() as uow:

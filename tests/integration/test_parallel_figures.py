@@ -9,7 +9,7 @@ a failure in a reader is raised as StorageError."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -126,6 +126,7 @@ def test_a_stream_stopped_early_leaves_the_readers_usable(book: SqlStore) -> Non
         together = SqlPortfolio(uow.connection, 2)
         try:
             batches = together.figure_batches(WINDOWS, CONFIG, 5)
+            assert isinstance(batches, Generator)
             first = next(batches)
             batches.close()  # stopped after one batch of twelve
             assert list(first.figures()) == alone[:5]
@@ -141,8 +142,10 @@ def test_a_reader_that_dies_is_a_storage_error(book: SqlStore) -> None:
             together.period_counts(WINDOWS)  # the snapshot is taken
             snapshot = together._snapshot
             assert snapshot is not None
-            snapshot.readers[1]._process.kill()
-            snapshot.readers[1]._process.wait()
+            reader = snapshot.readers[1]
+            assert isinstance(reader, reader_process.ReaderProcess)
+            reader._process.kill()
+            reader._process.wait()
             with pytest.raises(StorageError, match="reader process ended"):
                 list(together.figures(WINDOWS, CONFIG))
         finally:

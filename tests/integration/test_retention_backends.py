@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from insurcrm.adapters.memory import MemoryStore
+from insurcrm.adapters.sql import SqlStore
 from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep
@@ -39,7 +40,7 @@ from insurcrm.services.satisfaction import record_survey_response
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
 
 EXAMPLES = settings(
-    max_examples=8 if settings.default.max_examples < 100 else 20,
+    max_examples=8 if settings().max_examples < 100 else 20,
     deadline=None,
 )
 
@@ -110,7 +111,7 @@ class Outcome:
     records: Records
 
 
-def run(store: UnitOfWorkFactory, scenario: Scenario) -> Outcome:
+def run(store: MemoryStore | SqlStore, scenario: Scenario) -> Outcome:
     store.handlers = EventHandlers()
     as_of = scenario.as_of
     generate_sample(
@@ -177,8 +178,8 @@ def run(store: UnitOfWorkFactory, scenario: Scenario) -> Outcome:
     return Outcome(before, after, records)
 
 
-def _backends() -> list[tuple[str, Callable[[], UnitOfWorkFactory]]]:
-    backends: list[tuple[str, Callable[[], UnitOfWorkFactory]]] = [
+def _backends() -> list[tuple[str, Callable[[], MemoryStore | SqlStore]]]:
+    backends: list[tuple[str, Callable[[], MemoryStore | SqlStore]]] = [
         ("memory", MemoryStore),
         ("sqlite", empty_sqlite_store),
     ]

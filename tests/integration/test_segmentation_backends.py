@@ -67,7 +67,7 @@ def portfolios(draw: st.DrawFn) -> Portfolio:
         customers.append(
             draw(gen.rule_customers(id=customer_id, referred_by=referrer, household_id=household))
         )
-    policies = []
+    policies: list[Policy] = []
     for customer_id in ids:
         for _ in range(draw(st.sampled_from((0, 1, 1, 2, 2)))):
             insured = draw(st.sampled_from((customer_id, customer_id, *ids)))

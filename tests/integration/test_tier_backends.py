@@ -39,7 +39,7 @@ from tests.unit.tier_examples import EASY_TIERS
 #: Few examples (each builds a portfolio on two or three stores); more in the ci profile,
 #: whose other settings (health checks, print_blob) apply as they are.
 EXAMPLES = settings(
-    max_examples=10 if settings.default.max_examples < 100 else 25,
+    max_examples=10 if settings().max_examples < 100 else 25,
     deadline=None,
 )
 

@@ -89,13 +89,20 @@ class TestVip:
 # -- loyalty purchase reward ----------------------------------------------------------------------
 
 
-def pending(policy_id: str, **changes: object) -> Policy:
-    """A pending policy of ours held by C1, with ``changes`` (e.g. another term)."""
-    return attrs.evolve(make_policy(policy_id, "C1"), **changes)
+def pending(
+    policy_id: str, *, term_years: int | None = None, product_line: ProductLine | None = None
+) -> Policy:
+    """A pending policy of ours held by C1, with another term or product line if given."""
+    policy = make_policy(policy_id, "C1")
+    return attrs.evolve(
+        policy,
+        term_years=policy.term_years if term_years is None else term_years,
+        product_line=policy.product_line if product_line is None else product_line,
+    )
 
 
-def long_term(policy_id: str, holder: str = "C1", **fields: object) -> Policy:
-    return make_policy(policy_id, holder, **fields).activate(BOUGHT)
+def long_term(policy_id: str, holder: str = "C1") -> Policy:
+    return make_policy(policy_id, holder).activate(BOUGHT)
 
 
 def in_force_long_term(count: int, holder: str = "C1", prefix: str = "P") -> list[Policy]:

@@ -414,7 +414,7 @@ class TestThresholds:
     def test_discount_outside_0_to_100_is_refused(self, discount: object) -> None:
         """A premium discount is a percentage 0–100."""
         with pytest.raises(ValidationError) as info:
-            Benefits(premium_discount=discount)  # type: ignore[arg-type]
+            Benefits(premium_discount=discount)
         assert (info.value.field, info.value.rule) == ("premium_discount", "tier.discount")
 
     @pytest.mark.parametrize("discount", [0, 100, "2.5", Decimal("99.99")])
@@ -425,7 +425,7 @@ class TestThresholds:
     def test_services_are_names(self) -> None:
         """Services must be a list of non-empty names."""
         with pytest.raises(ValidationError) as info:
-            Benefits(services="专属客服")  # type: ignore[arg-type]
+            Benefits(services="专属客服")
         assert info.value.field == "services"
         with pytest.raises(ValidationError) as info:
             Benefits(services=("专属客服", " "))
@@ -470,7 +470,7 @@ class TestDowngradeRules:
     def test_enum_fields_need_members(self, field: str) -> None:
         """Mode, schedule and drop must be members of their enums."""
         with pytest.raises(ValidationError) as info:
-            DowngradeRules(**{field: "AT_REVIEW"})
+            DowngradeRules(**{field: "AT_REVIEW"})  # type: ignore[arg-type]  # not a member, on purpose
         assert (info.value.field, info.value.rule) == (field, "enum.value")
 
     def test_anniversary_reviews_start_the_year_after(self) -> None:
@@ -808,9 +808,14 @@ class TestMessages:
     def test_counts_are_singular_for_one(self, indicator: Indicator, one: str, two: str) -> None:
         """Every count indicator says one thing in the singular."""
         rungs = ladder(tier("SILVER", (indicator, 3)))
-        field = "referrals" if indicator is REFERRALS else "household_long_term_policies"
-        assert to_next(TierFigures(**{field: 2}), rungs) == (f"{one} to reach SILVER",)
-        assert to_next(TierFigures(**{field: 1}), rungs) == (f"{two} to reach SILVER",)
+
+        def figures(count: int) -> TierFigures:
+            if indicator is REFERRALS:
+                return TierFigures(referrals=count)
+            return TierFigures(household_long_term_policies=count)
+
+        assert to_next(figures(2), rungs) == (f"{one} to reach SILVER",)
+        assert to_next(figures(1), rungs) == (f"{two} to reach SILVER",)
 
     def test_all_gaps_are_joined_with_and(self) -> None:
         """Several gaps of an ALL tier are all listed."""
@@ -854,7 +859,7 @@ class TestMessages:
             "annual premium in force ¥6,800.00 < ¥10,000.00",
             "¥3,200.00 more annual premium in force",
         )
-        result = Criterion(CREDIT, "B").check(TierFigures(credit_grade=CreditGrade.A))
+        result = Criterion(CREDIT, CreditGrade.B).check(TierFigures(credit_grade=CreditGrade.A))
         assert (result.met, result.detail, result.gap) == (True, "credit grade A ≥ B", None)
 
     def test_describe(self) -> None:

@@ -7,6 +7,7 @@ import bisect
 import datetime as dt
 import itertools
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.events import TierDowngraded, TierEnrolled, TierGranted, TierUpgraded
+from insurcrm.domain.loyalty import LoyaltyLevel
 from insurcrm.domain.tier_membership import (
     GrantKind,
     TierChange,
@@ -29,6 +31,7 @@ from insurcrm.domain.tier_membership import (
 )
 from insurcrm.domain.tiers import (
     DEFAULT_LADDER,
+    Criterion,
     DowngradeMode,
     DowngradeRules,
     DropPolicy,
@@ -618,16 +621,27 @@ def test_the_review_service_saves_the_failing_clock() -> None:
 
 # -- properties -----------------------------------------------------------------------------------
 
-#: The TierFigures field of each indicator.
-FIELD = {
-    Indicator.ANNUAL_PREMIUM: "annual_premium",
-    Indicator.POLICIES_IN_FORCE: "policies_in_force",
-    Indicator.TENURE_YEARS: "tenure_years",
-    Indicator.REFERRALS: "referrals",
-    Indicator.HOUSEHOLD_LONG_TERM_POLICIES: "household_long_term_policies",
-    Indicator.LOYALTY_LEVEL: "loyalty_level",
-    Indicator.CREDIT_GRADE: "credit_grade",
-}
+
+def at_threshold(figures: TierFigures, criterion: Criterion) -> TierFigures:
+    """``figures`` with the figure of ``criterion``'s indicator at its threshold."""
+    match criterion.indicator, criterion.at_least:
+        case Indicator.ANNUAL_PREMIUM, Decimal() as amount:
+            return attrs.evolve(figures, annual_premium=amount)
+        case Indicator.POLICIES_IN_FORCE, int(count):
+            return attrs.evolve(figures, policies_in_force=count)
+        case Indicator.TENURE_YEARS, int(years):
+            return attrs.evolve(figures, tenure_years=years)
+        case Indicator.REFERRALS, int(count):
+            return attrs.evolve(figures, referrals=count)
+        case Indicator.HOUSEHOLD_LONG_TERM_POLICIES, int(count):
+            return attrs.evolve(figures, household_long_term_policies=count)
+        case Indicator.LOYALTY_LEVEL, LoyaltyLevel() as level:
+            return attrs.evolve(figures, loyalty_level=level)
+        case Indicator.CREDIT_GRADE, CreditGrade() as grade:
+            return attrs.evolve(figures, credit_grade=grade)
+    raise AssertionError(f"a threshold of the wrong type: {criterion!r}")
+
+
 FIRST_DAY = dt.date(2020, 1, 1)
 LAST_DAY = dt.date(2030, 12, 31)
 
@@ -638,7 +652,10 @@ def ladder_figures(draw: st.DrawFn, ladder: TierLadder) -> TierFigures:
     if draw(st.booleans()):
         return draw(gen.tier_figures())
     tier = ladder.tiers[draw(st.integers(min_value=0, max_value=len(ladder.tiers) - 1))]
-    return attrs.evolve(NOTHING, **{FIELD[c.indicator]: c.at_least for c in tier.criteria})
+    figures = NOTHING
+    for criterion in tier.criteria:
+        figures = at_threshold(figures, criterion)
+    return figures
 
 
 @st.composite

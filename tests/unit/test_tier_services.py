@@ -345,6 +345,7 @@ def test_erasing_a_customer_clears_the_grant_reason_and_keeps_the_tier_history()
     assert erased is not None
     assert erased.grant is not None
     assert erased.grant.reason == "erased"
+    assert granted.grant is not None
     assert erased.grant == attrs.evolve(granted.grant, reason="erased")
     assert erased == attrs.evolve(granted, grant=erased.grant, version=2)
     assert erased.history == granted.history
