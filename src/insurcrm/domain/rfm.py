@@ -164,7 +164,7 @@ class RfmMeans:
 
     def _mean(self, total: Decimal) -> Decimal:
         if self.customers == 0:
-            return Decimal(0)
+            return Decimal("0.00")  # as the means of a portfolio are shown: 2 places
         return (total / self.customers).quantize(Decimal("0.01"))
 
     @property
