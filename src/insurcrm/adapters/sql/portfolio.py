@@ -632,11 +632,16 @@ class SqlPortfolio:
         self._changes = _changes(conn)
 
     def reset(self) -> None:
-        """Forget the state read so far (the unit of work's transaction ended)."""
+        """Forget the state read so far (the unit of work's transaction ended and another
+        began)."""
+        self.close()
+        self._changes = _changes(self._conn)
+
+    def close(self) -> None:
+        """Give back the snapshot, if one was taken (the unit of work ends)."""
         snapshot, self._snapshot = self._snapshot, None
         if snapshot is not None:
             snapshot.close()
-        self._changes = _changes(self._conn)
 
     def _reading(self) -> _Snapshot | None:
         """The snapshot to read with, or None to read with the unit of work's connection."""

@@ -205,8 +205,14 @@ class SqlUnitOfWork:
     ) -> None:
         conn = self.connection
         try:
-            self._end_reads()
             conn.rollback()
+            if self._portfolio is not None:
+                self._run(self._portfolio.close)
+        except BaseException:
+            if exc is None:
+                raise
+            # the error in flight (a Ctrl-C that invalidated the connection, say) is the
+            # one to report: a failure to clean up after it must not replace it
         finally:
             conn.close()
             self._conn = None
