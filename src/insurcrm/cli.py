@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -90,13 +90,31 @@ def _db_option(**kwargs: Any) -> Callable[[F], F]:
     )
 
 
-_as_of_option = click.option(
+_sample_as_of_option = click.option(
     "--as-of",
     "as_of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=DEFAULT_AS_OF.isoformat(),
     show_default=True,
-    help="The date the book is built up to and assessed on (YYYY-MM-DD).",
+    help="The date the sample book is built up to and assessed on (YYYY-MM-DD).",
+)
+
+
+def _today_unless_given(ctx: click.Context, param: click.Parameter, value: Any) -> dt.datetime:
+    """The ``--as-of`` given, or today (this machine's local date)."""
+    if value is not None:
+        return cast(dt.datetime, value)
+    return dt.datetime.combine(dt.date.today(), dt.time())
+
+
+_as_of_option = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    callback=_today_unless_given,
+    show_default="today",
+    help="The date to assess the book on (YYYY-MM-DD).",
 )
 
 
@@ -116,7 +134,7 @@ def cli() -> None:
     help="How many sample customers to create.",
 )
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
-@_as_of_option
+@_sample_as_of_option
 def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     """Build a sample book of customers and policies, then print its summary: segments,
     tiers, churn and retention, satisfaction, complaints, early warnings, the win-back
@@ -158,7 +176,7 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     help="How many customers to create.",
 )
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
-@_as_of_option
+@_sample_as_of_option
 def generate(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     """Fill a database with a synthetic book: customers with valid ID numbers, households,
     referrals, policies across every line with renewals, lapses and claims, contacts,
@@ -400,6 +418,10 @@ def assess(
     """
     if out is not None and fmt == "table":
         raise click.UsageError("--out needs --format csv or --format json")
+    if out is not None and not (out.parent if str(out.parent) else Path()).is_dir():
+        raise click.BadParameter(
+            f"no directory {str(out.parent)!r} to write into", param_hint="--out"
+        )
     to_stdout = fmt != "table" and out is None
     console = Console(highlight=False, stderr=to_stdout)
     ladder = _ladder(ladder_file)

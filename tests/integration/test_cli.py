@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import subprocess
@@ -402,6 +403,24 @@ class TestAssess:
         result = run("assess", "--db", url)
         assert_clean_failure(result)
         assert "insurcrm db upgrade" in result.stderr
+
+    def test_the_date_is_today_unless_given(self, url: str) -> None:
+        assert run("db", "upgrade", "--db", url).exit_code == 0
+        result = run("assess", "--db", url)
+        assert result.exit_code == 0, result.output
+        assert f"Assessment as of {dt.date.today()}:" in result.stdout
+        given = run("assess", "--db", url, "--as-of", "2025-03-31")
+        assert "Assessment as of 2025-03-31:" in given.stdout
+
+    def test_out_into_a_missing_directory_is_refused_before_any_work(
+        self, url: str, tmp_path: Path
+    ) -> None:
+        out = tmp_path / "missing" / "rows.csv"
+        result = run("assess", "--db", url, "--format", "csv", "--out", str(out))
+        assert result.exit_code == 2  # a usage error: the database is not even opened
+        assert "--out" in result.output
+        assert "no directory" in result.output
+        assert "Traceback" not in result.output
 
     def test_out_needs_a_row_format(self, url: str, tmp_path: Path) -> None:
         result = run("assess", "--db", url, "--out", str(tmp_path / "x.csv"))
