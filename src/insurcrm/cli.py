@@ -218,8 +218,9 @@ def _generate(
 def import_files(url: str, files: tuple[Path, ...]) -> None:
     """Import customers and policies from CSV files (customers files first).
 
-    Bad rows go to FILE.rejects.csv with their line, field and reason; the values are never
-    printed. Running the same import again adds nothing; an interrupted one resumes.
+    Bad rows of FILE.csv go to FILE.rejects.csv beside it, with their line, field and
+    reason; the values are never printed. Running the same import again adds nothing; an
+    interrupted one resumes.
     """
     console = Console(highlight=False)
     kinds = {path: kind_of(path)[0] for path in files}

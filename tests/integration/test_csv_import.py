@@ -79,7 +79,7 @@ class TestImport:
         assert (policies.kind, policies.stored, policies.rejected) == ("policies", 2, 3)
         assert policies.rejects_path is not None
         assert [(r["line"], r["field"]) for r in rejects(policies.rejects_path)] == [
-            ("4", "customer"),
+            ("4", "policyholder_id"),
             ("5", "annual_premium"),
             ("6", "product_line"),
         ]
@@ -186,7 +186,7 @@ class TestRowsAndReferences:
         assert result.rejects_path is not None
         assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
             ("4", "id", "duplicate"),
-            ("5", "customer", "reference.missing"),
+            ("5", "referred_by", "reference.missing"),
         ]
         with store.unit_of_work() as uow:
             assert uow.customers.get("C1").referred_by == "C2"
@@ -203,6 +203,26 @@ class TestRowsAndReferences:
         write(path, "id,name,created_on\nC1,甲,2020-12-01\n")
         assert import_csv(store.unit_of_work(), path).rejects_path is None
         assert not (tmp_path / "c.rejects.csv").exists()
+
+    def test_a_missing_reference_names_its_column(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        import_csv(
+            store.unit_of_work(),
+            write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-01-01\n"),
+        )
+        header = "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+        path = write(
+            tmp_path / "p.csv",
+            header + "sum_assured,annual_premium\n"
+            "P1,N1,C9,C1,LIFE,2020-02-01,20,1000,100\n"
+            "P2,N2,C1,C8,LIFE,2020-02-01,20,1000,100\n",
+        )
+        result = import_csv(store.unit_of_work(), path)
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("2", "policyholder_id", "reference.missing"),
+            ("3", "insured_id", "reference.missing"),
+        ]
 
     @pytest.mark.parametrize(
         ("column", "value"),

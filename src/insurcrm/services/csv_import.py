@@ -380,14 +380,31 @@ def _store_rows(
                 stored += 1
             except NotFound as error:
                 rejects.append(
-                    _Reject(line, error.kind, "reference.missing", f"no such {error.kind} stored")
+                    _Reject(
+                        line,
+                        _column_naming(item, error.key),
+                        "reference.missing",
+                        f"no such {error.kind} stored",
+                    )
                 )
             except Duplicate as error:
-                rejects.append(
-                    _Reject(line, error.kind, "duplicate", "already used by another row")
-                )
+                column = "number" if error.kind == "policy number" else "id"
+                rejects.append(_Reject(line, column, "duplicate", "already used by another row"))
         uow.commit()
     return stored, present, rejects
+
+
+#: The columns of a row that name another stored record, by the kind of row.
+_REFERENCES = {
+    "customers": ("referred_by", "household_id"),
+    "policies": ("policyholder_id", "insured_id"),
+}
+
+
+def _column_naming(item: Customer | Policy, key: str) -> str:
+    """The column of ``item``'s row that names the missing record ``key``."""
+    kind = "customers" if isinstance(item, Customer) else "policies"
+    return next((c for c in _REFERENCES[kind] if getattr(item, c) == key), kind)
 
 
 def import_csv(
