@@ -99,6 +99,7 @@ class Scenario:
     erased: int | None
     review_days_before: int | None
     grant: Grant | None
+    later_review_days: int | None = None
 
 
 def _days_before(as_of: dt.date) -> st.SearchStrategy[dt.date]:
@@ -114,7 +115,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     or sample customers; started on or next to a window boundary or in the eight years
     before the date, with events up to a year after it), churn records of the drawn
     customers around the churn period, maybe an erased customer, maybe a tier review
-    before the date and a manual grant after it."""
+    before the date and a manual grant after it, maybe a tier review after the date (which
+    the assessment must not see)."""
     customers = draw(st.integers(min_value=15, max_value=40))
     as_of = draw(st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2026, 6, 30)))
     extras: list[Customer] = []
@@ -179,6 +181,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         erased=draw(st.none() | st.integers(min_value=1, max_value=customers)),
         review_days_before=review,
         grant=grant,
+        later_review_days=draw(st.none() | st.integers(min_value=1, max_value=400)),
     )
 
 
@@ -216,6 +219,8 @@ def build(store: UnitOfWorkFactory, scenario: Scenario) -> UnitOfWorkFactory:
                 on,
                 on + dt.timedelta(days=30),
             )
+    if scenario.later_review_days is not None:
+        review_tiers(store.unit_of_work(), as_of + dt.timedelta(days=scenario.later_review_days))
     return store
 
 
@@ -307,7 +312,7 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
             f.customer.id: f
             for f in gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
         }
-        held = {m.customer_id: m.tier for m in uow.tiers.iterate()}
+        held = {m.customer_id: m.tier_on(as_of) for m in uow.tiers.iterate()}
         complaints = list(uow.complaints.iterate())
         contacts = list(uow.interactions.iterate())
         responses = list(uow.surveys.iterate())
@@ -460,6 +465,35 @@ def known_book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
         uow.commit()
     review_tiers(store.unit_of_work(), dt.date(2023, 1, 1))
     return store
+
+
+@pytest.mark.parametrize("make_store", BACKENDS)
+def test_a_past_date_is_assessed_against_the_tiers_held_then(
+    make_store: Callable[[], UnitOfWorkFactory],
+) -> None:
+    store = known_book(make_store())  # tiers reviewed on 2023-01-01
+    with store.unit_of_work() as uow:
+        then = {m.customer_id: m.tier for m in uow.tiers.iterate()}
+    later = dt.date(2024, 9, 30)
+    grant_customer_tier(  # K1 pinned two tiers up after the date assessed
+        store.unit_of_work(), "K1", DEFAULT_LADDER.tiers[2].code, GrantKind.PIN, "人工授予", later,
+        later + dt.timedelta(days=90),
+    )  # fmt: skip
+    review_tiers(store.unit_of_work(), later)
+    with store.unit_of_work() as uow:
+        now = {m.customer_id: m.tier for m in uow.tiers.iterate()}
+    assert now != then  # the later changes moved someone
+    past = assessed(store, LEAP_DAY)
+    assert {r.customer_id: r.current_tier for r in past.rows} == {
+        r.customer_id: then.get(r.customer_id) for r in past.rows
+    }
+    current = assessed(store, later)
+    assert {r.customer_id: r.current_tier for r in current.rows} == {
+        r.customer_id: now.get(r.customer_id) for r in current.rows
+    }
+    before = assessed(store, dt.date(2022, 12, 31))  # before anyone was enrolled
+    assert {r.current_tier for r in before.rows} == {None}
+    assert before.totals.by_tier_change == {TierChange.ENROL: len(before.rows)}
 
 
 @pytest.mark.parametrize("make_store", BACKENDS)

@@ -404,6 +404,48 @@ class TestOtherRules:
 # -- manual grants --------------------------------------------------------------------------------
 
 
+class TestTierHeldOnADay:
+    def test_the_history_tells_the_tier_held_at_the_end_of_each_day(self) -> None:
+        """Enrolled SILVER; a FLOOR of STANDARD below it moves nothing; an upgrade to GOLD."""
+        m = member(SILVER)
+        m = grant_tier(
+            DEFAULT_LADDER, m, grant("STANDARD", GrantKind.FLOOR, dt.date(2024, 2, 1), REVIEW)
+        )
+        m = evaluate(GOLD, dt.date(2024, 3, 1), m).membership
+        assert m.history[-2].to_tier == "STANDARD"  # the grant's entry names its tier
+        assert m.tier_on(ENROL - DAY) is None  # not enrolled yet
+        assert m.tier_on(ENROL) == "SILVER"
+        assert m.tier_on(dt.date(2024, 2, 15)) == "SILVER"  # the floor moved nothing
+        assert m.tier_on(dt.date(2024, 2, 29)) == "SILVER"
+        assert m.tier_on(dt.date(2024, 3, 1)) == m.tier == "GOLD"
+
+    @given(
+        steps=st.lists(
+            st.tuples(
+                st.integers(min_value=0, max_value=400),
+                st.sampled_from([NOTHING, SILVER, GOLD, PLATINUM]),
+            ),
+            min_size=1,
+            max_size=12,
+        )
+    )
+    def test_it_is_the_tier_each_evaluation_left(
+        self, steps: list[tuple[int, TierFigures]]
+    ) -> None:
+        day, results = ENROL, []
+        membership: TierMembership | None = None
+        for gap, figures in steps:
+            day += dt.timedelta(days=gap)
+            result = evaluate(figures, day, membership)
+            results.append(result)
+            membership = result.membership
+        assert membership is not None
+        held = {r.as_of: r.tier for r in results}  # at the end of each day: its last one
+        for on, tier in held.items():
+            assert membership.tier_on(on) == tier
+        assert membership.tier_on(ENROL - DAY) is None
+
+
 class TestGrants:
     def test_a_floor_above_the_tier_raises_the_customer_at_once(self) -> None:
         """A FLOOR of GOLD on a SILVER customer: GRANTED and UPGRADED, with two events."""

@@ -436,7 +436,7 @@ def book_figures(
     referrers = {
         c.referred_by for c in people if c.referred_by is not None and start < c.created_on <= as_of
     }
-    tiers = {m.customer_id: m.tier for m in memberships}
+    tiers = {m.customer_id: m.tier_on(as_of) for m in memberships}  # held then, not now
     facts = gather_facts(people, policies, as_of)
     complained = _by_customer(complaints)
     contacts = _by_customer(interactions)

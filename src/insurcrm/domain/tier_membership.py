@@ -51,6 +51,7 @@ from insurcrm.domain.values import check_text
 from insurcrm.errors import RuleViolation, ValidationError
 
 __all__ = [
+    "TIER_MOVES",
     "GrantKind",
     "TierChange",
     "TierChangeKind",
@@ -77,6 +78,13 @@ class TierChangeKind(LabelledEnum):
     DOWNGRADED = ("DOWNGRADED", "降级")
     GRANTED = ("GRANTED", "人工授予")
     GRANT_ENDED = ("GRANT_ENDED", "授予到期")
+
+
+#: The changes that move a membership to a tier (a grant moves it by an upgrade or downgrade
+#: recorded with it; a grant's end leaves it where it is).
+TIER_MOVES = frozenset(
+    {TierChangeKind.ENROLLED, TierChangeKind.UPGRADED, TierChangeKind.DOWNGRADED}
+)
 
 
 def _reason(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -170,6 +178,14 @@ class TierMembership:
         if self.history:
             days.append(self.history[-1].on)
         return max(days)
+
+    def tier_on(self, day: dt.date) -> str | None:
+        """The tier held at the end of ``day`` (from the history: its latest enrolment,
+        upgrade or downgrade on or before that day), or None if not enrolled by then."""
+        for change in reversed(self.history):
+            if change.on <= day and change.kind in TIER_MOVES:
+                return change.to_tier
+        return None
 
     def without_personal_data(self) -> TierMembership:
         """The membership with the grant's free-text reason erased (§10.4)."""

@@ -59,6 +59,7 @@ from insurcrm.domain.interactions import ObservedSignal
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
 from insurcrm.domain.rates import Rate
 from insurcrm.domain.satisfaction import Answer, PeriodCounts, experience_of
+from insurcrm.domain.tier_membership import TIER_MOVES
 from insurcrm.domain.values import DEFAULT_CURRENCY
 from insurcrm.errors import StorageError
 
@@ -226,6 +227,28 @@ def _in_force(as_of: dt.date, start: dt.date) -> Any:
     )
 
 
+def _tier_held(as_of: dt.date) -> Any:
+    """Per enrolled customer, the tier held at the end of ``as_of``: the latest move in
+    their tier history on or before it (history positions follow the dates)."""
+    tc = t.tier_changes
+    moves = sorted(kind.name for kind in TIER_MOVES)
+    latest = (
+        select(tc.c.customer_id, func.max(tc.c.position).label("position"))
+        .where(tc.c.on <= as_of, tc.c.kind.in_(moves))
+        .group_by(tc.c.customer_id)
+        .subquery()
+    )
+    move = tc.alias("move")
+    return (
+        select(latest.c.customer_id, move.c.to_tier.label("tier"))
+        .join(
+            move,
+            and_(move.c.customer_id == latest.c.customer_id, move.c.position == latest.c.position),
+        )
+        .subquery()
+    )
+
+
 def _open_churns(as_of: dt.date) -> tuple[Any, Any]:
     """Per customer, the churn record a recovery is decided on (the latest on or before
     ``as_of`` not won back by then), and the annual premium of their policies of ours in
@@ -380,7 +403,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
         .distinct()
         .subquery()
     )
-    tm = t.tier_memberships
+    held = _tier_held(as_of)
     newcomer = c.alias("newcomer")
     referring = (
         select(newcomer.c.referred_by.label("cid"))
@@ -454,9 +477,9 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 c.c.agent_id.label("agent"),
                 c.c.lead_source.in_(two_way).label("two_way"),
                 c.c.holdings.label("holdings"),
-                tm.c.tier.label("tier"),
+                held.c.tier.label("tier"),
             ),
-            ((7, tm, tm.c.customer_id == c.c.id),),
+            ((7, held, held.c.customer_id == c.c.id),),
         ),
         _Part(
             5.5,
