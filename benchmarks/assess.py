@@ -486,6 +486,7 @@ def _held_elsewhere(holdings: str) -> int:
             Decimal(h["annual_premium"]["amount"])
             for h in json.loads(holdings)
             if h.get("annual_premium") is not None
+            and h["annual_premium"]["currency"] == DEFAULT_CURRENCY
         ),
         Decimal(0),
     )
@@ -532,9 +533,10 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         pol[["policy_id", "c", "ours", "campaign"]], on="policy_id"
     )
     d, ours, amount = pur["day"], pur["ours"], pur["amount"]
+    cny = pur["currency"] == DEFAULT_CURRENCY  # amounts are summed in CNY only
     win = d > rfm_since
-    warned = ours & (d > warning_since)
-    warned_before = ours & (d > warning_before) & (d <= warning_since)
+    warned = ours & cny & (d > warning_since)
+    warned_before = ours & cny & (d > warning_before) & (d <= warning_since)
     bought = pd.DataFrame(
         {
             "c": pur["c"],
@@ -542,7 +544,7 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
             "first_purchase": d,
             "last_purchase": d,
             "window_purchases": win,
-            "window_premium": amount.where(win, 0),
+            "window_premium": amount.where(win & cny, 0),
             "window_renewals": win & (pur["kind"] == PurchaseKind.RENEWAL.name),
             "recent_purchases": d > repeat_since,
             "rewarded_purchases": pur["campaign"].notna(),
@@ -583,14 +585,16 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     fig["bad_endings"] = per_customer(ended.groupby("c").size())
     ordered = upto.sort_values(["policy_id", "position"])
     latest = ordered.drop_duplicates("policy_id", keep="last")[["policy_id", "to_status"]]
-    ours_pol = pol.loc[pol["ours"], ["policy_id", "c", "annual_premium", "term_years"]]
+    ours_pol = pol.loc[pol["ours"], ["policy_id", "c", "annual_premium", "term_years", "currency"]]
     status = latest.merge(ours_pol, on="policy_id")
     held = status["to_status"] == in_force_now
     now = pd.DataFrame(
         {
             "c": status["c"],
             "in_force": held,
-            "in_force_premium": status["annual_premium"].where(held, 0),
+            "in_force_premium": status["annual_premium"].where(
+                held & (status["currency"] == DEFAULT_CURRENCY), 0
+            ),
             "long_term": held & (status["term_years"] > 1),
         }
     )
@@ -955,7 +959,10 @@ def run_pandas_full(db: Path) -> dict[str, Any]:
             "campaign FROM policies",
             (),
         ),
-        "purchases": ('SELECT policy_id, "on", amount, kind FROM policy_purchases', ("on",)),
+        "purchases": (
+            'SELECT policy_id, "on", amount, currency, kind FROM policy_purchases',
+            ("on",),
+        ),
         "missed": ("SELECT policy_id, due_date FROM policy_missed_premiums", ("due_date",)),
         "status_changes": (
             'SELECT policy_id, position, "on", to_status, reason FROM policy_status_changes',

@@ -112,8 +112,8 @@ def _days_before(as_of: dt.date) -> st.SearchStrategy[dt.date]:
 def scenarios(draw: st.DrawFn) -> Scenario:
     """A sample book of 15–40 customers built up to a date, with 0–4 drawn customers
     (referred by a sample customer or an earlier drawn one), 0–6 drawn policies (of drawn
-    or sample customers; started on or next to a window boundary or in the eight years
-    before the date, with events up to a year after it), churn records of the drawn
+    or sample customers, some in USD; started on or next to a window boundary or in the
+    eight years before the date, with events up to a year after it), churn records of the drawn
     customers around the churn period, maybe an erased customer, maybe a tier review
     before the date and a manual grant after it, maybe a tier review after the date (which
     the assessment must not see)."""
@@ -141,6 +141,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                     holder,
                     id=f"PX{n}",
                     ours=draw(st.sampled_from((True, True, True, False))),
+                    currency=draw(st.sampled_from(("CNY", "CNY", "CNY", "USD"))),
                     start_date=draw(_days_before(as_of)),
                     until=as_of + dt.timedelta(days=draw(st.integers(0, 365))),
                     max_steps=5,
@@ -465,6 +466,40 @@ def known_book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
         uow.commit()
     review_tiers(store.unit_of_work(), dt.date(2023, 1, 1))
     return store
+
+
+@pytest.mark.parametrize("make_store", BACKENDS)
+def test_amounts_in_another_currency_are_left_out_of_every_cny_figure(
+    make_store: Callable[[], UnitOfWorkFactory],
+) -> None:
+    """No exchange rates: a USD 50,000 policy in force, bought and renewed, adds nothing to
+    the premiums in CNY (RFM, in force, tier qualification, early warning), only to counts;
+    a CNY one beside it counts in full."""
+    store = make_store()
+    start, as_of = dt.date(2023, 2, 1), dt.date(2024, 6, 30)
+    usd = attrs.evolve(
+        make_policy("PU", "C1", premium="1.00"),
+        sum_assured=Money("500000.00", "USD"),
+        annual_premium=Money("50000.00", "USD"),
+        start_date=start,
+    )
+    cny = make_policy("PC", "C2", premium="12000.00")
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("C1"))
+        uow.customers.add(make_customer("C2"))
+        uow.policies.add(usd.activate(start).renew(dt.date(2024, 2, 1)))
+        uow.policies.add(attrs.evolve(cny, start_date=start).activate(start))
+        uow.commit()
+    outcome = check_agreement(store, as_of)
+    by_id = {f.customer_id: f for f in outcome.figures}
+    dollars, yuan = by_id["C1"], by_id["C2"]
+    assert (dollars.purchases, dollars.window_purchases, dollars.in_force) == (2, 2, 1)
+    assert (dollars.window_premium, dollars.in_force_premium) == (Decimal(0), Decimal(0))
+    assert dollars.warning_bought == dollars.warning_bought_before == Decimal(0)
+    assert yuan.in_force_premium == yuan.window_premium == Decimal("12000.00")
+    rows = {r.customer_id: r for r in outcome.rows}
+    assert (rows["C1"].tier, rows["C1"].premium_in_force) == ("STANDARD", Decimal(0))
+    assert (rows["C2"].tier, rows["C2"].premium_in_force) == ("SILVER", Decimal("12000.00"))
 
 
 @pytest.mark.parametrize("make_store", BACKENDS)

@@ -78,7 +78,7 @@ from insurcrm.domain.segmentation import (
 )
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierLadder
-from insurcrm.domain.values import DEFAULT_CURRENCY, Money
+from insurcrm.domain.values import DEFAULT_CURRENCY, Money, total_in
 
 __all__ = [
     "AssessmentConfig",
@@ -324,7 +324,7 @@ def figures_of(
         first_purchase=min(dates) if dates else None,
         last_purchase=max(dates) if dates else None,
         window_purchases=len(in_window),
-        window_premium=sum((s.amount.amount for s in in_window), _ZERO),
+        window_premium=total_in(s.amount for s in in_window),  # in CNY, as every amount
         window_renewals=sum(1 for s in in_window if s.kind is PurchaseKind.RENEWAL),
         window_missed=sum(
             1
@@ -350,10 +350,9 @@ def figures_of(
             if h.on <= as_of and h.to_status is PolicyStatus.CANCELLED and h.reason in d_reasons
         ),
         in_force=len(in_force),
-        in_force_premium=sum((p.annual_premium.amount for p in in_force), _ZERO),
-        elsewhere_premium=sum(
-            (h.annual_premium.amount for h in customer.holdings if h.annual_premium is not None),
-            _ZERO,
+        in_force_premium=total_in(p.annual_premium for p in in_force),
+        elsewhere_premium=total_in(
+            h.annual_premium for h in customer.holdings if h.annual_premium is not None
         ),
         household_long_term=household_long_term_in_force(household, as_of),
         referrals=facts.referrals,

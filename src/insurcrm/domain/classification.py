@@ -69,6 +69,7 @@ from insurcrm.domain.segmentation import (
     median,
 )
 from insurcrm.domain.tiers import TierFigures
+from insurcrm.domain.values import total_in
 
 __all__ = [
     "TWO_WAY_LEAD_SOURCES",
@@ -183,10 +184,9 @@ def _value_figures(
     facts: CustomerFacts, rfm: RfmFigures, as_of: dt.date, cfg: RfmConfig
 ) -> ValueFigures:
     since = as_of - dt.timedelta(days=cfg.window_days)
-    ours = sum((p.annual_premium.amount for p in ours_in_force(facts.policies, as_of)), Decimal(0))
-    elsewhere = sum(
-        (h.annual_premium.amount for h in facts.customer.holdings if h.annual_premium is not None),
-        Decimal(0),
+    ours = total_in(p.annual_premium for p in ours_in_force(facts.policies, as_of))  # in CNY
+    elsewhere = total_in(
+        h.annual_premium for h in facts.customer.holdings if h.annual_premium is not None
     )
     renewals = sum(
         1
@@ -353,7 +353,7 @@ def tier_figures(
     bought = purchase_dates(facts.policies, as_of)
     first = min(bought) if bought else None
     return TierFigures(
-        annual_premium=sum((p.annual_premium.amount for p in in_force), Decimal(0)),
+        annual_premium=total_in(p.annual_premium for p in in_force),  # in CNY
         policies_in_force=len(in_force),
         tenure_years=whole_years_between(first, as_of) if first is not None else 0,
         first_purchase=first,

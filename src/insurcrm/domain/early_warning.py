@@ -34,6 +34,7 @@ from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.programmes import ProgrammeConfig, revisit_due
 from insurcrm.domain.satisfaction import SurveyResponse
+from insurcrm.domain.values import total_in
 from insurcrm.errors import ValidationError
 
 __all__ = [
@@ -249,8 +250,8 @@ def warning_figures(
     if len(surveys) >= 2 and current(surveys[-1].on):
         last, prior = surveys[-1].experience, surveys[-2].experience
     return WarningFigures(
-        bought=sum((x.amount.amount for x in bought if current(x.on)), Decimal("0.00")),
-        bought_before=sum((x.amount.amount for x in bought if previous(x.on)), Decimal("0.00")),
+        bought=total_in(x.amount for x in bought if current(x.on)),  # in CNY
+        bought_before=total_in(x.amount for x in bought if previous(x.on)),
         complaints=sum(1 for c in own_complaints if current(c.received_on)),
         complaints_before=sum(1 for c in own_complaints if previous(c.received_on)),
         noted=noted,

@@ -18,6 +18,7 @@ import attrs
 from insurcrm.domain.checks import positive_int
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import Policy
+from insurcrm.domain.values import total_in
 from insurcrm.errors import ValidationError
 
 __all__ = [
@@ -131,7 +132,7 @@ def rfm_figures(
         customer_id=customer_id,
         recency_days=(as_of - max(p.on for p in purchases)).days,
         frequency=len(in_window),
-        monetary=sum((p.amount.amount for p in in_window), Decimal("0.00")),
+        monetary=total_in(p.amount for p in in_window),  # in CNY
         first_purchase=min(p.on for p in purchases),
     )
 

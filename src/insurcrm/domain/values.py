@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Self
 
@@ -34,6 +35,7 @@ __all__ = [
     "ResidentId",
     "check_not_after",
     "check_text",
+    "total_in",
 ]
 
 DEFAULT_CURRENCY = "CNY"
@@ -306,6 +308,17 @@ def _to_amount(raw: object) -> Decimal:
 def _validate_currency(instance: Money, attribute: Any, value: object) -> None:
     if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isupper()):
         raise ValidationError("currency", "money.currency", "must be an ISO 4217 code like CNY")
+
+
+def total_in(amounts: Iterable[Money], currency: str = DEFAULT_CURRENCY) -> Decimal:
+    """The sum of the amounts in ``currency`` (CNY), to the cent. Amounts in another
+    currency are left out: insurcrm holds no exchange rates, so no figure in CNY adds them.
+
+    Example:
+        >>> total_in([Money("1.50"), Money("2", "USD"), Money(3)])
+        Decimal('4.50')
+    """
+    return sum((m.amount for m in amounts if m.currency == currency), Decimal("0.00"))
 
 
 @attrs.frozen(order=False)

@@ -212,7 +212,9 @@ def _in_force(as_of: dt.date, start: dt.date) -> Any:
         select(
             p.c.policyholder_id.label("cid"),
             _count(held).label("n"),
-            _amount(held, p.c.annual_premium).label("premium"),
+            _amount(and_(held, p.c.currency == DEFAULT_CURRENCY), p.c.annual_premium).label(
+                "premium"
+            ),
             _count(and_(held, p.c.term_years > 1)).label("long_term"),
             _count(then.c.to_status == PolicyStatus.IN_FORCE.name).label("at_start"),
         )
@@ -316,7 +318,8 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
     c, p, s, m, sc = t.customers, t.policies, t.purchases, t.missed_premiums, t.status_changes
     window = s.c.on > w.rfm_since
     ours = p.c.insurer.is_(None)
-    in_period_cny = and_(ours, s.c.on > w.period_start, s.c.currency == DEFAULT_CURRENCY)
+    cny = s.c.currency == DEFAULT_CURRENCY  # amounts are summed in CNY only (total_in)
+    in_period_cny = and_(ours, s.c.on > w.period_start, cny)
     bought = (
         select(
             p.c.policyholder_id.label("cid"),
@@ -324,14 +327,14 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
             func.min(s.c.on).label("first"),
             func.max(s.c.on).label("last"),
             _count(window).label("wn"),
-            _amount(window, s.c.amount).label("wp"),
+            _amount(and_(window, cny), s.c.amount).label("wp"),
             _count(and_(window, s.c.kind == PurchaseKind.RENEWAL.name)).label("renewals"),
             _count(s.c.on > w.repeat_since).label("recent"),
             _count(p.c.campaign.is_not(None)).label("rewarded"),
             _count(p.c.insurer.is_(None)).label("ours"),
-            _amount(and_(ours, s.c.on > w.warning_since), s.c.amount).label("warned"),
+            _amount(and_(ours, cny, s.c.on > w.warning_since), s.c.amount).label("warned"),
             _amount(
-                and_(ours, s.c.on > w.warning_before, s.c.on <= w.warning_since), s.c.amount
+                and_(ours, cny, s.c.on > w.warning_before, s.c.on <= w.warning_since), s.c.amount
             ).label("warned_before"),
             func.max(case((ours, s.c.on))).label("last_ours"),
             _count(and_(ours, s.c.on <= w.period_start)).label("before_period"),
@@ -624,7 +627,7 @@ def _elsewhere(holdings: str) -> int:
     total = _ZERO
     for h in json.loads(holdings):
         premium = h.get("annual_premium")
-        if premium is not None:
+        if premium is not None and premium["currency"] == DEFAULT_CURRENCY:
             total += Decimal(premium["amount"])
     return cents_of(total)
 
