@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,19 @@ def test_upgrade_twice_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_a_database_without_schema_says_to_upgrade(tmp_path: Path) -> None:
-    with pytest.raises(SchemaError, match="insurcrm db upgrade"):
-        SqlStore.open(f"sqlite:///{tmp_path / 'empty.db'}")
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).execute("CREATE TABLE other (x)").connection.close()
+    with pytest.raises(SchemaError, match=r"has no insurcrm schema.*insurcrm db upgrade"):
+        SqlStore.open(f"sqlite:///{empty}")
+
+
+def test_a_missing_sqlite_file_is_not_created_by_opening_it(tmp_path: Path) -> None:
+    typo = tmp_path / "boook.db"
+    with pytest.raises(SchemaError, match=r"does not exist.*insurcrm db upgrade"):
+        SqlStore.open(f"sqlite:///{typo}")
+    assert not typo.exists()
+    SqlStore.open(f"sqlite:///{typo}", upgrade=True).dispose()  # upgrade creates it
+    assert typo.exists()
 
 
 def test_an_older_schema_says_to_upgrade(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -27,6 +28,7 @@ __all__ = [
     "describe_url",
     "make_engine",
     "readers",
+    "sqlite_file",
     "translate_errors",
 ]
 
@@ -62,6 +64,22 @@ def _parse(url: str | URL) -> URL:
             f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
         )
     return parsed
+
+
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite URL naming one (``sqlite:///book.db``); None for any other
+    URL, for SQLite in memory and for SQLite's own ``file:`` URIs.
+
+    Raises:
+        StorageError: the URL is malformed or not of a supported database.
+    """
+    parsed = _parse(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri") or str(database).startswith("file:"):
+        return None
+    return Path(str(database))
 
 
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:

@@ -11,7 +11,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 
 from insurcrm.adapters.sql import records
-from insurcrm.adapters.sql.engine import make_engine, readers, translate_errors
+from insurcrm.adapters.sql.engine import (
+    describe_url,
+    make_engine,
+    readers,
+    sqlite_file,
+    translate_errors,
+)
 from insurcrm.adapters.sql.outbox import SqlOutbox, mark_delivered
 from insurcrm.adapters.sql.portfolio import SqlPortfolio
 from insurcrm.adapters.sql.repositories import SqlCustomers, SqlHouseholds, SqlPolicies
@@ -32,7 +38,7 @@ from insurcrm.domain.repositories import (
     SurveyResponseRepository,
     TierMembershipRepository,
 )
-from insurcrm.errors import StorageError
+from insurcrm.errors import SchemaError, StorageError
 
 __all__ = ["SqlStore", "SqlUnitOfWork"]
 
@@ -74,6 +80,12 @@ class SqlStore:
             SchemaError: the schema is missing or older than the package
                 (run ``insurcrm db upgrade``), or newer.
         """
+        path = sqlite_file(url)
+        if not upgrade and path is not None and not path.exists():  # a mistyped path, say
+            raise SchemaError(
+                f"no SQLite database at {describe_url(url)} (the file {path} does not exist): "
+                "check the URL, or create it with `insurcrm db upgrade --db URL`"
+            )
         engine = make_engine(url, **engine_options)
         if upgrade:
             upgrade_schema(engine)
