@@ -39,7 +39,7 @@ from insurcrm.cli_assess import print_assessment, run_assessment
 from insurcrm.cli_format import progress_bar, share
 from insurcrm.cli_retention import print_retention
 from insurcrm.domain.dates import add_years
-from insurcrm.domain.tier_membership import TierChangeKind, TierEvaluation
+from insurcrm.domain.tier_membership import TIER_MOVES, TierChangeKind, TierEvaluation
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.assessment import FORMATS
@@ -568,9 +568,15 @@ def _print_review(console: Console, review: TierReview, ladder: TierLadder) -> N
 
 
 def _print_evaluation(console: Console, customer_id: str, result: TierEvaluation) -> None:
+    change = result.change  # what a review on that date would record: `show` stores nothing
+    if change is not None and change.kind is TierChangeKind.ENROLLED:
+        held = f"not on the ladder yet (a review would enrol them at {result.tier})"
+    elif change is not None and change.kind in TIER_MOVES:
+        held = f"holds {change.from_tier} (a review would move them to {result.tier})"
+    else:
+        held = f"holds {result.tier}"
     console.print(
-        f"Customer {customer_id} as of {result.as_of}: holds {result.tier}, "
-        f"qualifies for {result.qualifying}."
+        f"Customer {customer_id} as of {result.as_of}: {held}, qualifies for {result.qualifying}."
     )
     for line in result.reasons:
         console.print(f"  • {line}")

@@ -227,6 +227,14 @@ class TestTiers:
         assert "Customer C000001" in result.stdout
         assert "qualifies for" in result.stdout
 
+    def test_show_does_not_claim_a_tier_never_stored(self, url: str) -> None:
+        run("generate", "--db", url, "--customers", "30")  # no tier review yet
+        result = run("tiers", "show", "--db", url, "--customer", "C000001", "--as-of", "2026-06-30")
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.stdout.split())  # as one line, however the console wrapped it
+        assert "not on the ladder yet (a review would enrol them at STANDARD)" in said
+        assert "holds" not in said
+
     def test_show_an_unknown_customer_is_one_clear_line(self, url: str) -> None:
         run("db", "upgrade", "--db", url)
         result = run("tiers", "show", "--db", url, "--customer", "NOBODY")

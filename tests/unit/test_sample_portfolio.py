@@ -98,6 +98,23 @@ def test_a_second_run_adds_nothing_and_says_so() -> None:
     assert _contents(store) == before
 
 
+@pytest.mark.parametrize(
+    ("seed", "size", "as_of"),
+    [(51, 50, DEFAULT_AS_OF), (50, 40, DEFAULT_AS_OF), (50, 50, dt.date(2025, 12, 31))],
+    ids=["another seed", "another size", "another date"],
+)
+def test_a_complete_book_made_otherwise_is_refused_not_called_present(
+    seed: int, size: int, as_of: dt.date
+) -> None:
+    store = MemoryStore()
+    generate_sample(store.unit_of_work(), customers=50, seed=50)
+    before = _contents(store)
+    with pytest.raises(ValidationError) as refused:
+        generate_sample(store.unit_of_work(), customers=size, seed=seed, as_of=as_of)
+    assert (refused.value.field, refused.value.rule) == ("seed", "sample.other_book")
+    assert _contents(store) == before
+
+
 class _Interrupt(Exception):
     """Stands for Ctrl-C or a killed process in the middle of a run."""
 

@@ -1216,14 +1216,23 @@ def _already_written(uow: UnitOfWork, batch: _Batch) -> bool:
                 "with the size and batch size of the run that made it, or use an empty database",
             )
         return False
-    if attrs.evolve(stored, version=last.version) != last:
+    _check_same(stored, last)
+    return True
+
+
+def _check_same(stored: Customer, made: Customer) -> None:
+    """Refuse a stored sample customer that differs from the one made again.
+
+    Raises:
+        ValidationError: they differ: the store holds another sample book.
+    """
+    if attrs.evolve(stored, version=made.version) != made:
         raise ValidationError(
             "seed",
             "sample.other_book",
             "the database holds part of another sample book (another seed, size or date): "
             "use an empty database",
         )
-    return True
 
 
 def _to_erase(sampler: _Sampler, customers: int) -> list[str]:
@@ -1252,7 +1261,8 @@ def generate_sample(
     batch's transaction: a store holding the last customer holds the whole sample.
 
     Idempotent: when the store already holds customer ``C000001`` and the last one asked
-    for (or more), nothing is added and ``already_present`` is set. Resumable: when it holds
+    for (or more), and its ``C000001`` is this sample's, nothing is added and
+    ``already_present`` is set. Resumable: when it holds
     the first but not the last, a run was interrupted; called again with the same arguments,
     it makes the same sample, checks and keeps the batches that run committed, and writes
     the rest (``resumed`` says how many customers were kept).
@@ -1274,8 +1284,11 @@ def generate_sample(
     if batch_size < 1:
         raise ValidationError("batch_size", "sample.size", "must be at least 1")
     first = customer_id(1)
-    resuming = _stored(uow, first) is not None
-    if resuming and _stored(uow, customer_id(customers)) is not None:
+    stored_first = _stored(uow, first)
+    resuming = stored_first is not None
+    if stored_first is not None and _stored(uow, customer_id(customers)) is not None:
+        # the whole sample is stored, if it is this one: its first customer tells
+        _check_same(stored_first, _Sampler(seed, as_of, customers).unit(customers).customers[0])
         return SampleStats(seed, as_of, customers, True, 0, 0, 0, 0, 0, first, None)
     resumed = 0
     erased: list[str] = []
