@@ -62,10 +62,18 @@ def _output(out: Path | None) -> Iterator[IO[str]]:
     try:
         with handle:
             yield handle
+        os.chmod(handle.name, 0o666 & ~_umask())  # as open() would have made it, not 0600
         os.replace(handle.name, out)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """This process's file-creation mask."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def run_assessment(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -389,6 +390,9 @@ class TestAssess:
             if c.profile.id_number is not None:
                 assert c.profile.id_number.value not in text
         assert not list(tmp_path.glob(f".rows.{fmt}.*")), "no temporary file is left"
+        mask = os.umask(0o022)
+        os.umask(mask)
+        assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # as any new file, not 0600
 
     def test_rows_to_standard_output_keep_the_totals_off_it(self, url: str) -> None:
         run("demo", "--db", url, "--customers", "30")

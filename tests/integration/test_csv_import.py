@@ -241,6 +241,11 @@ class TestRowsAndReferences:
         assert result.rejects_path is not None
         assert rejects(result.rejects_path)[0]["field"] == column
 
+    def test_a_missing_file_is_named_without_a_line(self, tmp_path: Path) -> None:
+        with pytest.raises(CsvImportError, match=r"^nowhere\.csv: cannot be read") as error:
+            import_csv(MemoryStore().unit_of_work(), tmp_path / "nowhere.csv")
+        assert error.value.line == 0
+
     def test_an_unreadable_row_names_its_line(self, tmp_path: Path) -> None:
         huge = "x" * 200_000  # beyond the csv module's field limit
         path = write(tmp_path / "c.csv", f'id,name,created_on\nC1,"{huge}",2020-01-01\n')

@@ -106,8 +106,9 @@ class CsvImportError(InsurCRMError):
 
     def __init__(self, path: Path, line: int, message: str) -> None:
         self.path = path
-        self.line = line
-        super().__init__(f"{path.name}, line {line}: {message}")
+        self.line = line  # 0: the file as a whole (it cannot be opened)
+        where = f"{path.name}, line {line}" if line else path.name
+        super().__init__(f"{where}: {message}")
 
 
 @attrs.frozen
