@@ -361,20 +361,6 @@ def _print_summary(console: Console, summary: PortfolioSummary) -> None:
     )
     console.print(lines)
 
-    grades = Table(title="Credit grades (信用等级)")
-    grades.add_column("Grade")
-    grades.add_column("等级")
-    grades.add_column("Customers", justify="right")
-    grades.add_column("Share", justify="right")
-    for count in summary.credit_grades:
-        grades.add_row(
-            count.key,
-            count.label_zh,
-            f"{count.customers:,}",
-            share(count.customers, summary.customers),
-        )
-    console.print(grades)
-
 
 _ladder_option = click.option(
     "--ladder",

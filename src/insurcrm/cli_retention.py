@@ -23,6 +23,10 @@ from insurcrm.services.retention import RetentionReport
 __all__ = ["print_retention"]
 
 
+#: Visits due this week listed under the plan's table.
+PLAN_SHOWN = 8
+
+
 def _print_rates(console: Console, report: RetentionReport) -> None:
     rates, ind, handling = report.rates, report.indicators, report.handling
     console.print(keeping_table(report.since, report.as_of, rates, ind))
@@ -112,7 +116,10 @@ def _print_plan(console: Console, report: RetentionReport) -> None:
         table.add_row(reason.name, reason.label_zh, f"{due[reason]:,}", f"{overdue[reason]:,}")
     console.print(table)
     coming = [e for e in plan if not e.overdue(as_of)]
-    for entry in coming[:8]:
+    if coming:
+        shown = min(len(coming), PLAN_SHOWN)
+        console.print(f"Due this week, the first {shown} of {len(coming):,}:")
+    for entry in coming[:PLAN_SHOWN]:
         console.print(f"  {entry.due}  {entry.customer_id}  {entry.reason.name}: {entry.detail}")
 
 

@@ -53,7 +53,7 @@ class TestDemo:
         result = run("demo", "--db", url, "--customers", "200")
         assert result.exit_code == 0, result.output
         assert "Added 200 customers" in result.stdout
-        for label in ("寿险", "重疾险", "车险", "信用等级", "无等级", "Premium", "CNY"):
+        for label in ("寿险", "重疾险", "车险", "信用等级", "未分类（无购买）", "Premium", "CNY"):
             assert label.lower() in result.stdout.lower()
         assert counts(url)[0] == 200
 
