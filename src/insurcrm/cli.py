@@ -248,7 +248,12 @@ def _importer(store: SqlStore, path: Path) -> Callable[[Callable[[int, int], Non
         total = max(sum(1 for _ in handle) - 1, 0)
 
     def run(progress: Callable[[int, int], None]) -> ImportResult:
-        return import_csv(store.unit_of_work(), path, progress=lambda rows: progress(rows, total))
+        return import_csv(
+            store.unit_of_work(),
+            path,
+            progress=lambda rows: progress(rows, total),
+            today=dt.date.today(),
+        )
 
     return run
 

@@ -5,6 +5,7 @@ interrupted import, and clear errors for files that cannot be read."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -240,6 +241,38 @@ class TestRowsAndReferences:
         assert result.rejected == 1
         assert result.rejects_path is not None
         assert rejects(result.rejects_path)[0]["field"] == column
+
+    def test_rows_dated_after_the_import_date_are_refused(self, tmp_path: Path) -> None:
+        today = dt.date(2026, 12, 3)
+        store = MemoryStore()
+        customers = write(
+            tmp_path / "c.csv",
+            "id,name,created_on\nC1,甲,2026-12-03\nC2,乙,2026-12-04\n",
+        )
+        result = import_csv(store.unit_of_work(), customers, today=today)
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("3", "created_on", "date.future")
+        ]
+        header = "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+        policies = write(
+            tmp_path / "p.csv",
+            header + "sum_assured,annual_premium,status,status_on,end_reason\n"
+            "P1,N1,C1,C1,LIFE,2027-01-01,20,1000,100,PENDING,,\n"  # sold, starts later: fine
+            "P2,N2,C1,C1,LIFE,2027-01-01,20,1000,100,,,\n"  # in force from next year?
+            "P3,N3,C1,C1,LIFE,2026-01-01,1,1000,100,LAPSED,2026-12-31,NON_PAYMENT\n"
+            "P4,N4,C1,C1,LIFE,2026-01-01,20,1000,100,,,\n",
+        )
+        result = import_csv(store.unit_of_work(), policies, today=today)
+        assert result.stored == 2
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("3", "start_date", "date.future"),
+            ("4", "status_on", "date.future"),
+        ]
+        assert "PENDING" in rejects(result.rejects_path)[0]["reason"]
+        unchecked = import_csv(MemoryStore().unit_of_work(), customers)  # no date given
+        assert unchecked.rejected == 0
 
     def test_a_missing_file_is_named_without_a_line(self, tmp_path: Path) -> None:
         with pytest.raises(CsvImportError, match=r"^nowhere\.csv: cannot be read") as error:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal, InvalidOperation
@@ -149,6 +150,13 @@ def _date(row: dict[str, str], name: str) -> dt.date | None:
         raise ValidationError(name, "date.format", "must be a date YYYY-MM-DD") from None
 
 
+def _not_after(day: dt.date, name: str, today: dt.date | None, what: str = "") -> dt.date:
+    """``day``, refused when it is after ``today`` (None: not checked)."""
+    if today is not None and day > today:
+        raise ValidationError(name, "date.future", f"is after the import date{what}")
+    return day
+
+
 def _code(row: dict[str, str], name: str, kind: type[E]) -> E | None:
     value = _text(row, name)
     if value is None:
@@ -172,7 +180,7 @@ def _flag(row: dict[str, str], name: str) -> bool:
     return value in ("true", "1", "yes")
 
 
-def _customer(row: dict[str, str]) -> Customer:
+def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
     card: dict[str, Any] = {}
     if (gender := _code(row, "gender", Gender)) is not None:
         card["gender"] = gender
@@ -199,7 +207,7 @@ def _customer(row: dict[str, str]) -> Customer:
     return Customer.register(
         _required(_text(row, "id"), "id"),
         _required(_text(row, "name"), "name"),
-        _required(_date(row, "created_on"), "created_on"),
+        _not_after(_required(_date(row, "created_on"), "created_on"), "created_on", today),
         **card,
     )
 
@@ -216,7 +224,7 @@ def _money(row: dict[str, str], name: str, currency: str) -> Money:
         raise ValidationError(name, error.rule, error.message) from None
 
 
-def _policy(row: dict[str, str]) -> Policy:
+def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
     currency = _text(row, "currency") or DEFAULT_CURRENCY
     term = _required(_text(row, "term_years"), "term_years")
     if not (term.isascii() and term.isdigit()):
@@ -235,11 +243,12 @@ def _policy(row: dict[str, str]) -> Policy:
     )
     status = _code(row, "status", PolicyStatus) or PolicyStatus.IN_FORCE
     if status is PolicyStatus.PENDING:
-        return policy
-    policy = policy.activate(policy.start_date)
+        return policy  # it may start later
+    started = " (a policy yet to start is PENDING)"
+    policy = policy.activate(_not_after(policy.start_date, "start_date", today, started))
     if status is PolicyStatus.IN_FORCE:
         return policy
-    on = _required(_date(row, "status_on"), "status_on")
+    on = _not_after(_required(_date(row, "status_on"), "status_on"), "status_on", today)
     try:
         return policy.transition(status, on, _code(row, "end_reason", EndReason))
     except RuleViolation as error:
@@ -415,6 +424,7 @@ def import_csv(
     rejects_path: Path | None = None,
     progress: Progress | None = None,
     batch: int = BATCH,
+    today: dt.date | None = None,
 ) -> ImportResult:
     """Import one customers or policies file (the kind is read from its header).
 
@@ -425,12 +435,16 @@ def import_csv(
             it; written only when a row is rejected).
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
+        today: the import date: a row dated after it (a customer created, a policy in
+            force or ended started, or a status reached) is refused, rule ``date.future``;
+            a PENDING policy may start later. None (the default) checks nothing; the
+            command line passes today's date.
 
     Raises:
         CsvImportError: the file cannot be read as a CSV of this layout (names the line).
     """
     kind, columns = kind_of(path)
-    build = _customer if kind == "customers" else _policy
+    build = functools.partial(_customer if kind == "customers" else _policy, today=today)
     target = rejects_path or path.with_name(path.stem + ".rejects.csv")
     rows = stored = present = 0
     rejects: list[_Reject] = []
