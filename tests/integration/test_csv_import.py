@@ -107,9 +107,10 @@ class TestImport:
         header = "id,name,created_on\n"
         broken = write(tmp_path / "customers.csv", header + rows + "C8,x,2020-01-01,extra\n")
         store = MemoryStore()
-        with pytest.raises(CsvImportError, match=r"customers.csv, line 9: 4 fields"):
+        with pytest.raises(CsvImportError, match=r"customers.csv, line 9: 4 fields") as error:
             import_csv(store.unit_of_work(), broken, batch=3)
         assert counts(store) == (6, 0)  # two batches committed; the third was not stored
+        assert "the 6 rows stored before it stay" in str(error.value)  # and says so
         fixed = write(tmp_path / "customers.csv", header + rows)
         resumed = import_csv(store.unit_of_work(), fixed, batch=3)
         assert (resumed.stored, resumed.already_present) == (1, 6)
@@ -136,9 +137,10 @@ class TestFilesThatCannotBeRead:
         path = write(
             tmp_path / "c.csv", "id,name,created_on\nC1,王小明,2020-01-01\n", encoding="gbk"
         )
-        with pytest.raises(CsvImportError, match=r"c.csv, line 2: not UTF-8"):
+        with pytest.raises(CsvImportError, match=r"c.csv, line 2: not UTF-8") as error:
             import_csv(store.unit_of_work(), path)
         assert counts(store) == (0, 0)
+        assert "stored before it" not in str(error.value)  # nothing was
 
 
 class TestCommandLine:

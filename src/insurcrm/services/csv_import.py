@@ -108,6 +108,7 @@ class CsvImportError(InsurCRMError):
     def __init__(self, path: Path, line: int, message: str) -> None:
         self.path = path
         self.line = line  # 0: the file as a whole (it cannot be opened)
+        self.reason = message
         where = f"{path.name}, line {line}" if line else path.name
         super().__init__(f"{where}: {message}")
 
@@ -467,21 +468,31 @@ def import_csv(
         if progress is not None:
             progress(rows)
 
-    for line, row in _rows(path, columns):
-        rows += 1
-        try:
-            item = build(row)
-        except ValidationError as error:
-            rejects.append(_Reject(line, error.field, error.rule, error.message))
-        else:
-            seen = first_line.setdefault(item.id, line)
-            if seen != line:
-                reason = f"the id is repeated in this file (first on line {seen})"
-                rejects.append(_Reject(line, "id", "duplicate", reason))
+    try:
+        for line, row in _rows(path, columns):
+            rows += 1
+            try:
+                item = build(row)
+            except ValidationError as error:
+                rejects.append(_Reject(line, error.field, error.rule, error.message))
             else:
-                pending.append((line, item))
-        if len(pending) >= batch:
-            flush(pending, last_try=False)
+                seen = first_line.setdefault(item.id, line)
+                if seen != line:
+                    reason = f"the id is repeated in this file (first on line {seen})"
+                    rejects.append(_Reject(line, "id", "duplicate", reason))
+                else:
+                    pending.append((line, item))
+            if len(pending) >= batch:
+                flush(pending, last_try=False)
+    except CsvImportError as error:
+        if not stored:
+            raise
+        raise CsvImportError(  # say what the batches before it left stored
+            path,
+            error.line,
+            f"{error.reason}; the {stored:,} rows stored before it stay, and the import run "
+            "again once the file is fixed adds the rest",
+        ) from None
     flush(pending, last_try=False)
     if later:  # a referrer or policyholder further down the file is stored by now
         flush(sorted(later, key=lambda e: e[0]), last_try=True)
