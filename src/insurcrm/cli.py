@@ -21,11 +21,12 @@ are printed, never personal data.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -90,27 +91,41 @@ def _db_option(**kwargs: Any) -> Callable[[F], F]:
     )
 
 
+def _day(text: str, param: click.Parameter | None) -> dt.date:
+    """``text`` as a calendar date written YYYY-MM-DD."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise click.BadParameter(f"{text!r} is not a date written YYYY-MM-DD", param=param)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a day of the calendar", param=param) from None
+
+
+def _given_day(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
+    """The ``--as-of`` given (or its default)."""
+    return _day(value, param)
+
+
 _sample_as_of_option = click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    callback=_given_day,
     default=DEFAULT_AS_OF.isoformat(),
     show_default=True,
     help="The date the sample book is built up to and assessed on (YYYY-MM-DD).",
 )
 
 
-def _today_unless_given(ctx: click.Context, param: click.Parameter, value: Any) -> dt.datetime:
+def _today_unless_given(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
     """The ``--as-of`` given, or today (this machine's local date)."""
-    if value is not None:
-        return cast(dt.datetime, value)
-    return dt.datetime.combine(dt.date.today(), dt.time())
+    return dt.date.today() if value is None else _day(value, param)
 
 
 _as_of_option = click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
     default=None,
     callback=_today_unless_given,
     show_default="today",
@@ -135,7 +150,7 @@ def cli() -> None:
 )
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
 @_sample_as_of_option
-def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
+def demo(url: str, customers: int, seed: int, as_of: dt.date) -> None:
     """Build a sample book of customers and policies, then print its summary: segments,
     tiers, churn and retention, satisfaction, complaints, early warnings, the win-back
     queue and the visit plan for the coming week.
@@ -143,7 +158,7 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     Creates or upgrades the schema first. Running it again adds nothing.
     """
     console = Console(highlight=False)
-    day = as_of.date()
+    day = as_of
     store = SqlStore.open(url, upgrade=True)
     try:
         _generate(console, store, url, customers, seed, day)
@@ -177,7 +192,7 @@ def demo(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
 )
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed.")
 @_sample_as_of_option
-def generate(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
+def generate(url: str, customers: int, seed: int, as_of: dt.date) -> None:
     """Fill a database with a synthetic book: customers with valid ID numbers, households,
     referrals, policies across every line with renewals, lapses and claims, contacts,
     complaints, surveys and churn — the same book for the same seed, on any backend.
@@ -188,7 +203,7 @@ def generate(url: str, customers: int, seed: int, as_of: dt.datetime) -> None:
     console = Console(highlight=False)
     store = SqlStore.open(url, upgrade=True)
     try:
-        _generate(console, store, url, customers, seed, as_of.date())
+        _generate(console, store, url, customers, seed, as_of)
     finally:
         store.dispose()
 
@@ -280,14 +295,14 @@ def _with_progress(
 @cli.command()
 @_db_option(default=DEFAULT_DB_URL, show_default=True)
 @_as_of_option
-def summary(url: str, as_of: dt.datetime) -> None:
+def summary(url: str, as_of: dt.date) -> None:
     """Print the summary of the book in a database (its schema must be up to date)."""
     console = Console(highlight=False)
     store = SqlStore.open(url)
     try:
         console.print(f"Database: {describe_url(url)}")
-        result = portfolio_summary(store.unit_of_work(), as_of.date())
-        assessment = run_assessment(console, store.unit_of_work(), as_of.date())
+        result = portfolio_summary(store.unit_of_work(), as_of)
+        assessment = run_assessment(console, store.unit_of_work(), as_of)
     finally:
         store.dispose()
     _print_summary(console, result)
@@ -398,9 +413,7 @@ def _ladder(path: str | None) -> TierLadder:
     help="Where the rows go for csv or json (default: standard output, totals on stderr).",
 )
 @_ladder_option
-def assess(
-    url: str, as_of: dt.datetime, fmt: str, out: Path | None, ladder_file: str | None
-) -> None:
+def assess(url: str, as_of: dt.date, fmt: str, out: Path | None, ladder_file: str | None) -> None:
     """Assess every customer as of a date (§10.1): loyalty level and type, credit grade,
     RFM type and segment, value quadrant, retention class, qualifying tier and the change
     due; with totals per class, region and agent, the Pareto share and the churn rate.
@@ -422,7 +435,7 @@ def assess(
         console.print(f"Database: {describe_url(url)}")
         started = time.perf_counter()
         assessment = run_assessment(
-            console, store.unit_of_work(), as_of.date(), fmt=fmt, out=out, ladder=ladder
+            console, store.unit_of_work(), as_of, fmt=fmt, out=out, ladder=ladder
         )
     finally:
         store.dispose()
@@ -441,7 +454,7 @@ def tiers() -> None:
 @_db_option(required=True)
 @_as_of_option
 @_ladder_option
-def tiers_review(url: str, as_of: dt.datetime, ladder_file: str | None) -> None:
+def tiers_review(url: str, as_of: dt.date, ladder_file: str | None) -> None:
     """Review every customer's tier as of a date and store the changes.
 
     Upgrades happen at once; downgrades only as the ladder's downgrade rules
@@ -449,7 +462,7 @@ def tiers_review(url: str, as_of: dt.datetime, ladder_file: str | None) -> None:
     """
     console = Console(highlight=False)
     ladder = _ladder(ladder_file)
-    day = as_of.date()
+    day = as_of
     store = SqlStore.open(url)
     try:
         console.print(f"Database: {describe_url(url)}")
@@ -468,13 +481,13 @@ def tiers_review(url: str, as_of: dt.datetime, ladder_file: str | None) -> None:
 @click.option("--customer", "customer_id", required=True, help="The customer id.")
 @_as_of_option
 @_ladder_option
-def tiers_show(url: str, customer_id: str, as_of: dt.datetime, ladder_file: str | None) -> None:
+def tiers_show(url: str, customer_id: str, as_of: dt.date, ladder_file: str | None) -> None:
     """Show one customer's tier evaluation with its reasons (stores nothing)."""
     console = Console(highlight=False)
     ladder = _ladder(ladder_file)
     store = SqlStore.open(url)
     try:
-        result = evaluate_customer_tier(store.unit_of_work(), customer_id, as_of.date(), ladder)
+        result = evaluate_customer_tier(store.unit_of_work(), customer_id, as_of, ladder)
     finally:
         store.dispose()
     _print_evaluation(console, customer_id, result)

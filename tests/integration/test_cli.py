@@ -424,6 +424,15 @@ class TestAssess:
         given = run("assess", "--db", url, "--as-of", "2025-03-31")
         assert "Assessment as of 2025-03-31:" in given.stdout
 
+    @pytest.mark.parametrize(
+        ("given", "said"),
+        [("2026-02-30", "is not a day of the calendar"), ("20260230", "written YYYY-MM-DD")],
+    )
+    def test_a_date_that_is_not_one_says_why(self, url: str, given: str, said: str) -> None:
+        result = run("assess", "--db", url, "--as-of", given)
+        assert result.exit_code == 2
+        assert said in result.output
+
     def test_out_into_a_missing_directory_is_refused_before_any_work(
         self, url: str, tmp_path: Path
     ) -> None:
