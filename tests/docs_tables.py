@@ -47,8 +47,9 @@ RULE_MEANINGS = {
 
 #: How each indicator is measured (``tier_figures`` in insurcrm.domain.classification).
 INDICATOR_MEANINGS = {
-    Indicator.ANNUAL_PREMIUM: "the sum of the annual premiums of our policies in force on the "
-    "date that the customer holds as policyholder",
+    Indicator.ANNUAL_PREMIUM: "the sum of the annual premiums in CNY of our policies in force "
+    "on the date that the customer holds as policyholder (no exchange rates: a policy in "
+    "another currency adds nothing)",
     Indicator.POLICIES_IN_FORCE: "how many of our policies in force on the date the customer "
     "holds as policyholder",
     Indicator.TENURE_YEARS: "whole years from the customer's first purchase from us to the date; "

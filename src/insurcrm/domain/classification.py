@@ -344,7 +344,7 @@ def tier_figures(
     definitions as the other rules (loyalty level §4.2, credit grade §1.3).
 
     Only our policies count; premiums and counts are of policies in force on
-    ``as_of`` that the customer holds as policyholder; tenure runs from their
+    ``as_of`` that the customer holds as policyholder (premiums in CNY); tenure runs from their
     first purchase; referrals are referred customers who bought.
     """
     cfg = config or SegmentationConfig()
