@@ -174,7 +174,7 @@ def print_assessment(
         ("Retention classes (客户保持策略)", t.by_retention, RetentionClass),
         ("Credit grades (信用等级)", t.by_credit, CreditGrade),
         ("Tier changes due (服务等级变动)", t.by_tier_change, TierChange),
-        ("Early warning (客户不满的信号)", t.by_warning, WarningLevel),
+        ("Early warning, every customer (客户不满的信号)", t.by_warning, WarningLevel),
     ):
         console.print(_counts(title, counts, members, n))
     churned = n - t.by_win_back.get(None, 0)

@@ -43,7 +43,7 @@ def _print_rates(console: Console, report: RetentionReport) -> None:
 def _print_warnings(console: Console, warnings: list[EarlyWarning]) -> None:
     levels = Counter(w.level for w in warnings)
     console.print(
-        "Early warnings (客户不满预警): "
+        "Early warnings of customers with a policy in force (客户不满预警): "
         + ", ".join(
             f"{levels[level]:,} {level.name} ({level.label_zh})"
             for level in reversed(WarningLevel)

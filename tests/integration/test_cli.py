@@ -257,7 +257,7 @@ class TestRetention:
             "美誉度",
             "抱怨率",
             "answered by the promised day",
-            "Early warnings (客户不满预警)",
+            "Early warnings of customers with a policy in force (客户不满预警)",
             "Renewal model (续保模型)",
             "Churned customers not won back",
             "Visit plan for 2026-06-30 to 2026-07-07",
