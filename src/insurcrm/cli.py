@@ -101,25 +101,21 @@ def _day(text: str, param: click.Parameter | None) -> dt.date:
         raise click.BadParameter(f"{text!r} is not a day of the calendar", param=param) from None
 
 
-def _given_day(ctx: click.Context, param: click.Parameter, value: str) -> dt.date:
-    """The ``--as-of`` given (or its default)."""
-    return _day(value, param)
+def _as_of_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
+    """The ``--as-of`` given (or its default), or today (this machine's local date) when
+    the option has no default."""
+    return dt.date.today() if value is None else _day(value, param)
 
 
 _sample_as_of_option = click.option(
     "--as-of",
     "as_of",
     metavar="DATE",
-    callback=_given_day,
+    callback=_as_of_day,
     default=DEFAULT_AS_OF.isoformat(),
     show_default=True,
     help="The date the sample book is built up to and assessed on (YYYY-MM-DD).",
 )
-
-
-def _today_unless_given(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
-    """The ``--as-of`` given, or today (this machine's local date)."""
-    return dt.date.today() if value is None else _day(value, param)
 
 
 _as_of_option = click.option(
@@ -127,7 +123,7 @@ _as_of_option = click.option(
     "as_of",
     metavar="DATE",
     default=None,
-    callback=_today_unless_given,
+    callback=_as_of_day,
     show_default="today",
     help="The date to assess the book on (YYYY-MM-DD).",
 )
@@ -158,22 +154,21 @@ def demo(url: str, customers: int, seed: int, as_of: dt.date) -> None:
     Creates or upgrades the schema first. Running it again adds nothing.
     """
     console = Console(highlight=False)
-    day = as_of
     store = SqlStore.open(url, upgrade=True)
     try:
-        _generate(console, store, url, customers, seed, day)
-        summary = portfolio_summary(store.unit_of_work(), day)
+        _generate(console, store, url, customers, seed, as_of)
+        summary = portfolio_summary(store.unit_of_work(), as_of)
         reviews = _with_progress(
             console,
             "Reviewing service tiers",
             lambda progress: replay_tier_reviews(
-                store.unit_of_work(), _quarter_ends(day), progress=progress
+                store.unit_of_work(), _quarter_ends(as_of), progress=progress
             ),
         )
-        assessment = run_assessment(console, store.unit_of_work(), day)
-        year_ago = add_years(day, -1)
-        changes = count_tier_changes(store.unit_of_work(), year_ago, day)
-        retention = retention_report(store.unit_of_work(), day)
+        assessment = run_assessment(console, store.unit_of_work(), as_of)
+        year_ago = add_years(as_of, -1)
+        changes = count_tier_changes(store.unit_of_work(), year_ago, as_of)
+        retention = retention_report(store.unit_of_work(), as_of)
     finally:
         store.dispose()
     _print_summary(console, summary)
@@ -462,14 +457,13 @@ def tiers_review(url: str, as_of: dt.date, ladder_file: str | None) -> None:
     """
     console = Console(highlight=False)
     ladder = _ladder(ladder_file)
-    day = as_of
     store = SqlStore.open(url)
     try:
         console.print(f"Database: {describe_url(url)}")
         review = _with_progress(
             console,
             "Reviewing service tiers",
-            lambda progress: review_tiers(store.unit_of_work(), day, ladder, progress=progress),
+            lambda progress: review_tiers(store.unit_of_work(), as_of, ladder, progress=progress),
         )
     finally:
         store.dispose()

@@ -35,7 +35,7 @@ from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
 from insurcrm.domain.dates import whole_years_between
 from insurcrm.domain.labels import LabelledEnum
 from insurcrm.domain.policies import ENDED, EndReason, Policy, PolicyStatus, StatusChange
-from insurcrm.domain.values import DEFAULT_CURRENCY, Money
+from insurcrm.domain.values import DEFAULT_CURRENCY, Money, total_in
 from insurcrm.errors import ValidationError
 
 __all__ = [
@@ -379,13 +379,13 @@ def lost_premium(
     """The annual premium of the policies of ours in ``currency`` in force the day before
     ``churned_on``: what winning the customer back would bring back each year."""
     before = churned_on - dt.timedelta(days=1)
-    return sum(
+    return total_in(
         (
-            p.annual_premium.amount
+            p.annual_premium
             for p in policies
-            if p.is_ours and p.currency == currency and p.status_on(before) is PolicyStatus.IN_FORCE
+            if p.is_ours and p.status_on(before) is PolicyStatus.IN_FORCE
         ),
-        Decimal("0.00"),
+        currency,
     )
 
 

@@ -1285,11 +1285,11 @@ def generate_sample(
         raise ValidationError("batch_size", "sample.size", "must be at least 1")
     first = customer_id(1)
     stored_first = _stored(uow, first)
-    resuming = stored_first is not None
     if stored_first is not None and _stored(uow, customer_id(customers)) is not None:
         # the whole sample is stored, if it is this one: its first customer tells
         _check_same(stored_first, _Sampler(seed, as_of, customers).unit(customers).customers[0])
         return SampleStats(seed, as_of, customers, True, 0, 0, 0, 0, 0, first, None)
+    resuming = stored_first is not None
     resumed = 0
     erased: list[str] = []
     sampler = _Sampler(seed, as_of, customers)
