@@ -21,6 +21,7 @@ from insurcrm.domain.values import (
     ResidentId,
     check_not_after,
     check_text,
+    total_in,
 )
 from insurcrm.errors import ValidationError
 from insurcrm.testing import strategies as gen
@@ -471,6 +472,34 @@ class TestMoney:
 
     def test_str(self) -> None:
         assert str(Money("1234567.5")) == "CNY 1,234,567.50"
+
+
+_MIXED = st.lists(gen.money(0, 100_000) | gen.money(0, 100_000, "USD"), max_size=8)
+
+
+class TestTotalIn:
+    def test_the_example(self) -> None:
+        """¥1.50 + US$2.00 + ¥3.00 is ¥4.50: no exchange rates, so the dollars are left out."""
+        assert total_in([Money("1.50"), Money("2", "USD"), Money(3)]) == Decimal("4.50")
+        assert total_in([Money("2", "USD")], "USD") == Decimal("2.00")
+
+    @given(_MIXED)
+    def test_it_is_the_sum_of_the_amounts_in_the_currency_to_the_cent(
+        self, amounts: list[Money]
+    ) -> None:
+        total = total_in(amounts)
+        assert total == sum(m.amount for m in amounts if m.currency == "CNY")
+        assert total.as_tuple().exponent == -2  # two places, even when empty
+        assert total_in(amounts) + total_in(amounts, "USD") == sum(m.amount for m in amounts)
+
+    @given(_MIXED, gen.money(0, 100_000) | gen.money(0, 100_000, "USD"))
+    def test_one_more_amount_never_lowers_it_and_another_currency_never_moves_it(
+        self, amounts: list[Money], more: Money
+    ) -> None:
+        after = total_in([*amounts, more])
+        assert after >= total_in(amounts)
+        if more.currency != "CNY":
+            assert after == total_in(amounts)
 
 
 class TestGender:
