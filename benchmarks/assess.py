@@ -628,6 +628,7 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     fig["current_tier"] = pd.Series(
         tm["tier"].to_numpy(), index=ids.get_indexer(tm["customer_id"])
     ).reindex(everyone)
+    fig["erased"] = cus["erased_on"].notna().to_numpy()
 
     # complaints in the early warning's window and in the window before it
     k = tables["complaints"]
@@ -810,8 +811,11 @@ def classify_full(fig: pd.DataFrame) -> dict[str, Any]:
     held = held.fillna(-1).to_numpy(np.int64)
     changes = list(TierChange)
     tier_change = np.select(
-        [held == -1, tier > held, tier < held],
-        [changes.index(x) for x in (TierChange.ENROL, TierChange.UPGRADE, TierChange.AT_RISK)],
+        [fig["erased"].to_numpy(), held == -1, tier > held, tier < held],
+        [
+            -1,
+            *(changes.index(x) for x in (TierChange.ENROL, TierChange.UPGRADE, TierChange.AT_RISK)),
+        ],
         changes.index(TierChange.KEEP),
     )
 

@@ -173,10 +173,18 @@ def print_assessment(
         ("Value quadrants (四象限价值分类)", t.by_quadrant, ValueQuadrant),
         ("Retention classes (客户保持策略)", t.by_retention, RetentionClass),
         ("Credit grades (信用等级)", t.by_credit, CreditGrade),
-        ("Tier changes due (服务等级变动)", t.by_tier_change, TierChange),
         ("Early warning, every customer (客户不满的信号)", t.by_warning, WarningLevel),
     ):
         console.print(_counts(title, counts, members, n))
+    console.print(
+        _counts(
+            "Tier changes due (服务等级变动)",
+            t.by_tier_change,
+            TierChange,
+            n,
+            unclassed="none: personal data erased (已删除个人信息)",
+        )
+    )
     churned = n - t.by_win_back.get(None, 0)
     if churned:
         win_backs = {k: v for k, v in t.by_win_back.items() if k is not None}

@@ -268,7 +268,7 @@ def _note(scenario: Scenario, outcome: Outcome) -> None:
     """What the examples reach (see pytest --hypothesis-show-statistics)."""
     event(f"drawn customers: {len(scenario.extra_customers)}")
     for change in {r.tier_change for r in outcome.rows}:
-        event(f"tier change {change.name}")
+        event(f"tier change {change.name if change else 'none (erased)'}")
     if outcome.totals.churned:
         event("someone churned in the period")
     if any(r.tier != "STANDARD" for r in outcome.rows):
@@ -357,6 +357,8 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
         expected["win_back_recommended"] = decision.recommended if decision else None
         actual = {key: getattr(row, key) for key in expected}
         assert actual == expected, cid
+        # no tier change is due for an erased customer, as the tier review skips them
+        assert (row.tier_change is None) == facts[cid].customer.is_erased, cid
         if one.rfm is None:
             assert row.premium == 0
     assert outcome.stats.means == segmentation.figures.rfm_means
@@ -382,7 +384,10 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
     # The totals count the rows.
     assert sum(outcome.totals.by_level.values()) == len(outcome.rows)
     assert outcome.totals.by_tier_change.get(TierChange.ENROL, 0) == sum(
-        1 for r in outcome.rows if r.current_tier is None
+        1 for r in outcome.rows if r.current_tier is None and r.tier_change is not None
+    )
+    assert outcome.totals.by_tier_change.get(None, 0) == sum(
+        1 for r in outcome.rows if r.tier_change is None
     )
     return outcome
 

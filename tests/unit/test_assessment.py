@@ -273,6 +273,13 @@ class TestExamples:
         assert row.current_tier == current
         assert row.tier_change is change
 
+    @pytest.mark.parametrize("current", [None, "STANDARD", "SILVER", "GOLD"])
+    def test_no_tier_change_is_due_for_an_erased_customer(self, current: str | None) -> None:
+        row = assess(buyer(current_tier=current, erased=True))
+        assert row.tier == "SILVER"  # still worked out, for the totals
+        assert row.current_tier == current
+        assert row.tier_change is None
+
     def test_gold_needs_two_policies_in_force(self) -> None:
         gold = {"in_force_premium": D("30000.00"), "current_tier": "GOLD"}
         assert assess(buyer(**gold)).tier == "SILVER"
@@ -686,6 +693,7 @@ def test_json_lines_output() -> None:
         assert tuple(record) == row_fields()
         assert record["customer_id"] == row.customer_id
         assert record["loyalty_level"] == row.loyalty_level.name
+        assert row.tier_change is not None
         assert record["tier_change"] == row.tier_change.name
         assert record["premium"] == str(row.premium)
         assert isinstance(record["churned_in_period"], bool)

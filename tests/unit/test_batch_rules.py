@@ -66,6 +66,7 @@ def full_figures(draw: st.DrawFn) -> AssessmentFigures:
         referred_in_period=draw(st.booleans()),
         period_sales=draw(_cents(0, 1_000_000)),
         period_purchases=draw(st.integers(0, 3)),
+        erased=draw(st.booleans()),
     )
 
 

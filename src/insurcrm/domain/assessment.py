@@ -228,6 +228,8 @@ class AssessmentFigures(NamedTuple):
         referred_in_period: they referred a customer registered in the period;
         period_sales: the premium (CNY) of their purchases of our policies in the period;
         period_purchases: the number of those purchases.
+        erased: their personal data was erased (§10.4): they are still assessed, for
+            the anonymous totals, but no tier change is due for them.
     """
 
     customer_id: str
@@ -278,6 +280,7 @@ class AssessmentFigures(NamedTuple):
     referred_in_period: bool = False
     period_sales: Decimal = _ZERO
     period_purchases: int = 0
+    erased: bool = False
 
 
 def region_of(id_number: str | None) -> str | None:
@@ -383,6 +386,7 @@ def figures_of(
         referred_in_period=referred_in_period,
         period_sales=sum(sales, _ZERO),
         period_purchases=len(sales),
+        erased=customer.is_erased,
     )
 
 
@@ -561,7 +565,9 @@ class AssessmentRow(NamedTuple):
 
     ``rfm_type``, ``rfm_segment``, ``quadrant`` and ``retention`` are None for a
     customer without a purchase (a prospect is not value-segmented); ``credit`` is
-    None before any purchase. ``warning_score`` and ``warning_level`` are the early
+    None before any purchase. ``tier_change`` is None for an erased customer: their
+    tier is still worked out, for the totals, but no change is due (the tier review
+    skips them too). ``warning_score`` and ``warning_level`` are the early
     warning (§7.2) of :func:`~insurcrm.domain.early_warning.early_warning`. ``win_back`` and
     ``win_back_recommended`` are the recovery decision (§7.3) of
     :func:`~insurcrm.domain.recovery.decide_recovery` for a churned customer (None for
@@ -580,7 +586,7 @@ class AssessmentRow(NamedTuple):
     retention: RetentionClass | None
     tier: str
     current_tier: str | None
-    tier_change: TierChange
+    tier_change: TierChange | None
     warning_score: int
     warning_level: WarningLevel
     win_back: WinBackStance | None
@@ -761,7 +767,7 @@ class Assessor:
             retention=retention,
             tier=self._codes[tier_index],
             current_tier=f.current_tier,
-            tier_change=self._tier_change(tier_index, f.current_tier),
+            tier_change=None if f.erased else self._tier_change(tier_index, f.current_tier),
             warning_score=warning,
             warning_level=self._warning.level(warning),
             win_back=recovery.stance if recovery else None,
@@ -815,7 +821,7 @@ class AssessmentTotals:
         customers: customers assessed.
         by_level, by_type, by_segment, by_quadrant, by_retention, by_credit, by_tier,
             by_tier_change, by_warning, by_win_back: customers per class (None for "not
-            classed"; for by_win_back, not churned).
+            classed"; for by_tier_change, erased; for by_win_back, not churned).
         win_backs_recommended: churned customers whose win-back is recommended (§7.3).
         by_region: customers and premium in force per region (province code).
         by_agent: customers and premium in force per agent.
@@ -835,7 +841,7 @@ class AssessmentTotals:
     by_retention: dict[RetentionClass | None, int] = attrs.field(factory=dict)
     by_credit: dict[CreditGrade | None, int] = attrs.field(factory=dict)
     by_tier: dict[str, int] = attrs.field(factory=dict)
-    by_tier_change: dict[TierChange, int] = attrs.field(factory=dict)
+    by_tier_change: dict[TierChange | None, int] = attrs.field(factory=dict)
     by_warning: dict[WarningLevel, int] = attrs.field(factory=dict)
     by_win_back: dict[WinBackStance | None, int] = attrs.field(factory=dict)
     win_backs_recommended: int = 0

@@ -249,8 +249,13 @@ class BatchAssessor:
             len(batch),
         )
         change = np.select(
-            [held == NONE, tier > held, tier < held],
-            [_CHANGE[TierChange.ENROL], _CHANGE[TierChange.UPGRADE], _CHANGE[TierChange.AT_RISK]],
+            [_flags(f.erased), held == NONE, tier > held, tier < held],
+            [
+                NONE,  # no change is due for an erased customer
+                _CHANGE[TierChange.ENROL],
+                _CHANGE[TierChange.UPGRADE],
+                _CHANGE[TierChange.AT_RISK],
+            ],
             _CHANGE[TierChange.KEEP],
         )
         win_back, recommended = self._recoveries(f)

@@ -481,6 +481,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 c.c.lead_source.in_(two_way).label("two_way"),
                 c.c.holdings.label("holdings"),
                 held.c.tier.label("tier"),
+                type_coerce(c.c.erased_on.is_not(None), Integer).label("erased"),
             ),
             ((7, held, held.c.customer_id == c.c.id),),
         ),
@@ -954,6 +955,7 @@ def _batch(columns: Mapping[str, Sequence[Any]]) -> FigureBatch:
             [bool(x) for x in col("referring")],
             col("sales"),
             col("sales_n"),
+            [bool(x) for x in col("erased")],
         )
     )
 
