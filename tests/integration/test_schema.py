@@ -52,6 +52,17 @@ def test_a_database_without_schema_says_to_upgrade(tmp_path: Path) -> None:
         SqlStore.open(f"sqlite:///{empty}")
 
 
+def test_upgrade_refuses_tables_of_another_application(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.db"
+    sqlite3.connect(path).execute("CREATE TABLE customers (x)").connection.close()
+    with pytest.raises(SchemaError, match=r"not insurcrm's \(customers\).*nothing was changed"):
+        upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # nothing of insurcrm's was created
+        names = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    conn.close()
+    assert names == {"customers"}
+
+
 def test_a_missing_sqlite_file_is_not_created_by_opening_it(tmp_path: Path) -> None:
     typo = tmp_path / "boook.db"
     with pytest.raises(SchemaError, match=r"does not exist.*insurcrm db upgrade"):

@@ -12,11 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from insurcrm.adapters.sql.engine import describe_url, make_engine, translate_errors
+from insurcrm.adapters.sql.tables import metadata
 from insurcrm.errors import SchemaError, StorageError
 
 __all__ = [
@@ -69,13 +70,16 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
 
     Raises:
         StorageError: the database cannot be opened.
+        SchemaError: the database has no insurcrm schema but tables of the same names.
     """
     if isinstance(url_or_engine, Engine):
         engine, own = url_or_engine, False
     else:
         engine, own = make_engine(url_or_engine), True
     try:
-        current_revision(engine)  # fails early, with a clear message, if unreachable
+        # fails early, with a clear message, if unreachable
+        if current_revision(engine) is None:
+            _refuse_tables_of_another(engine)
         with translate_errors(engine.url):
             command.upgrade(_config(engine), revision)
         now = current_revision(engine)
@@ -84,6 +88,24 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
             engine.dispose()
     assert now is not None
     return now
+
+
+def _refuse_tables_of_another(engine: Engine) -> None:
+    """Refuse to create the schema in a database that already has tables of the same
+    names that are not insurcrm's (it has no insurcrm revision): nothing is written.
+
+    Raises:
+        SchemaError: naming the tables in the way.
+    """
+    with translate_errors(engine.url):
+        existing = set(inspect(engine).get_table_names())
+    clash = sorted(existing & set(metadata.tables))
+    if clash:
+        raise SchemaError(
+            f"{describe_url(engine.url)} already has tables that are not insurcrm's "
+            f"({', '.join(clash)}) and no insurcrm schema: nothing was changed. Use a "
+            "database of its own for insurcrm (on PostgreSQL, a schema of its own)"
+        )
 
 
 def downgrade(url: str | URL, revision: str) -> str | None:
