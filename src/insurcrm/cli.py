@@ -14,7 +14,8 @@ Commands::
 
 Errors of insurcrm (:class:`~insurcrm.errors.InsurCRMError`: a bad URL, an
 unreachable database, a missing schema …) are printed as one red line on
-standard error, without a traceback, and the exit code is 1. Only figures
+standard error, without a traceback, and the exit code is 1. ``import``
+exits with 3 when it stored the good rows but rejected others. Only figures
 are printed, never personal data.
 """
 
@@ -57,7 +58,10 @@ from insurcrm.services.tiers import (
     review_tiers,
 )
 
-__all__ = ["DEFAULT_DB_URL", "cli", "main"]
+__all__ = ["DEFAULT_DB_URL", "REJECTS_EXIT_CODE", "cli", "main"]
+
+#: The exit code of ``insurcrm import`` when it stored the good rows and rejected others.
+REJECTS_EXIT_CODE = 3
 
 #: Where ``insurcrm demo`` builds its sample book unless told otherwise: ./insurcrm-demo.db.
 DEFAULT_DB_URL = "sqlite:///insurcrm-demo.db"
@@ -231,8 +235,12 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
     Bad rows of FILE.csv go to FILE.rejects.csv beside it, with their line, field and
     reason; the values are never printed. Running the same import again adds nothing; an
     interrupted one resumes.
+
+    Exit code: 0 when every row was stored or already present; 3 when every file was
+    read and the good rows stored, but some rows were rejected; 1 on an error.
     """
     console = Console(highlight=False)
+    rejected = 0
     kinds = {path: kind_of(path)[0] for path in files}
     ordered = sorted(files, key=lambda p: (kinds[p] != "customers", files.index(p)))
     store = SqlStore.open(url, upgrade=True)
@@ -248,8 +256,15 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
             if result.rejects_path is not None:
                 line += f" (see {escape(str(result.rejects_path))})"
             console.print(line + ".")
+            rejected += result.rejected
     finally:
         store.dispose()
+    if rejected:
+        console.print(
+            f"{rejected:,} rows rejected: fix those lines in the files and run the same "
+            "import again; what is stored stays as it is (exit code 3)."
+        )
+        raise click.exceptions.Exit(REJECTS_EXIT_CODE)
 
 
 def _importer(store: SqlStore, path: Path) -> Callable[[Callable[[int, int], None]], ImportResult]:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
-from insurcrm.cli import cli
+from insurcrm.cli import REJECTS_EXIT_CODE, cli
 from insurcrm.domain.policies import PolicyStatus
 from insurcrm.errors import NotFound
 from insurcrm.services.csv_import import CsvImportError, import_csv
@@ -149,8 +149,9 @@ class TestCommandLine:
         policies = write(tmp_path / "policies.csv", POLICIES)
         customers = write(tmp_path / "customers.csv", CUSTOMERS, bom=True)
         result = CliRunner().invoke(cli, ["import", "--db", url, str(policies), str(customers)])
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == REJECTS_EXIT_CODE == 3, result.output  # rows were rejected
         said = " ".join(result.output.split())
+        assert "6 rows rejected" in said
         assert said.index("customers.csv (customers)") < said.index("policies.csv (policies)")
         assert "2 stored" in said
         for value in ("王小明", "13812345678", BAD_ID_NUMBER, ID_NUMBER):
@@ -161,6 +162,14 @@ class TestCommandLine:
                 assert (uow.customers.count(), uow.policies.count()) == (2, 2)
         finally:
             store.dispose()
+
+    def test_exits_0_when_nothing_is_rejected(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        customers = write(tmp_path / "customers.csv", "id,name,created_on\nC1,甲,2020-01-01\n")
+        result = CliRunner().invoke(cli, ["import", "--db", url, str(customers)])
+        assert result.exit_code == 0, result.output
+        assert "1 stored" in result.output
+        assert "rejected:" not in result.output
 
     def test_an_unreadable_file_is_one_clean_error(self, tmp_path: Path) -> None:
         url = f"sqlite:///{tmp_path / 'book.db'}"
