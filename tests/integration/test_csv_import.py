@@ -253,6 +253,30 @@ class TestRowsAndReferences:
         assert result.rejects_path is not None
         assert rejects(result.rejects_path)[0]["field"] == column
 
+    def test_a_currency_outside_iso_4217_is_refused_on_its_column(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        import_csv(
+            store.unit_of_work(),
+            write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-01-01\n"),
+        )
+        header = "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+        path = write(
+            tmp_path / "p.csv",
+            header + "sum_assured,annual_premium,currency\n"
+            "P1,N1,C1,C1,LIFE,2020-02-01,20,1000,100,RMB\n"
+            "P2,N2,C1,C1,LIFE,2020-02-01,20,1000,100,XYZ\n"
+            "P3,N3,C1,C1,LIFE,2020-02-01,20,1000,100,HKD\n",
+        )
+        result = import_csv(store.unit_of_work(), path)
+        assert (result.stored, result.rejected) == (1, 2)
+        assert result.rejects_path is not None
+        refused = rejects(result.rejects_path)
+        assert [(r["line"], r["field"], r["rule"]) for r in refused] == [
+            ("2", "currency", "money.currency"),
+            ("3", "currency", "money.currency"),
+        ]
+        assert "the renminbi is CNY" in refused[0]["reason"]
+
     def test_rows_dated_after_the_import_date_are_refused(self, tmp_path: Path) -> None:
         today = dt.date(2026, 12, 3)
         store = MemoryStore()

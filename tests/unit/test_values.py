@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import phonenumbers
+import pycountry
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -420,11 +421,30 @@ class TestMoney:
         assert str(Money("-0")) == "CNY 0.00"
         assert not Money(Decimal("-0.00")).amount.is_signed()
 
-    @pytest.mark.parametrize("currency", ["cny", "RMB1", "CN", "", "人民币", 156, None])
+    @pytest.mark.parametrize(
+        "currency", ["cny", "RMB1", "CN", "", "人民币", 156, None, "RMB", "XYZ", "ABC"]
+    )
     def test_bad_currency_is_refused(self, currency: object) -> None:
         with pytest.raises(ValidationError) as info:
             Money(1, currency)  # type: ignore[arg-type]
         assert (info.value.field, info.value.rule) == ("currency", "money.currency")
+
+    def test_rmb_is_refused_with_the_code_to_write(self) -> None:
+        with pytest.raises(ValidationError, match=r"renminbi is CNY"):
+            Money(1, "RMB")
+
+    @pytest.mark.parametrize("currency", ["CNY", "USD", "HKD", "EUR", "JPY", "MOP", "TWD"])
+    def test_iso_4217_codes_are_accepted(self, currency: str) -> None:
+        assert Money(1, currency).currency == currency
+
+    @given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3))
+    def test_a_code_is_accepted_exactly_when_iso_4217_has_it(self, code: str) -> None:
+        if pycountry.currencies.get(alpha_3=code) is not None:
+            assert Money(1, code).currency == code
+        else:
+            with pytest.raises(ValidationError) as info:
+                Money(1, code)
+            assert (info.value.field, info.value.rule) == ("currency", "money.currency")
 
     @given(st.integers(min_value=1, max_value=10**17))
     def test_negative_amounts_are_always_refused(self, cents: int) -> None:

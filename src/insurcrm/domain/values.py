@@ -9,6 +9,7 @@ read ``.value`` (or ``.e164``) for the real text.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ from typing import Any, Self
 
 import attrs
 import phonenumbers
+import pycountry
 from email_validator import EmailNotValidError, validate_email
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import ric
@@ -35,6 +37,7 @@ __all__ = [
     "ResidentId",
     "check_not_after",
     "check_text",
+    "iso_4217_codes",
     "total_in",
 ]
 
@@ -305,9 +308,18 @@ def _to_amount(raw: object) -> Decimal:
     return abs(raw.quantize(CENT))
 
 
+@functools.cache
+def iso_4217_codes() -> frozenset[str]:
+    """The currency codes of ISO 4217 (``CNY``, ``USD``, ``HKD`` …), from pycountry."""
+    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
+
+
 def _validate_currency(instance: Money, attribute: Any, value: object) -> None:
     if not (isinstance(value, str) and len(value) == 3 and value.isascii() and value.isupper()):
         raise ValidationError("currency", "money.currency", "must be an ISO 4217 code like CNY")
+    if value not in iso_4217_codes():
+        hint = " (the renminbi is CNY; RMB is not a code)" if value == "RMB" else ""
+        raise ValidationError("currency", "money.currency", f"is not a currency of ISO 4217{hint}")
 
 
 def total_in(amounts: Iterable[Money], currency: str = DEFAULT_CURRENCY) -> Decimal:

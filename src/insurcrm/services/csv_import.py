@@ -222,7 +222,8 @@ def _money(row: dict[str, str], name: str, currency: str) -> Money:
     except InvalidOperation:
         raise ValidationError(name, "money.format", "must be a decimal amount") from None
     except ValidationError as error:
-        raise ValidationError(name, error.rule, error.message) from None
+        field = "currency" if error.field == "currency" else name  # the column at fault
+        raise ValidationError(field, error.rule, error.message) from None
 
 
 def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
