@@ -127,9 +127,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             | (st.sampled_from([c.id for c in extras]) if extras else st.none())
         )
         household = draw(st.sampled_from((None, HOUSEHOLD)))
-        extras.append(
-            draw(gen.rule_customers(id=f"X{n}", referred_by=referrer, household_id=household))
-        )
+        drawn = gen.rule_customers(id=f"X{n}", referred_by=referrer, household_id=household)
+        extras.append(draw(drawn.filter(gen.person_not_in(extras))))  # one customer a person
     holders = [c.id for c in extras] + [customer_id(1), customer_id(customers)]
     policies = []
     for n in range(1, draw(st.integers(min_value=0, max_value=6)) + 1):

@@ -18,8 +18,8 @@ from insurcrm.domain.policies import PolicyStatus
 from insurcrm.errors import NotFound
 from insurcrm.services.csv_import import CsvImportError, import_csv
 
-BAD_ID_NUMBER = "110105194912310023"
-ID_NUMBER = "11010519491231002X"  # wrong check digit: must never be echoed
+BAD_ID_NUMBER = "110105194912310023"  # wrong check digit: must never be echoed
+ID_NUMBER = "11010519491231002X"  # valid: must never be echoed either
 
 CUSTOMERS = f"""id,name,created_on,id_number,mobile,household_id,is_internal
 C1,王小明,2020-01-05,11010519491231002X,13812345678,H1,false
@@ -252,6 +252,26 @@ class TestRowsAndReferences:
         assert result.rejected == 1
         assert result.rejects_path is not None
         assert rejects(result.rejects_path)[0]["field"] == column
+
+    def test_a_second_customer_with_a_taken_id_number_is_refused(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        path = write(
+            tmp_path / "c.csv",
+            "id,name,created_on,id_number\n"
+            f"C1,甲,2020-01-01,{ID_NUMBER}\n"
+            f"C2,乙,2020-01-01,{ID_NUMBER}\n"  # the same person entered again
+            "C3,丙,2020-01-01,\n",
+        )
+        result = import_csv(store.unit_of_work(), path)
+        assert (result.stored, result.rejected) == (2, 1)
+        assert result.rejects_path is not None
+        text = result.rejects_path.read_text(encoding="utf-8")
+        assert ID_NUMBER not in text
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("3", "id_number", "duplicate")
+        ]
+        again = import_csv(store.unit_of_work(), path)  # a re-run: C1 is present, C2 refused
+        assert (again.stored, again.already_present, again.rejected) == (0, 2, 1)
 
     def test_a_currency_outside_iso_4217_is_refused_on_its_column(self, tmp_path: Path) -> None:
         store = MemoryStore()

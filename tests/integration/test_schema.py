@@ -11,9 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
 from insurcrm.adapters.sql import SqlStore, head_revision, make_engine, upgrade
-from insurcrm.adapters.sql.schema import VERSION_TABLE, downgrade
+from insurcrm.adapters.sql.schema import VERSION_TABLE, current_revision, downgrade
 from insurcrm.adapters.sql.tables import metadata
+from insurcrm.domain.values import ResidentId
 from insurcrm.errors import SchemaError, StorageError
+from insurcrm.testing.contracts import make_customer
 from tests.contract.sql_stores import postgres_url
 
 
@@ -50,6 +52,29 @@ def test_a_database_without_schema_says_to_upgrade(tmp_path: Path) -> None:
     sqlite3.connect(empty).execute("CREATE TABLE other (x)").connection.close()
     with pytest.raises(SchemaError, match=r"has no insurcrm schema.*insurcrm db upgrade"):
         SqlStore.open(f"sqlite:///{empty}")
+
+
+def test_the_upgrade_to_unique_id_numbers_stops_on_shared_ones(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    store = SqlStore.open(url, upgrade=True)
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("C1", id_number=ResidentId("11010519491231002X")))
+        uow.customers.add(make_customer("C2", id_number=ResidentId("110101199003074477")))
+        uow.commit()
+    store.dispose()
+    assert downgrade(url, "0003") == "0003"
+    engine = make_engine(url)
+    with engine.begin() as conn:  # a book from before: one person twice
+        conn.execute(text("UPDATE customers SET id_number = '11010519491231002X'"))
+    with pytest.raises(SchemaError, match=r"1 resident ID numbers are each held by more") as e:
+        upgrade(url)
+    assert "11010519491231002X" not in str(e.value)
+    assert current_revision(engine) == "0003"  # nothing was changed
+    with engine.begin() as conn:  # merged
+        conn.execute(text("UPDATE customers SET id_number = NULL WHERE id = 'C2'"))
+    engine.dispose()
+    assert upgrade(url) == head_revision()
+    assert _differences(url) == []
 
 
 def test_upgrade_refuses_tables_of_another_application(tmp_path: Path) -> None:

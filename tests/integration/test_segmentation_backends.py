@@ -60,13 +60,12 @@ def portfolios(draw: st.DrawFn) -> Portfolio:
     as_of = draw(st.dates(min_value=dt.date(2012, 1, 1), max_value=dt.date(2026, 6, 30)))
     count = draw(st.integers(min_value=3, max_value=8))
     ids = [f"C{i}" for i in range(1, count + 1)]
-    customers = []
+    customers: list[Customer] = []
     for i, customer_id in enumerate(ids):
         referrer = draw(st.none() | st.sampled_from(ids[:i])) if i else None
         household = draw(st.sampled_from((None, *HOUSEHOLDS)))
-        customers.append(
-            draw(gen.rule_customers(id=customer_id, referred_by=referrer, household_id=household))
-        )
+        drawn = gen.rule_customers(id=customer_id, referred_by=referrer, household_id=household)
+        customers.append(draw(drawn.filter(gen.person_not_in(customers))))  # one customer a person
     policies: list[Policy] = []
     for customer_id in ids:
         for _ in range(draw(st.sampled_from((0, 1, 1, 2, 2)))):

@@ -27,7 +27,7 @@ from insurcrm.domain.assessment import (
 )
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
-from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.customers import ID_NUMBER, Customer, Household, id_number_of, id_number_taken
 from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.figure_batch import FigureBatch, figure_batches
 from insurcrm.domain.interactions import Interaction
@@ -95,12 +95,24 @@ def stored_copy(item: A, version: int) -> A:
 
 
 class _Table(Generic[A]):
-    """Staged writes over one committed dict."""
+    """Staged writes over one committed dict.
 
-    def __init__(self, kind: str, committed: dict[str, A], record: Callable[[A], None]) -> None:
+    ``unique``, if given, names a second key each item holds at most one of (None: none)
+    and gives it; a commit is refused when another unit of work committed an item with
+    the same key since (a policy number, a resident ID number).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        committed: dict[str, A],
+        record: Callable[[A], None],
+        unique: tuple[str, Callable[[A], str | None]] | None = None,
+    ) -> None:
         self.kind = kind
         self.committed = committed
         self.record = record
+        self.unique = unique
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
 
@@ -166,6 +178,15 @@ class _Table(Generic[A]):
             now = self.committed.get(key)
             if (now.version if now is not None else 0) != version:
                 raise ConcurrencyError(f"{self.kind} {key}: changed by another unit of work")
+        if self.unique is not None and self.staged:
+            name, key_of = self.unique
+            held = {key_of(item): item.id for item in self.committed.values()}
+            for item in self.staged.values():
+                other = held.get(key_of(item))
+                if key_of(item) is not None and other is not None and other != item.id:
+                    raise ConcurrencyError(
+                        f"{self.kind} {item.id}: another unit of work stored a {name} it holds"
+                    )
 
     def apply(self) -> None:
         self.committed.update(self.staged)
@@ -188,9 +209,26 @@ _Tables = tuple[
 ]
 
 
+def _number(policy: Policy) -> str:
+    return policy.number
+
+
 class _Customers:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
+
+    def _id_numbers(self, but: str | None = None) -> set[str]:
+        """The ID numbers the stored customers hold (but customer ``but``)."""
+        return {
+            n
+            for c in self._uow.table_customers().values()
+            if c.id != but and (n := id_number_of(c)) is not None
+        }
+
+    def _id_number_free(self, customer: Customer, but: str | None = None) -> None:
+        number = id_number_of(customer)
+        if number is not None and number in self._id_numbers(but):
+            raise id_number_taken(number)
 
     def _exists(self, customer: Customer) -> None:
         if customer.household_id is not None:
@@ -202,11 +240,19 @@ class _Customers:
         table = self._uow.table_customers()
         if table.current(customer.id) is not None:
             raise Duplicate("customer", customer.id)
+        self._id_number_free(customer)
         self._exists(customer)
         return table.add(customer)
 
     def add_many(self, customers: Iterable[Customer]) -> int:
+        numbers = self._id_numbers()
+
         def check(c: Customer, earlier: set[str]) -> None:
+            number = id_number_of(c)
+            if number is not None:
+                if number in numbers:
+                    raise id_number_taken(number)
+                numbers.add(number)
             if c.household_id is not None:
                 self._uow.households.get(c.household_id)
             if c.referred_by is not None and c.referred_by not in earlier:
@@ -220,6 +266,7 @@ class _Customers:
     def save(self, customer: Customer) -> Customer:
         table = self._uow.table_customers()
         table.get(customer.id)
+        self._id_number_free(customer, but=customer.id)
         self._exists(customer)
         return table.save(customer)
 
@@ -558,8 +605,8 @@ class MemoryUnitOfWork:
         if self._tables is not None:
             raise StorageError("this unit of work is already in a `with` block")
         self._tables = (
-            _Table("customer", self.store.customers, self._record),
-            _Table("policy", self.store.policies, self._record),
+            _Table("customer", self.store.customers, self._record, (ID_NUMBER, id_number_of)),
+            _Table("policy", self.store.policies, self._record, ("policy number", _number)),
             _Table("household", self.store.households, self._record),
             _Table("tier membership", self.store.tiers, self._record),
             _Table("churn record", self.store.churns, self._record),

@@ -25,11 +25,23 @@ from insurcrm.domain.checks import optional_of
 from insurcrm.domain.events import CustomerErased, CustomerRegistered, DomainEvent
 from insurcrm.domain.fields import an_id, an_optional_id
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.privacy import mask_text
+from insurcrm.domain.privacy import mask_id_number, mask_text
 from insurcrm.domain.values import PersonName, check_text
-from insurcrm.errors import RuleViolation, ValidationError
+from insurcrm.errors import Duplicate, RuleViolation, ValidationError
 
-__all__ = ["Customer", "Household", "LeadSource", "PdpPersonality", "RiskPreference"]
+__all__ = [
+    "ID_NUMBER",
+    "Customer",
+    "Household",
+    "LeadSource",
+    "PdpPersonality",
+    "RiskPreference",
+    "id_number_of",
+    "id_number_taken",
+]
+
+#: What a :class:`~insurcrm.errors.Duplicate` for a resident ID number calls it.
+ID_NUMBER = "resident ID number"
 
 
 class LeadSource(LabelledEnum):
@@ -229,3 +241,17 @@ class Household:
     id: str = attrs.field(validator=an_id)
     label: str | None = attrs.field(default=None, validator=_label, repr=mask_text)
     version: int = 0
+
+
+def id_number_of(customer: Customer) -> str | None:
+    """The customer's resident ID number, if their card has one (an erased one has none).
+
+    One person is one customer: no two stored customers hold the same ID number.
+    """
+    profile = customer.profile
+    return profile.id_number.value if profile is not None and profile.id_number else None
+
+
+def id_number_taken(number: str) -> Duplicate:
+    """The error for an ID number another customer holds, naming it masked (§10.4)."""
+    return Duplicate(ID_NUMBER, mask_id_number(number))

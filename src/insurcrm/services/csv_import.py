@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from insurcrm.domain.customers import Customer, Household, LeadSource
+from insurcrm.domain.customers import ID_NUMBER, Customer, Household, LeadSource
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Money, Phone, ResidentId
@@ -400,11 +400,18 @@ def _store_rows(
                     )
                 )
             except Duplicate as error:
-                column = "number" if error.kind == "policy number" else "id"
-                rejects.append(_Reject(line, column, "duplicate", "already used by another row"))
+                column, whose = _DUPLICATES.get(error.kind, ("id", "another row"))
+                rejects.append(_Reject(line, column, "duplicate", f"already used by {whose}"))
         uow.commit()
     return stored, present, rejects
 
+
+#: The column of a row holding a key another record has, and who that is, by the kind of
+#: key (a repeated id is reported on ``id``).
+_DUPLICATES = {
+    "policy number": ("number", "another policy"),
+    ID_NUMBER: ("id_number", "another customer (one person is one customer)"),
+}
 
 #: The columns of a row that name another stored record, by the kind of row.
 _REFERENCES = {

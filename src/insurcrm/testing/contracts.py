@@ -358,6 +358,11 @@ def _save_membership_and_commit(uow: UnitOfWork, membership: TierMembership) -> 
     uow.commit()
 
 
+def _add_and_commit(uow: UnitOfWork, new: Customer) -> None:
+    uow.customers.add(new)
+    uow.commit()
+
+
 def _add_save_and_commit(uow: UnitOfWork, new: Customer, changed: Customer) -> None:
     uow.customers.add(new)
     uow.customers.save(changed)
@@ -567,6 +572,60 @@ class StoreContract:
             assert uow.customers.get("C1") == erased
             assert uow.customers.count() == 1
 
+    # -- one customer a person ---------------------------------------------------------
+
+    def test_a_resident_id_number_is_held_by_one_customer(self) -> None:
+        store = self.empty_store()
+        rid = ResidentId("11010519491231002X")
+        (first, plain) = self.stored(
+            store, make_customer("C1", id_number=rid), make_customer("C2", "李娜")
+        )
+        with store.unit_of_work() as uow, pytest.raises(Duplicate) as taken:
+            uow.customers.add(make_customer("C3", "王芳", id_number=rid))
+        assert taken.value.kind == "resident ID number"
+        assert "110105********002X" in str(taken.value)
+        assert rid.value not in str(taken.value)  # masked (§10.4)
+        with store.unit_of_work() as uow, pytest.raises(Duplicate):
+            uow.customers.add_many([make_customer("C4"), make_customer("C5", id_number=rid)])
+        twins = [make_customer(f"C{i}", id_number=ResidentId("110101199003074477")) for i in (6, 7)]
+        with store.unit_of_work() as uow, pytest.raises(Duplicate):
+            uow.customers.add_many(twins)  # the same number twice in one batch
+        assert plain.profile is not None
+        taking = attrs.evolve(plain, profile=attrs.evolve(plain.profile, id_number=rid))
+        with store.unit_of_work() as uow, pytest.raises(Duplicate):
+            uow.customers.save(taking)
+        with store.unit_of_work() as uow:  # the holder keeps it through a save
+            uow.customers.save(attrs.evolve(first, agent_id="AG1"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.iterate()] == ["C1", "C2"]  # nothing else
+
+    def test_an_erased_customer_frees_their_id_number(self) -> None:
+        store = self.empty_store()
+        rid = ResidentId("11010519491231002X")
+        (added,) = self.stored(store, make_customer("C1", id_number=rid))
+        with store.unit_of_work() as uow:
+            uow.customers.save(added.erase(DAY))
+            uow.commit()
+        self.stored(store, make_customer("C2", id_number=rid))  # the person back, anew
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find_by_id_number(rid)] == ["C2"]
+
+    def test_two_units_of_work_cannot_both_store_one_id_number(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C0"))
+        rid = ResidentId("11010519491231002X")
+        first, second = store.unit_of_work(), store.unit_of_work()
+        with first, second:
+            first.customers.get("C0")
+            second.customers.get("C0")  # both read before either writes
+            first.customers.add(make_customer("C1", id_number=rid))
+            first.commit()
+            with pytest.raises((Duplicate, ConcurrencyError)):  # on add or on commit
+                _add_and_commit(second, make_customer("C2", id_number=rid))
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find_by_id_number(rid)] == ["C1"]
+
     def test_households_and_members(self) -> None:
         store = self.empty_store()
         with store.unit_of_work() as uow:
@@ -745,9 +804,9 @@ class StoreContract:
     @given(data=st.data())
     def test_any_valid_policy_round_trips(self, data: st.DataObject) -> None:
         store = self.empty_store()
-        holder, insured = self.stored(
-            store, data.draw(gen.customers(id="C1")), data.draw(gen.customers(id="C2"))
-        )
+        first = data.draw(gen.customers(id="C1"))
+        other = gen.customers(id="C2").filter(gen.person_not_in([first]))
+        holder, insured = self.stored(store, first, data.draw(other))
         policy = data.draw(gen.policies(policyholder_id=holder.id, insured_id=insured.id))
         with store.unit_of_work() as uow:
             added = uow.policies.add(policy)
@@ -766,10 +825,11 @@ class StoreContract:
                 gen.customers().filter(lambda c: c.id != "R1"),
                 min_size=1,
                 max_size=4,
-                unique_by=_id,
+                unique_by=(_id, gen.person_key),  # one customer a person
             )
         )
-        people.append(data.draw(gen.customers(id="R1", referred_by=people[0].id)))
+        referred = gen.customers(id="R1", referred_by=people[0].id)
+        people.append(data.draw(referred.filter(gen.person_not_in(people))))
         policies = data.draw(
             st.lists(
                 st.sampled_from(people).flatmap(

@@ -13,6 +13,11 @@ legal walk of their status lifecycle::
     def test_customer_round_trips(customer):
         ...
 
+No two stored customers may hold the same resident ID number (one person is one
+customer), and two drawn customers may: draw several to store with
+``st.lists(gen.customers(), unique_by=(lambda c: c.id, gen.person_key))``, or filter a
+later draw with ``gen.person_not_in(stored)``.
+
 Every strategy only produces values the domain accepts, except
 :func:`invalid_card_fields` and :func:`invalid_resident_id_numbers`, which
 produce input the domain must refuse. No strategy reads the clock: dates are
@@ -24,7 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TypeVar
 
@@ -55,6 +60,7 @@ from insurcrm.domain.customers import (
     LeadSource,
     PdpPersonality,
     RiskPreference,
+    id_number_of,
 )
 from insurcrm.domain.dates import add_years, whole_years_between
 from insurcrm.domain.early_warning import WarningConfig, WarningSignal
@@ -123,7 +129,9 @@ __all__ = [
     "invalid_resident_id_numbers",
     "life_situations",
     "money",
+    "person_key",
     "person_names",
+    "person_not_in",
     "phones",
     "policies",
     "recovery_configs",
@@ -713,6 +721,20 @@ def customers(
         pdp=draw(_optional(_choice(PdpPersonality))),
         risk_preference=draw(_optional(_choice(RiskPreference))),
     )
+
+
+def person_key(customer: Customer) -> tuple[str, str]:
+    """The key by which customers stored together must differ: their resident ID number,
+    or (without one) their id. For ``st.lists(..., unique_by=...)`` and filters."""
+    number = id_number_of(customer)
+    return ("id_number", number) if number is not None else ("id", customer.id)
+
+
+def person_not_in(customers: Iterable[Customer]) -> Callable[[Customer], bool]:
+    """A filter for a draw to store beside ``customers``: true for a customer who is
+    another person (:func:`person_key`), e.g. ``gen.customers().filter(person_not_in(c))``."""
+    taken = {person_key(c) for c in customers}
+    return lambda customer: person_key(customer) not in taken
 
 
 @st.composite

@@ -170,6 +170,11 @@ def translate_errors(url: str | URL) -> Iterator[None]:
         sqlstate = getattr(error.orig, "sqlstate", None)
         if sqlstate == "40001":
             raise ConcurrencyError("the database refused a concurrent update") from None
+        if sqlstate == "23505":  # a key another transaction stored since the check
+            raise ConcurrencyError(
+                "another writer stored the same key (an id, a policy number or a resident "
+                "ID number) since this unit of work checked it"
+            ) from None
         raise StorageError(
             f"database error on {describe_url(url)}: {type(error.orig).__name__}: "
             f"{str(error.orig).splitlines()[0] if str(error.orig) else ''}"

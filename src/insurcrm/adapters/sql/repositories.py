@@ -27,7 +27,7 @@ from insurcrm.adapters.sql.bulk import (
     policy_rows,
 )
 from insurcrm.adapters.sql.outbox import SqlOutbox
-from insurcrm.domain.customers import Customer, Household
+from insurcrm.domain.customers import Customer, Household, id_number_of, id_number_taken
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.values import Email, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound
@@ -161,11 +161,26 @@ class SqlCustomers:
         ):
             raise NotFound("customer", customer.referred_by)
 
+    def _id_number_free(self, customer: Customer) -> None:
+        number = id_number_of(customer)
+        if (
+            number is not None
+            and self._conn.execute(
+                select(
+                    exists().where(
+                        t.customers.c.id_number == number, t.customers.c.id != customer.id
+                    )
+                )
+            ).scalar()
+        ):
+            raise id_number_taken(number)
+
     def add(self, customer: Customer) -> Customer:
         if customer.version != 0:
             raise _stale("customer", customer.id, customer.version)
         if _exists(self._conn, t.customers, customer.id):
             raise Duplicate("customer", customer.id)
+        self._id_number_free(customer)
         self._check_references(customer)
         values = customer_values(customer)
         values["version"] = 1
@@ -176,6 +191,15 @@ class SqlCustomers:
     def add_many(self, customers: Iterable[Customer]) -> int:
         items = list(customers)
         _check_new(self._conn, t.customers, items, "customer")
+        numbers: set[str] = set()
+        for c in items:
+            if (number := id_number_of(c)) is not None:
+                if number in numbers:
+                    raise id_number_taken(number)
+                numbers.add(number)
+        held = existing(self._conn, t.customers, "id_number", numbers)
+        if held:
+            raise id_number_taken(next(n for c in items if (n := id_number_of(c)) in held))
         homes = {c.household_id for c in items if c.household_id is not None}
         known = existing(self._conn, t.households, "id", homes)
         for c in items:
@@ -202,6 +226,7 @@ class SqlCustomers:
         return found[0]
 
     def save(self, customer: Customer) -> Customer:
+        self._id_number_free(customer)
         self._check_references(customer)
         values = customer_values(customer)
         values["version"] = customer.version + 1

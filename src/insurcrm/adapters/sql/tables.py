@@ -113,7 +113,7 @@ customers = Table(
     Column("risk_preference", CODE, nullable=True),
     Column("version", Integer, nullable=False),
     Index("ix_customers_name", "name"),
-    Index("ix_customers_id_number", "id_number"),
+    Index("ix_customers_id_number", "id_number", unique=True),  # one customer a person
     Index("ix_customers_mobile", "mobile"),
     Index("ix_customers_work_phone", "work_phone"),
     Index("ix_customers_home_phone", "home_phone"),
