@@ -497,9 +497,11 @@ def tiers_show(url: str, customer_id: str, as_of: dt.date, ladder_file: str | No
     store = SqlStore.open(url)
     try:
         result = evaluate_customer_tier(store.unit_of_work(), customer_id, as_of, ladder)
+        with store.unit_of_work() as uow:
+            erased = uow.customers.get(customer_id).is_erased
     finally:
         store.dispose()
-    _print_evaluation(console, customer_id, result)
+    _print_evaluation(console, customer_id, result, erased=erased)
 
 
 def _tier_table(title: str, per_tier: dict[str, int], ladder: TierLadder) -> Table:
@@ -580,9 +582,17 @@ def _print_review(console: Console, review: TierReview, ladder: TierLadder) -> N
     _print_at_risk(console, review)
 
 
-def _print_evaluation(console: Console, customer_id: str, result: TierEvaluation) -> None:
+def _print_evaluation(
+    console: Console, customer_id: str, result: TierEvaluation, *, erased: bool = False
+) -> None:
     change = result.change  # what a review on that date would record: `show` stores nothing
-    if change is not None and change.kind is TierChangeKind.ENROLLED:
+    if erased:
+        held = "personal data erased: no tier change is due (the review skips them)"
+        if change is not None and change.from_tier is not None:
+            held = f"holds {change.from_tier}; " + held
+        elif change is None:
+            held = f"holds {result.tier}; " + held
+    elif change is not None and change.kind is TierChangeKind.ENROLLED:
         held = f"not on the ladder yet (a review would enrol them at {result.tier})"
     elif change is not None and change.kind in TIER_MOVES:
         held = f"holds {change.from_tier} (a review would move them to {result.tier})"

@@ -18,6 +18,7 @@ from insurcrm.adapters.sql import SqlStore, head_revision, upgrade
 from insurcrm.adapters.sql.schema import downgrade
 from insurcrm.cli import DEFAULT_DB_URL, cli
 from insurcrm.services.assessment import row_fields
+from insurcrm.services.customers import erase_customer
 from insurcrm.services.sample_portfolio import generate_sample
 
 
@@ -235,6 +236,19 @@ class TestTiers:
         said = " ".join(result.stdout.split())  # as one line, however the console wrapped it
         assert "not on the ladder yet (a review would enrol them at STANDARD)" in said
         assert "holds" not in said
+
+    def test_show_says_no_change_is_due_for_an_erased_customer(self, url: str) -> None:
+        run("generate", "--db", url, "--customers", "30")  # no tier review yet
+        store = SqlStore.open(url)
+        try:
+            erase_customer(store.unit_of_work(), "C000001", dt.date(2026, 6, 30))
+        finally:
+            store.dispose()
+        result = run("tiers", "show", "--db", url, "--customer", "C000001", "--as-of", "2026-06-30")
+        assert result.exit_code == 0, result.output
+        said = " ".join(result.stdout.split())
+        assert "personal data erased: no tier change is due (the review skips them)" in said
+        assert "would enrol" not in said
 
     def test_show_an_unknown_customer_is_one_clear_line(self, url: str) -> None:
         run("db", "upgrade", "--db", url)

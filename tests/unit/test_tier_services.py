@@ -258,6 +258,16 @@ def test_evaluating_with_save_stores_the_membership_and_its_events() -> None:
         evaluate_customer_tier(store.unit_of_work(), "nobody", later, LADDER, save=True)
 
 
+def test_an_erased_customer_is_evaluated_but_no_change_is_saved() -> None:
+    store = store_with(customer("C1"), policy("P1", "C1"))
+    erase_customer(store.unit_of_work(), "C1", DAY)
+    result = evaluate_customer_tier(store.unit_of_work(), "C1", DAY, LADDER)
+    assert result.changed  # what a review would do, were they not erased
+    with pytest.raises(RuleViolation, match="C1 was erased"):
+        evaluate_customer_tier(store.unit_of_work(), "C1", DAY, LADDER, save=True)
+    assert membership(store, "C1") is None  # as the review, which skips them
+
+
 def test_a_failing_clock_alone_is_saved() -> None:
     lapsed = policy("P1", "C1").lapse(DAY + dt.timedelta(days=20))
     store = store_with(customer("C1"), lapsed)

@@ -30,7 +30,7 @@ from insurcrm.domain.tier_membership import (
 )
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.domain.unit_of_work import UnitOfWork
-from insurcrm.errors import ValidationError
+from insurcrm.errors import RuleViolation, ValidationError
 from insurcrm.services.segmentation import facts_of, gather_facts
 
 __all__ = [
@@ -279,13 +279,16 @@ def evaluate_customer_tier(
 
     Raises:
         NotFound: no such customer.
-        RuleViolation: ``as_of`` is before the membership's last recorded date.
+        RuleViolation: ``as_of`` is before the membership's last recorded date; or, with
+            ``save``, the customer was erased (the review skips them: no change is due).
     """
     cfg = config or SegmentationConfig()
     with uow:
         facts = facts_of(uow, customer_id, as_of)
         old = uow.tiers.find(customer_id)
         result = _evaluate(ladder, facts, as_of, old, cfg)
+        if save and result.changed and facts.customer.is_erased:
+            raise RuleViolation(f"customer {customer_id} was erased: no tier change is stored")
         if save and result.changed:
             _store(uow, result.membership)
             uow.commit()
