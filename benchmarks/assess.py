@@ -192,6 +192,7 @@ def ensure_book(workdir: Path, customers: int, seed: int) -> tuple[Path, dict[st
     path = book_path(workdir, customers, seed)
     if _complete(path, customers):
         log(f"reusing {path}")
+        upgrade(f"sqlite:///{path}")  # a book kept from an older schema revision
         return path, json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
     if customers > PROBE:
         _probe, meta = ensure_book(workdir, PROBE, seed)
