@@ -180,6 +180,19 @@ class TestCommandLine:
         assert "Traceback" not in result.output
 
 
+#: The first columns of a policies file.
+POLICY_KEYS = "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+
+
+def _with_c1(tmp_path: Path) -> MemoryStore:
+    """A store holding customer C1, imported."""
+    store = MemoryStore()
+    import_csv(
+        store.unit_of_work(), write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-01-01\n")
+    )
+    return store
+
+
 class TestRowsAndReferences:
     def test_a_forward_reference_is_resolved_and_a_repeated_id_refused(
         self, tmp_path: Path
@@ -217,15 +230,10 @@ class TestRowsAndReferences:
         assert not (tmp_path / "c.rejects.csv").exists()
 
     def test_a_missing_reference_names_its_column(self, tmp_path: Path) -> None:
-        store = MemoryStore()
-        import_csv(
-            store.unit_of_work(),
-            write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-01-01\n"),
-        )
-        header = "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+        store = _with_c1(tmp_path)
         path = write(
             tmp_path / "p.csv",
-            header + "sum_assured,annual_premium\n"
+            POLICY_KEYS + "sum_assured,annual_premium\n"
             "P1,N1,C9,C1,LIFE,2020-02-01,20,1000,100\n"
             "P2,N2,C1,C8,LIFE,2020-02-01,20,1000,100\n",
         )
@@ -274,15 +282,10 @@ class TestRowsAndReferences:
         assert (again.stored, again.already_present, again.rejected) == (0, 2, 1)
 
     def test_a_currency_outside_iso_4217_is_refused_on_its_column(self, tmp_path: Path) -> None:
-        store = MemoryStore()
-        import_csv(
-            store.unit_of_work(),
-            write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-01-01\n"),
-        )
-        header = "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+        store = _with_c1(tmp_path)
         path = write(
             tmp_path / "p.csv",
-            header + "sum_assured,annual_premium,currency\n"
+            POLICY_KEYS + "sum_assured,annual_premium,currency\n"
             "P1,N1,C1,C1,LIFE,2020-02-01,20,1000,100,RMB\n"
             "P2,N2,C1,C1,LIFE,2020-02-01,20,1000,100,XYZ\n"
             "P3,N3,C1,C1,LIFE,2020-02-01,20,1000,100,HKD\n",
