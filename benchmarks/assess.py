@@ -1302,6 +1302,7 @@ def load_postgres(url: str, schema: str, db: Path, customers: int) -> float:
     source = db.name
     if _pg_loaded(url, schema, source, customers):
         log(f"reusing the PostgreSQL copy of {source} in schema {schema}")
+        pg_store(url, schema, upgrade=True).dispose()  # kept from an older schema revision
         return 0.0
     log(f"copying {source} into PostgreSQL schema {schema} …")
     start = time.perf_counter()

@@ -603,6 +603,8 @@ def _print_evaluation(
     )
     for line in result.reasons:
         console.print(f"  • {line}")
+    if erased:
+        return  # nothing to reach or to keep: no change is due
     for item in result.to_next:
         console.print(f"  Next: {item}")
     if result.at_risk:

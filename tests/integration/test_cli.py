@@ -249,6 +249,8 @@ class TestTiers:
         said = " ".join(result.stdout.split())
         assert "personal data erased: no tier change is due (the review skips them)" in said
         assert "would enrol" not in said
+        assert "At risk" not in said
+        assert "Next:" not in said
 
     def test_show_an_unknown_customer_is_one_clear_line(self, url: str) -> None:
         run("db", "upgrade", "--db", url)

@@ -265,13 +265,15 @@ class TestRowsAndReferences:
         store = MemoryStore()
         path = write(
             tmp_path / "c.csv",
-            "id,name,created_on,id_number\n"
-            f"C1,甲,2020-01-01,{ID_NUMBER}\n"
-            f"C2,乙,2020-01-01,{ID_NUMBER}\n"  # the same person entered again
-            "C3,丙,2020-01-01,\n",
+            "id,name,created_on,id_number,household_id\n"
+            f"C1,甲,2020-01-01,{ID_NUMBER},\n"
+            f"C2,乙,2020-01-01,{ID_NUMBER},H9\n"  # the same person entered again
+            "C3,丙,2020-01-01,,\n",
         )
         result = import_csv(store.unit_of_work(), path)
         assert (result.stored, result.rejected) == (2, 1)
+        with store.unit_of_work() as uow, pytest.raises(NotFound):
+            uow.households.get("H9")  # the refused row's household was not made either
         assert result.rejects_path is not None
         text = result.rejects_path.read_text(encoding="utf-8")
         assert ID_NUMBER not in text
@@ -281,13 +283,13 @@ class TestRowsAndReferences:
         again = import_csv(store.unit_of_work(), path)  # a re-run: C1 is present, C2 refused
         assert (again.stored, again.already_present, again.rejected) == (0, 2, 1)
 
-    def test_a_currency_outside_iso_4217_is_refused_on_its_column(self, tmp_path: Path) -> None:
+    def test_a_currency_that_is_no_code_is_refused_on_its_column(self, tmp_path: Path) -> None:
         store = _with_c1(tmp_path)
         path = write(
             tmp_path / "p.csv",
             POLICY_KEYS + "sum_assured,annual_premium,currency\n"
             "P1,N1,C1,C1,LIFE,2020-02-01,20,1000,100,RMB\n"
-            "P2,N2,C1,C1,LIFE,2020-02-01,20,1000,100,XYZ\n"
+            "P2,N2,C1,C1,LIFE,2020-02-01,20,1000,100,usd\n"
             "P3,N3,C1,C1,LIFE,2020-02-01,20,1000,100,HKD\n",
         )
         result = import_csv(store.unit_of_work(), path)

@@ -9,13 +9,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from insurcrm.adapters.sql import SqlStore, head_revision, make_engine, upgrade
+from insurcrm.adapters.sql.engine import translate_errors
 from insurcrm.adapters.sql.schema import VERSION_TABLE, current_revision, downgrade
 from insurcrm.adapters.sql.tables import metadata
-from insurcrm.domain.values import ResidentId
-from insurcrm.errors import SchemaError, StorageError
-from insurcrm.testing.contracts import make_customer
+from insurcrm.domain.card import Holding
+from insurcrm.domain.policies import ProductLine
+from insurcrm.domain.values import Money, ResidentId
+from insurcrm.errors import ConcurrencyError, SchemaError, StorageError
+from insurcrm.testing.contracts import DAY, make_customer, make_policy
 from tests.contract.sql_stores import postgres_url
 
 
@@ -66,7 +70,8 @@ def test_the_upgrade_to_unique_id_numbers_stops_on_shared_ones(tmp_path: Path) -
     engine = make_engine(url)
     with engine.begin() as conn:  # a book from before: one person twice
         conn.execute(text("UPDATE customers SET id_number = '11010519491231002X'"))
-    with pytest.raises(SchemaError, match=r"1 resident ID numbers are each held by more") as e:
+    shared = r"1 resident ID numbers are each held by more.*stays at revision 0003"
+    with pytest.raises(SchemaError, match=shared) as e:
         upgrade(url)
     assert "11010519491231002X" not in str(e.value)
     assert current_revision(engine) == "0003"  # nothing was changed
@@ -75,6 +80,34 @@ def test_the_upgrade_to_unique_id_numbers_stops_on_shared_ones(tmp_path: Path) -
     engine.dispose()
     assert upgrade(url) == head_revision()
     assert _differences(url) == []
+
+
+def test_amounts_stored_in_rmb_are_upgraded_to_cny(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'rmb.db'}"
+    store = SqlStore.open(url, upgrade=True)
+    held = Holding("平安人寿", ProductLine.LIFE, annual_premium=Money("800.00"))
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("C1", holdings=[held]))
+        uow.policies.add(make_policy("P1", "C1").activate(DAY).renew(DAY, Money("1234.56")))
+        uow.commit()
+    store.dispose()
+    assert downgrade(url, "0004") == "0004"
+    engine = make_engine(url)
+    with engine.begin() as conn:  # as an earlier version let them be written
+        for table in ("policies", "policy_purchases", "customers"):
+            column = "holdings" if table == "customers" else "currency"
+            value = "REPLACE(holdings, 'CNY', 'RMB')" if table == "customers" else "'RMB'"
+            conn.execute(text(f"UPDATE {table} SET {column} = {value}"))
+    engine.dispose()
+    assert upgrade(url) == head_revision()
+    store = SqlStore.open(url)
+    with store.unit_of_work() as uow:  # readable again, and in CNY
+        policy = uow.policies.get("P1")
+        assert {m.currency for m in (policy.annual_premium, policy.sum_assured)} == {"CNY"}
+        assert {p.amount.currency for p in policy.purchases} == {"CNY"}
+        (holding,) = uow.customers.get("C1").holdings
+        assert holding.annual_premium == Money("800.00")
+    store.dispose()
 
 
 def test_upgrade_refuses_tables_of_another_application(tmp_path: Path) -> None:
@@ -129,3 +162,35 @@ def test_errors_never_show_the_password() -> None:
     with pytest.raises(StorageError) as caught:
         SqlStore.open("postgresql://user:s3cret-pw@127.0.0.1:1/db")
     assert "s3cret-pw" not in str(caught.value)
+
+
+class _UniqueViolation(Exception):
+    """A driver's error as psycopg raises it for a unique key stored twice."""
+
+    sqlstate = "23505"
+
+
+_CLASH = (
+    'duplicate key value violates unique constraint "ix_customers_id_number"\n'
+    "DETAIL:  Key (id_number)=(11010519491231002X) already exists."
+)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [_UniqueViolation(_CLASH), DBAPIError("INSERT …", {}, _UniqueViolation(_CLASH))],
+    ids=["raw driver error (COPY)", "through SQLAlchemy"],
+)
+def test_a_unique_key_stored_meanwhile_is_a_concurrency_error_naming_no_value(
+    error: Exception,
+) -> None:
+    with pytest.raises(ConcurrencyError) as caught, translate_errors("postgresql://u@h/db"):
+        raise error
+    assert "11010519491231002X" not in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_other_exceptions_pass_through_the_translation() -> None:
+    with pytest.raises(KeyError), translate_errors("postgresql://u@h/db"):
+        raise KeyError("not the driver's")

@@ -266,6 +266,11 @@ def test_an_erased_customer_is_evaluated_but_no_change_is_saved() -> None:
     with pytest.raises(RuleViolation, match="C1 was erased"):
         evaluate_customer_tier(store.unit_of_work(), "C1", DAY, LADDER, save=True)
     assert membership(store, "C1") is None  # as the review, which skips them
+    with pytest.raises(RuleViolation, match="C1 was erased"):
+        grant_customer_tier(
+            store.unit_of_work(), "C1", "PRIME", GrantKind.PIN, "VIP", DAY, DAY + dt.timedelta(1)
+        )
+    assert membership(store, "C1") is None
 
 
 def test_a_failing_clock_alone_is_saved() -> None:

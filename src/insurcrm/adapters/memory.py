@@ -60,6 +60,17 @@ class _Record(_Versioned, Protocol):
 R = TypeVar("R", bound=_Record)
 
 
+class _UniqueKey(Generic[A]):
+    """A second key that at most one committed item holds (a resident ID number, a policy
+    number): its name, how to read it from an item (None: the item holds none), and which
+    committed item holds each key, kept in step by every commit."""
+
+    def __init__(self, name: str, key_of: Callable[[A], str | None]) -> None:
+        self.name = name
+        self.key_of = key_of
+        self.holders: dict[str, str] = {}
+
+
 class MemoryStore:
     """The committed state shared by every :class:`MemoryUnitOfWork` made from it.
 
@@ -79,6 +90,8 @@ class MemoryStore:
         self.surveys: dict[str, SurveyResponse] = {}
         self.outbox: dict[str, OutboxEvent] = {}
         self.positions = 0
+        self.id_numbers: _UniqueKey[Customer] = _UniqueKey(ID_NUMBER, id_number_of)
+        self.policy_numbers: _UniqueKey[Policy] = _UniqueKey("policy number", _number)
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A new unit of work over this store."""
@@ -97,9 +110,9 @@ def stored_copy(item: A, version: int) -> A:
 class _Table(Generic[A]):
     """Staged writes over one committed dict.
 
-    ``unique``, if given, names a second key each item holds at most one of (None: none)
-    and gives it; a commit is refused when another unit of work committed an item with
-    the same key since (a policy number, a resident ID number).
+    ``unique``, if given, is a second key items hold at most one of: :meth:`holder` says
+    who holds a key as this unit of work sees it, and a commit is refused when another
+    unit of work committed an item holding a key staged here since.
     """
 
     def __init__(
@@ -107,7 +120,7 @@ class _Table(Generic[A]):
         kind: str,
         committed: dict[str, A],
         record: Callable[[A], None],
-        unique: tuple[str, Callable[[A], str | None]] | None = None,
+        unique: _UniqueKey[A] | None = None,
     ) -> None:
         self.kind = kind
         self.committed = committed
@@ -115,6 +128,28 @@ class _Table(Generic[A]):
         self.unique = unique
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
+        self.staged_keys: dict[str, str] = {}  # unique key -> id, of the staged items
+        self.staged_key_of: dict[str, str | None] = {}  # id -> its unique key
+
+    def holder(self, key: str) -> str | None:
+        """The id of the item holding the unique ``key``, staged or committed (none once
+        this unit of work has staged a change that gives it up)."""
+        if key in self.staged_keys:
+            return self.staged_keys[key]
+        owner = self.unique.holders.get(key) if self.unique is not None else None
+        return None if owner in self.staged else owner
+
+    def _stage(self, item: A) -> None:
+        self.staged[item.id] = item
+        if self.unique is None:
+            return
+        old = self.staged_key_of.get(item.id)
+        if old is not None:
+            del self.staged_keys[old]
+        new = self.unique.key_of(item)
+        self.staged_key_of[item.id] = new
+        if new is not None:
+            self.staged_keys[new] = item.id
 
     def current(self, key: str) -> A | None:
         return self.staged.get(key) or self.committed.get(key)
@@ -132,7 +167,7 @@ class _Table(Generic[A]):
             raise Duplicate(self.kind, item.id)
         stored = stored_copy(item, 1)
         self.expected.setdefault(item.id, 0)
-        self.staged[item.id] = stored
+        self._stage(stored)
         self.record(item)
         return stored
 
@@ -169,7 +204,7 @@ class _Table(Generic[A]):
             )
         new = stored_copy(item, item.version + 1)
         self.expected.setdefault(item.id, item.version)
-        self.staged[item.id] = new
+        self._stage(new)
         self.record(item)
         return new
 
@@ -178,23 +213,34 @@ class _Table(Generic[A]):
             now = self.committed.get(key)
             if (now.version if now is not None else 0) != version:
                 raise ConcurrencyError(f"{self.kind} {key}: changed by another unit of work")
-        if self.unique is not None and self.staged:
-            name, key_of = self.unique
-            held = {key_of(item): item.id for item in self.committed.values()}
-            for item in self.staged.values():
-                other = held.get(key_of(item))
-                if key_of(item) is not None and other is not None and other != item.id:
+        if self.unique is not None:
+            for key, item_id in self.staged_keys.items():
+                owner = self.unique.holders.get(key)
+                if owner is not None and owner != item_id and owner not in self.staged:
                     raise ConcurrencyError(
-                        f"{self.kind} {item.id}: another unit of work stored a {name} it holds"
+                        f"{self.kind} {item_id}: another unit of work stored a "
+                        f"{self.unique.name} it holds"
                     )
 
     def apply(self) -> None:
+        if self.unique is not None:
+            holders, key_of = self.unique.holders, self.unique.key_of
+            for item_id in self.staged_key_of:
+                before = self.committed.get(item_id)
+                old = key_of(before) if before is not None else None
+                if old is not None and holders.get(old) == item_id:
+                    del holders[old]
+            for item_id, key in self.staged_key_of.items():
+                if key is not None:
+                    holders[key] = item_id
         self.committed.update(self.staged)
         self.clear()
 
     def clear(self) -> None:
         self.staged.clear()
         self.expected.clear()
+        self.staged_keys.clear()
+        self.staged_key_of.clear()
 
 
 _Tables = tuple[
@@ -217,17 +263,12 @@ class _Customers:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def _id_numbers(self, but: str | None = None) -> set[str]:
-        """The ID numbers the stored customers hold (but customer ``but``)."""
-        return {
-            n
-            for c in self._uow.table_customers().values()
-            if c.id != but and (n := id_number_of(c)) is not None
-        }
-
-    def _id_number_free(self, customer: Customer, but: str | None = None) -> None:
+    def _id_number_free(self, customer: Customer) -> None:
         number = id_number_of(customer)
-        if number is not None and number in self._id_numbers(but):
+        if number is not None and self._uow.table_customers().holder(number) not in (
+            None,
+            customer.id,
+        ):
             raise id_number_taken(number)
 
     def _exists(self, customer: Customer) -> None:
@@ -245,9 +286,10 @@ class _Customers:
         return table.add(customer)
 
     def add_many(self, customers: Iterable[Customer]) -> int:
-        numbers = self._id_numbers()
+        numbers: set[str] = set()  # of the batch
 
         def check(c: Customer, earlier: set[str]) -> None:
+            self._id_number_free(c)
             number = id_number_of(c)
             if number is not None:
                 if number in numbers:
@@ -266,7 +308,7 @@ class _Customers:
     def save(self, customer: Customer) -> Customer:
         table = self._uow.table_customers()
         table.get(customer.id)
-        self._id_number_free(customer, but=customer.id)
+        self._id_number_free(customer)
         self._exists(customer)
         return table.save(customer)
 
@@ -315,22 +357,23 @@ class _Policies:
             if b.customer_id is not None:
                 self._uow.customers.get(b.customer_id)
 
-    def _numbers(self) -> set[str]:
-        return {p.number for p in self._uow.table_policies().values()}
+    def _number_free(self, policy: Policy) -> None:
+        if self._uow.table_policies().holder(policy.number) not in (None, policy.id):
+            raise Duplicate("policy number", policy.number)
 
     def add(self, policy: Policy) -> Policy:
         table = self._uow.table_policies()
         if table.current(policy.id) is not None:
             raise Duplicate("policy", policy.id)
-        if policy.number in self._numbers():
-            raise Duplicate("policy number", policy.number)
+        self._number_free(policy)
         self._parties_exist(policy)
         return table.add(policy)
 
     def add_many(self, policies: Iterable[Policy]) -> int:
-        numbers = self._numbers()
+        numbers: set[str] = set()  # of the batch
 
         def check(p: Policy, earlier: set[str]) -> None:
+            self._number_free(p)
             if p.number in numbers:
                 raise Duplicate("policy number", p.number)
             self._parties_exist(p)
@@ -342,18 +385,16 @@ class _Policies:
         return self._uow.table_policies().get(policy_id)
 
     def get_by_number(self, number: str) -> Policy:
-        for p in self._uow.table_policies().values():
-            if p.number == number:
-                return p
-        raise NotFound("policy number", number)
+        table = self._uow.table_policies()
+        holder = table.holder(number)
+        if holder is None:
+            raise NotFound("policy number", number)
+        return table.get(holder)
 
     def save(self, policy: Policy) -> Policy:
         table = self._uow.table_policies()
-        stored = table.get(policy.id)
-        if policy.number != stored.number and any(
-            p.number == policy.number for p in table.values()
-        ):
-            raise Duplicate("policy number", policy.number)
+        table.get(policy.id)
+        self._number_free(policy)
         self._parties_exist(policy)
         return table.save(policy)
 
@@ -605,8 +646,8 @@ class MemoryUnitOfWork:
         if self._tables is not None:
             raise StorageError("this unit of work is already in a `with` block")
         self._tables = (
-            _Table("customer", self.store.customers, self._record, (ID_NUMBER, id_number_of)),
-            _Table("policy", self.store.policies, self._record, ("policy number", _number)),
+            _Table("customer", self.store.customers, self._record, self.store.id_numbers),
+            _Table("policy", self.store.policies, self._record, self.store.policy_numbers),
             _Table("household", self.store.households, self._record),
             _Table("tier membership", self.store.tiers, self._record),
             _Table("churn record", self.store.churns, self._record),

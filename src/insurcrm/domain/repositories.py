@@ -51,13 +51,15 @@ __all__ = [
 
 
 class CustomerRepository(Protocol):
-    """Stores customers (客户)."""
+    """Stores customers (客户): one customer a person, so no two stored customers hold the
+    same resident ID number (customers without one are not compared)."""
 
     def add(self, customer: Customer) -> Customer:
         """Store a new customer; returns it with version 1.
 
         Raises:
-            Duplicate: the id is taken.
+            Duplicate: the id is taken, or another customer holds its resident ID number
+                (kind ``resident ID number``, the number masked).
             NotFound: its household or referrer does not exist.
         """
         ...
@@ -70,7 +72,8 @@ class CustomerRepository(Protocol):
         nothing of it is stored.
 
         Raises:
-            Duplicate: an id is taken or repeated.
+            Duplicate: an id is taken or repeated, or a resident ID number is held by
+                another customer or repeated.
             NotFound: a household or referrer does not exist.
         """
         ...
@@ -87,13 +90,16 @@ class CustomerRepository(Protocol):
         """Store a changed customer; returns it with its version bumped.
 
         Raises:
-            ConcurrencyError: the customer was changed since it was read.
+            ConcurrencyError: the customer was changed since it was read (or another
+                writer stored its resident ID number meanwhile).
+            Duplicate: another customer holds its resident ID number.
             NotFound: no such customer, or its household or referrer is unknown.
         """
         ...
 
     def find_by_id_number(self, id_number: ResidentId) -> Sequence[Customer]:
-        """Customers with this resident ID number (normally at most one)."""
+        """The customer with this resident ID number, if any (at most one: erased
+        customers hold none)."""
         ...
 
     def find_by_phone(self, phone: Phone) -> Sequence[Customer]:

@@ -39,7 +39,13 @@ from typing import Any, TypeVar
 
 import attrs
 
-from insurcrm.domain.customers import ID_NUMBER, Customer, Household, LeadSource
+from insurcrm.domain.customers import (
+    ID_NUMBER,
+    Customer,
+    Household,
+    LeadSource,
+    id_number_taken,
+)
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Money, Phone, ResidentId
@@ -377,6 +383,9 @@ def _store_rows(
                         pass
                     if item.referred_by is not None:
                         uow.customers.get(item.referred_by)  # before anything is added
+                    number = item.profile.id_number if item.profile is not None else None
+                    if number is not None and uow.customers.find_by_id_number(number):
+                        raise id_number_taken(number.value)  # before the household, too
                     home = item.household_id
                     if home is not None and not _household_stored(uow, home):
                         uow.households.add(Household(home))

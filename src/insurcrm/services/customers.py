@@ -27,7 +27,8 @@ def register_customer(uow: UnitOfWork, customer: Customer) -> Customer:
         The stored customer (version 1).
 
     Raises:
-        Duplicate: the customer id is taken.
+        Duplicate: the customer id is taken, or another customer holds their resident ID
+            number (one customer a person).
         NotFound: the customer's household or referrer is not stored.
     """
     with uow:

@@ -313,11 +313,14 @@ def grant_customer_tier(
     Raises:
         NotFound: no such customer.
         ValidationError: an empty reason, or ``expires_on`` not after ``on``.
-        RuleViolation: ``tier`` is not on the ladder, or ``on`` predates the membership.
+        RuleViolation: ``tier`` is not on the ladder, ``on`` predates the membership, or
+            the customer was erased.
     """
     grant = TierGrant(tier, kind, reason, on, expires_on)
     cfg = config or SegmentationConfig()
     with uow:
+        if uow.customers.get(customer_id).is_erased:
+            raise RuleViolation(f"customer {customer_id} was erased: no tier is granted")
         membership = uow.tiers.find(customer_id)
         if membership is None:
             facts = facts_of(uow, customer_id, on)

@@ -611,6 +611,25 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert [c.id for c in uow.customers.find_by_id_number(rid)] == ["C2"]
 
+    def test_a_number_given_up_can_be_taken_in_the_same_unit_of_work(self) -> None:
+        store = self.empty_store()
+        rid = ResidentId("11010519491231002X")
+        typo = ResidentId("110101199003074477")
+        (gone, mistyped) = self.stored(
+            store, make_customer("C1", id_number=rid), make_customer("C2", id_number=typo)
+        )
+        assert mistyped.profile is not None
+        cleared = attrs.evolve(mistyped, profile=attrs.evolve(mistyped.profile, id_number=None))
+        with store.unit_of_work() as uow:
+            uow.customers.save(gone.erase(DAY))
+            uow.customers.add(make_customer("C3", id_number=rid))  # erased: the number is free
+            uow.customers.save(cleared)
+            uow.customers.add(make_customer("C4", id_number=typo))  # given up: free
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [c.id for c in uow.customers.find_by_id_number(rid)] == ["C3"]
+            assert [c.id for c in uow.customers.find_by_id_number(typo)] == ["C4"]
+
     def test_two_units_of_work_cannot_both_store_one_id_number(self) -> None:
         store = self.empty_store()
         self.stored(store, make_customer("C0"))

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
-from insurcrm.errors import ConcurrencyError, StorageError
+from insurcrm.errors import ConcurrencyError, InsurCRMError, StorageError
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -39,6 +39,8 @@ BUSY_TIMEOUT_MS = 10_000
 MAX_READERS = 2
 
 _SQLITE_BUSY_SNAPSHOT = 517
+#: PostgreSQL's SQLSTATE for a unique key stored twice.
+_UNIQUE_VIOLATION = "23505"
 
 
 def describe_url(url: str | URL) -> str:
@@ -162,20 +164,35 @@ def translate_errors(url: str | URL) -> Iterator[None]:
             "own besides the unit of work's; see the engine's pool_size and max_overflow)"
         ) from None
     except DBAPIError as error:
-        code = getattr(error.orig, "sqlite_errorcode", None)
-        if code == _SQLITE_BUSY_SNAPSHOT:
-            raise ConcurrencyError(
-                "another writer changed the database since this unit of work read it"
-            ) from None
-        sqlstate = getattr(error.orig, "sqlstate", None)
-        if sqlstate == "40001":
-            raise ConcurrencyError("the database refused a concurrent update") from None
-        if sqlstate == "23505":  # a key another transaction stored since the check
-            raise ConcurrencyError(
-                "another writer stored the same key (an id, a policy number or a resident "
-                "ID number) since this unit of work checked it"
-            ) from None
-        raise StorageError(
-            f"database error on {describe_url(url)}: {type(error.orig).__name__}: "
-            f"{str(error.orig).splitlines()[0] if str(error.orig) else ''}"
-        ) from error
+        orig = error.orig if error.orig is not None else error
+        raise _translated(orig, url) from _cause(orig, error)
+    except Exception as error:
+        if getattr(error, "sqlstate", None) is None:  # not the driver's (psycopg's) own
+            raise
+        # the bulk path writes with psycopg's COPY on the driver connection, unwrapped
+        raise _translated(error, url) from _cause(error, error)
+
+
+def _translated(orig: BaseException, url: str | URL) -> InsurCRMError:
+    """The insurcrm error for a driver's error ``orig``."""
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code == _SQLITE_BUSY_SNAPSHOT:
+        return ConcurrencyError(
+            "another writer changed the database since this unit of work read it"
+        )
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == "40001":
+        return ConcurrencyError("the database refused a concurrent update")
+    if sqlstate == _UNIQUE_VIOLATION:  # a key another transaction stored since the check
+        return ConcurrencyError(
+            "another writer stored the same key (an id, a policy number or a resident "
+            "ID number) since this unit of work checked it"
+        )
+    first = str(orig).splitlines()[0] if str(orig) else ""  # PostgreSQL's DETAIL is left out
+    return StorageError(f"database error on {describe_url(url)}: {type(orig).__name__}: {first}")
+
+
+def _cause(orig: BaseException, error: BaseException) -> BaseException | None:
+    """What the insurcrm error is raised from: nothing for a unique key, whose driver
+    message names the value (a resident ID number), else the driver's error."""
+    return None if getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION else error

@@ -226,6 +226,8 @@ class SqlCustomers:
         return found[0]
 
     def save(self, customer: Customer) -> Customer:
+        if not _exists(self._conn, t.customers, customer.id):
+            raise NotFound("customer", customer.id)
         self._id_number_free(customer)
         self._check_references(customer)
         values = customer_values(customer)

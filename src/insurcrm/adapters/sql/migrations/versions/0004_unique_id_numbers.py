@@ -35,8 +35,9 @@ def upgrade() -> None:
         raise SchemaError(
             f"{shared:,} resident ID numbers are each held by more than one customer, and "
             "insurcrm now keeps one customer per ID number: merge those customers (the "
-            f"statement `{SHARED}` lists them), then run `insurcrm db upgrade` again; "
-            "nothing was changed"
+            f"statement `{SHARED}` lists them, and insurcrm has no merge: move their "
+            "policies, tiers and records to one of them by hand), then run `insurcrm db "
+            "upgrade` again; the database stays at revision 0003"
         )
     op.drop_index("ix_customers_id_number", table_name="customers")
     op.create_index("ix_customers_id_number", "customers", ["id_number"], unique=True)
