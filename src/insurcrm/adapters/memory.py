@@ -9,6 +9,7 @@ Aggregates are immutable, so the store keeps them as they are.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import uuid
 from collections import Counter
@@ -62,12 +63,16 @@ R = TypeVar("R", bound=_Record)
 
 class _UniqueKey(Generic[A]):
     """A second key that at most one committed item holds (a resident ID number, a policy
-    number): its name, how to read it from an item (None: the item holds none), and which
-    committed item holds each key, kept in step by every commit."""
+    number): its name, how to read it from an item (None: the item holds none), the error
+    for a key another item holds, and which committed item holds each key, kept in step
+    by every commit."""
 
-    def __init__(self, name: str, key_of: Callable[[A], str | None]) -> None:
+    def __init__(
+        self, name: str, key_of: Callable[[A], str | None], taken: Callable[[str], Exception]
+    ) -> None:
         self.name = name
         self.key_of = key_of
+        self.taken = taken
         self.holders: dict[str, str] = {}
 
 
@@ -90,8 +95,10 @@ class MemoryStore:
         self.surveys: dict[str, SurveyResponse] = {}
         self.outbox: dict[str, OutboxEvent] = {}
         self.positions = 0
-        self.id_numbers: _UniqueKey[Customer] = _UniqueKey(ID_NUMBER, id_number_of)
-        self.policy_numbers: _UniqueKey[Policy] = _UniqueKey("policy number", _number)
+        self.id_numbers: _UniqueKey[Customer] = _UniqueKey(ID_NUMBER, id_number_of, id_number_taken)
+        self.policy_numbers: _UniqueKey[Policy] = _UniqueKey(
+            "policy number", _number, functools.partial(Duplicate, "policy number")
+        )
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         """A new unit of work over this store."""
@@ -111,8 +118,10 @@ class _Table(Generic[A]):
     """Staged writes over one committed dict.
 
     ``unique``, if given, is a second key items hold at most one of: :meth:`holder` says
-    who holds a key as this unit of work sees it, and a commit is refused when another
-    unit of work committed an item holding a key staged here since.
+    who holds a key as this unit of work sees it, :meth:`check_free` refuses an item whose
+    key another holds (``add_many`` checks it, and repeats in the batch, itself), and a
+    commit is refused when another unit of work committed an item holding a key staged
+    here since.
     """
 
     def __init__(
@@ -129,7 +138,6 @@ class _Table(Generic[A]):
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
         self.staged_keys: dict[str, str] = {}  # unique key -> id, of the staged items
-        self.staged_key_of: dict[str, str | None] = {}  # id -> its unique key
 
     def holder(self, key: str) -> str | None:
         """The id of the item holding the unique ``key``, staged or committed (none once
@@ -139,17 +147,24 @@ class _Table(Generic[A]):
         owner = self.unique.holders.get(key) if self.unique is not None else None
         return None if owner in self.staged else owner
 
-    def _stage(self, item: A) -> None:
-        self.staged[item.id] = item
+    def check_free(self, item: A) -> None:
+        """Refuse ``item`` when another item holds its unique key."""
         if self.unique is None:
             return
-        old = self.staged_key_of.get(item.id)
-        if old is not None:
-            del self.staged_keys[old]
-        new = self.unique.key_of(item)
-        self.staged_key_of[item.id] = new
-        if new is not None:
-            self.staged_keys[new] = item.id
+        key = self.unique.key_of(item)
+        if key is not None and self.holder(key) not in (None, item.id):
+            raise self.unique.taken(key)
+
+    def _stage(self, item: A) -> None:
+        if self.unique is not None:
+            before = self.staged.get(item.id)
+            old = self.unique.key_of(before) if before is not None else None
+            if old is not None:
+                del self.staged_keys[old]
+            new = self.unique.key_of(item)
+            if new is not None:
+                self.staged_keys[new] = item.id
+        self.staged[item.id] = item
 
     def current(self, key: str) -> A | None:
         return self.staged.get(key) or self.committed.get(key)
@@ -176,6 +191,7 @@ class _Table(Generic[A]):
         with the ids before it) before any is staged, so a refused batch stages nothing."""
         batch = list(items)
         earlier: set[str] = set()
+        keys: set[str] = set()  # the unique keys of the batch
         for item in batch:
             if item.version != 0:
                 raise ConcurrencyError(
@@ -183,6 +199,11 @@ class _Table(Generic[A]):
                 )
             if item.id in earlier or self.current(item.id) is not None:
                 raise Duplicate(self.kind, item.id)
+            if self.unique is not None and (key := self.unique.key_of(item)) is not None:
+                self.check_free(item)
+                if key in keys:
+                    raise self.unique.taken(key)
+                keys.add(key)
             check(item, earlier)
             earlier.add(item.id)
         for item in batch:
@@ -225,14 +246,12 @@ class _Table(Generic[A]):
     def apply(self) -> None:
         if self.unique is not None:
             holders, key_of = self.unique.holders, self.unique.key_of
-            for item_id in self.staged_key_of:
+            for item_id in self.staged:
                 before = self.committed.get(item_id)
                 old = key_of(before) if before is not None else None
                 if old is not None and holders.get(old) == item_id:
                     del holders[old]
-            for item_id, key in self.staged_key_of.items():
-                if key is not None:
-                    holders[key] = item_id
+            holders.update(self.staged_keys)
         self.committed.update(self.staged)
         self.clear()
 
@@ -240,7 +259,6 @@ class _Table(Generic[A]):
         self.staged.clear()
         self.expected.clear()
         self.staged_keys.clear()
-        self.staged_key_of.clear()
 
 
 _Tables = tuple[
@@ -263,14 +281,6 @@ class _Customers:
     def __init__(self, uow: MemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def _id_number_free(self, customer: Customer) -> None:
-        number = id_number_of(customer)
-        if number is not None and self._uow.table_customers().holder(number) not in (
-            None,
-            customer.id,
-        ):
-            raise id_number_taken(number)
-
     def _exists(self, customer: Customer) -> None:
         if customer.household_id is not None:
             self._uow.households.get(customer.household_id)
@@ -281,20 +291,12 @@ class _Customers:
         table = self._uow.table_customers()
         if table.current(customer.id) is not None:
             raise Duplicate("customer", customer.id)
-        self._id_number_free(customer)
+        table.check_free(customer)
         self._exists(customer)
         return table.add(customer)
 
     def add_many(self, customers: Iterable[Customer]) -> int:
-        numbers: set[str] = set()  # of the batch
-
         def check(c: Customer, earlier: set[str]) -> None:
-            self._id_number_free(c)
-            number = id_number_of(c)
-            if number is not None:
-                if number in numbers:
-                    raise id_number_taken(number)
-                numbers.add(number)
             if c.household_id is not None:
                 self._uow.households.get(c.household_id)
             if c.referred_by is not None and c.referred_by not in earlier:
@@ -308,7 +310,7 @@ class _Customers:
     def save(self, customer: Customer) -> Customer:
         table = self._uow.table_customers()
         table.get(customer.id)
-        self._id_number_free(customer)
+        table.check_free(customer)
         self._exists(customer)
         return table.save(customer)
 
@@ -357,27 +359,17 @@ class _Policies:
             if b.customer_id is not None:
                 self._uow.customers.get(b.customer_id)
 
-    def _number_free(self, policy: Policy) -> None:
-        if self._uow.table_policies().holder(policy.number) not in (None, policy.id):
-            raise Duplicate("policy number", policy.number)
-
     def add(self, policy: Policy) -> Policy:
         table = self._uow.table_policies()
         if table.current(policy.id) is not None:
             raise Duplicate("policy", policy.id)
-        self._number_free(policy)
+        table.check_free(policy)
         self._parties_exist(policy)
         return table.add(policy)
 
     def add_many(self, policies: Iterable[Policy]) -> int:
-        numbers: set[str] = set()  # of the batch
-
         def check(p: Policy, earlier: set[str]) -> None:
-            self._number_free(p)
-            if p.number in numbers:
-                raise Duplicate("policy number", p.number)
             self._parties_exist(p)
-            numbers.add(p.number)
 
         return self._uow.table_policies().add_many(policies, check)
 
@@ -394,7 +386,7 @@ class _Policies:
     def save(self, policy: Policy) -> Policy:
         table = self._uow.table_policies()
         table.get(policy.id)
-        self._number_free(policy)
+        table.check_free(policy)
         self._parties_exist(policy)
         return table.save(policy)
 

@@ -287,9 +287,9 @@ def evaluate_customer_tier(
         facts = facts_of(uow, customer_id, as_of)
         old = uow.tiers.find(customer_id)
         result = _evaluate(ladder, facts, as_of, old, cfg)
-        if save and result.changed and facts.customer.is_erased:
-            raise RuleViolation(f"customer {customer_id} was erased: no tier change is stored")
         if save and result.changed:
+            if facts.customer.is_erased:
+                raise RuleViolation(f"customer {customer_id} was erased: no tier change is stored")
             _store(uow, result.membership)
             uow.commit()
     return result

@@ -9,8 +9,9 @@ no row updated means another writer got there first.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import attrs
@@ -41,6 +42,32 @@ BATCH = 500
 
 def _exists(conn: Connection, table: Table, key: str, column: str = "id") -> bool:
     return bool(conn.execute(select(exists().where(table.c[column] == key))).scalar())
+
+
+def _held_by_another(conn: Connection, table: Table, column: str, key: str, own: str) -> bool:
+    """Whether a row of ``table`` other than ``own`` holds ``key`` in ``column``."""
+    c = table.c
+    return bool(conn.execute(select(exists().where(c[column] == key, c.id != own))).scalar())
+
+
+def _check_unique(
+    conn: Connection,
+    table: Table,
+    column: str,
+    keys: Sequence[str | None],
+    taken: Callable[[str], Exception],
+) -> None:
+    """Refuse a batch whose ``keys`` (None: none) repeat one, or include one that
+    ``table.column`` already holds: ``taken(key)`` for the first such key."""
+    seen: set[str] = set()
+    for key in keys:
+        if key is not None:
+            if key in seen:
+                raise taken(key)
+            seen.add(key)
+    held = existing(conn, table, column, seen)
+    if held:
+        raise taken(next(k for k in keys if k in held))
 
 
 def _stale(kind: str, key: str, version: int) -> ConcurrencyError:
@@ -163,15 +190,8 @@ class SqlCustomers:
 
     def _id_number_free(self, customer: Customer) -> None:
         number = id_number_of(customer)
-        if (
-            number is not None
-            and self._conn.execute(
-                select(
-                    exists().where(
-                        t.customers.c.id_number == number, t.customers.c.id != customer.id
-                    )
-                )
-            ).scalar()
+        if number is not None and _held_by_another(
+            self._conn, t.customers, "id_number", number, customer.id
         ):
             raise id_number_taken(number)
 
@@ -191,15 +211,8 @@ class SqlCustomers:
     def add_many(self, customers: Iterable[Customer]) -> int:
         items = list(customers)
         _check_new(self._conn, t.customers, items, "customer")
-        numbers: set[str] = set()
-        for c in items:
-            if (number := id_number_of(c)) is not None:
-                if number in numbers:
-                    raise id_number_taken(number)
-                numbers.add(number)
-        held = existing(self._conn, t.customers, "id_number", numbers)
-        if held:
-            raise id_number_taken(next(n for c in items if (n := id_number_of(c)) in held))
+        numbers = [id_number_of(c) for c in items]
+        _check_unique(self._conn, t.customers, "id_number", numbers, id_number_taken)
         homes = {c.household_id for c in items if c.household_id is not None}
         known = existing(self._conn, t.households, "id", homes)
         for c in items:
@@ -425,15 +438,7 @@ class SqlPolicies:
                 raise NotFound("customer", customer_id)
 
     def _number_taken(self, policy: Policy) -> bool:
-        return bool(
-            self._conn.execute(
-                select(
-                    exists().where(
-                        t.policies.c.number == policy.number, t.policies.c.id != policy.id
-                    )
-                )
-            ).scalar()
-        )
+        return _held_by_another(self._conn, t.policies, "number", policy.number, policy.id)
 
     def _write_children(self, policy: Policy) -> None:
         for table, rows in zip(_CHILDREN, _child_rows(policy).values(), strict=True):
@@ -458,14 +463,10 @@ class SqlPolicies:
     def add_many(self, policies: Iterable[Policy]) -> int:
         items = list(policies)
         _check_new(self._conn, t.policies, items, "policy")
-        numbers: set[str] = set()
-        for p in items:
-            if p.number in numbers:
-                raise Duplicate("policy number", p.number)
-            numbers.add(p.number)
-        used = existing(self._conn, t.policies, "number", numbers)
-        if used:
-            raise Duplicate("policy number", next(p.number for p in items if p.number in used))
+        numbers = [p.number for p in items]
+        _check_unique(
+            self._conn, t.policies, "number", numbers, functools.partial(Duplicate, "policy number")
+        )
         parties = {
             c
             for p in items
