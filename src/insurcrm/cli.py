@@ -45,7 +45,7 @@ from insurcrm.domain.tier_membership import TIER_MOVES, TierChangeKind, TierEval
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.assessment import FORMATS
-from insurcrm.services.csv_import import ImportResult, import_csv, kind_of
+from insurcrm.services.csv_import import KINDS, ImportResult, import_csv, kind_of
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.retention import retention_report
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
@@ -230,7 +230,8 @@ def _generate(
 @_db_option(required=True)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def import_files(url: str, files: tuple[Path, ...]) -> None:
-    """Import customers and policies from CSV files (customers files first).
+    """Import customers, policies and renewals from CSV files (customers files first, then
+    policies, then renewals).
 
     Bad rows of FILE.csv go to FILE.rejects.csv beside it, with their line, field and
     reason; the values are never printed. Running the same import again adds nothing; an
@@ -242,7 +243,8 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
     console = Console(highlight=False)
     rejected = 0
     kinds = {path: kind_of(path)[0] for path in files}
-    ordered = sorted(files, key=lambda p: (kinds[p] != "customers", files.index(p)))
+    order = [kind for kind, *_ in KINDS]
+    ordered = sorted(files, key=lambda p: (order.index(kinds[p]), files.index(p)))
     store = SqlStore.open(url, upgrade=True)
     try:
         console.print(f"Database: {describe_url(url)}")

@@ -1,22 +1,30 @@
-"""Importing customers and policies from CSV: validation with the domain rules, a rejects
+"""Importing customers, policies and renewals from CSV: validation with the domain rules, a rejects
 file that names line, field and reason without the values, idempotent re-runs, resuming an
 interrupted import, and clear errors for files that cannot be read."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.cli import REJECTS_EXIT_CODE, cli
-from insurcrm.domain.policies import PolicyStatus
-from insurcrm.errors import NotFound
+from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
+from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.domain.values import Money
+from insurcrm.errors import NotFound, RuleViolation
 from insurcrm.services.csv_import import CsvImportError, import_csv
+from insurcrm.testing import strategies as gen
+from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
 
 BAD_ID_NUMBER = "110105194912310023"  # wrong check digit: must never be echoed
 ID_NUMBER = "11010519491231002X"  # valid: must never be echoed either
@@ -344,3 +352,167 @@ class TestRowsAndReferences:
         path = write(tmp_path / "c.csv", f'id,name,created_on\nC1,"{huge}",2020-01-01\n')
         with pytest.raises(CsvImportError, match=r"c.csv, line 2: not a readable CSV row"):
             import_csv(MemoryStore().unit_of_work(), path)
+
+
+# -- renewals: a payment history on stored policies ------------------------------------------------
+
+#: Empty stores of every backend, by name.
+STORES: dict[str, Callable[[], UnitOfWorkFactory]] = {
+    "memory": MemoryStore,
+    "sqlite": empty_sqlite_store,
+    "postgres": empty_postgres_store,
+}
+
+RENEWALS = """policy_id,renewed_on,premium
+P1,2021-02-01,
+P1,2022-02-01,12500.00
+P2,2021-06-01,300.50
+P1,2021-02-01,12000
+P2,2021-10-01,
+P9,2022-01-01,
+P1,2020-02-01,
+P1,2023-02-01,1.234
+P1,2030-01-01,
+"""
+
+
+def _book(store: UnitOfWorkFactory, tmp_path: Path) -> None:
+    """C1 and C2 with P1 (LIFE, in force from 2020-02-01, premium 12,000.00) and P2
+    (ACCIDENT, in force from 2021-04-01, lapsed on 2021-09-01)."""
+    import_csv(store.unit_of_work(), write(tmp_path / "customers.csv", CUSTOMERS))
+    import_csv(store.unit_of_work(), write(tmp_path / "policies.csv", POLICIES))
+
+
+def _policy(store: UnitOfWorkFactory, policy_id: str) -> Policy:
+    with store.unit_of_work() as uow:
+        return uow.policies.get(policy_id)
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+class TestRenewals:
+    def test_renewals_are_recorded_in_date_order_and_bad_rows_reported(
+        self, tmp_path: Path, backend: str
+    ) -> None:
+        store = STORES[backend]()
+        _book(store, tmp_path)
+        path = write(tmp_path / "renewals.csv", RENEWALS, bom=True)
+        result = import_csv(store.unit_of_work(), path, today=dt.date(2026, 12, 4))
+        assert (result.kind, result.rows, result.stored, result.already_present) == (
+            "renewals",
+            9,
+            3,
+            0,
+        )
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("5", "renewed_on", "duplicate"),
+            ("6", "renewed_on", "renewal.order"),
+            ("7", "policy_id", "reference.missing"),
+            ("8", "renewed_on", "renewal.order"),
+            ("9", "premium", "money.places"),
+            ("10", "renewed_on", "date.future"),
+        ]
+        reasons = [r["reason"] for r in rejects(result.rejects_path)]
+        assert reasons[1] == "the policy was not in force on that day"
+        assert reasons[3] == "a renewal comes after the new-policy purchase"
+        assert "N1" not in result.rejects_path.read_text(encoding="utf-8")  # no policy number
+        p1 = _policy(store, "P1")
+        assert [(p.on, p.amount, p.kind) for p in p1.purchases] == [
+            (dt.date(2020, 2, 1), Money("12000"), PurchaseKind.NEW),
+            (dt.date(2021, 2, 1), Money("12000"), PurchaseKind.RENEWAL),
+            (dt.date(2022, 2, 1), Money("12500"), PurchaseKind.RENEWAL),
+        ]
+        assert p1.annual_premium == Money("12000")  # the policies file's, kept
+        p2 = _policy(store, "P2")
+        assert [p.on for p in p2.purchases] == [dt.date(2021, 4, 1), dt.date(2021, 6, 1)]
+        assert p2.status is PolicyStatus.LAPSED
+
+    def test_the_same_renewals_again_add_nothing(self, tmp_path: Path, backend: str) -> None:
+        store = STORES[backend]()
+        _book(store, tmp_path)
+        path = write(tmp_path / "renewals.csv", RENEWALS)
+        import_csv(store.unit_of_work(), path, today=dt.date(2026, 12, 4))
+        stored = _policy(store, "P1")
+        again = import_csv(store.unit_of_work(), path, today=dt.date(2026, 12, 4))
+        assert (again.stored, again.already_present, again.rejected) == (0, 3, 6)
+        assert _policy(store, "P1") == stored  # not even saved again
+        other = write(
+            tmp_path / "corrected.csv",
+            "policy_id,renewed_on,premium\nP1,2021-02-01,13000\nP1,2024-02-01,\n",
+        )
+        corrected = import_csv(store.unit_of_work(), other)
+        assert (corrected.stored, corrected.rejected) == (1, 1)
+        assert corrected.rejects_path is not None
+        assert [(r["field"], r["rule"]) for r in rejects(corrected.rejects_path)] == [
+            ("premium", "renewal.conflict")
+        ]
+        assert [p.on.year for p in _policy(store, "P1").purchases] == [2020, 2021, 2022, 2024]
+
+
+def test_a_renewal_of_another_insurers_policy_is_refused_on_its_policy(tmp_path: Path) -> None:
+    store = _with_c1(tmp_path)
+    holding = write(
+        tmp_path / "p.csv",
+        POLICY_KEYS + "sum_assured,annual_premium,insurer\nP1,N1,C1,C1,LIFE,2020-01-01,20,"
+        "1000,100,平安人寿\n",
+    )
+    import_csv(store.unit_of_work(), holding)
+    path = write(tmp_path / "r.csv", "policy_id,renewed_on\nP1,2021-01-01\n")
+    result = import_csv(store.unit_of_work(), path)
+    assert result.rejects_path is not None
+    assert [(r["field"], r["rule"], r["reason"]) for r in rejects(result.rejects_path)] == [
+        ("policy_id", "renewal.order", "only our policies can be renewed here")
+    ]
+
+
+def test_the_command_line_imports_renewals_after_policies(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    files = [
+        write(tmp_path / "renewals.csv", "policy_id,renewed_on\nP1,2021-02-01\n"),
+        write(tmp_path / "policies.csv", POLICIES),
+        write(tmp_path / "customers.csv", CUSTOMERS),
+    ]
+    result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
+    said = " ".join(result.output.split())
+    assert said.index("(customers)") < said.index("(policies)") < said.index("(renewals)")
+    assert "renewals.csv (renewals): 1 rows, 1 stored" in said
+    store = SqlStore.open(url)
+    try:
+        assert len(_policy(store, "P1").purchases) == 2
+    finally:
+        store.dispose()
+
+
+@settings(max_examples=25 if settings().max_examples < 100 else 100, deadline=None)
+@given(data=st.data())
+def test_an_import_of_renewals_is_record_renewal_row_by_row(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Whatever the rows, each is stored, already present or refused; the stored policy
+    is the one :meth:`Policy.record_renewal` makes from the stored rows in file order; and
+    the same file again stores nothing."""
+    tmp_path = tmp_path_factory.mktemp("renewals")
+    store = _with_c1(tmp_path)
+    ours = data.draw(st.sampled_from([True, True, True, False]))
+    policy = data.draw(gen.policies("C1", "C1", id="P1", ours=ours, until=dt.date(2025, 12, 31)))
+    with store.unit_of_work() as uow:
+        uow.policies.add(policy)
+        uow.commit()
+    start = policy.start_date  # days around the policy's life, to hit in-force ones
+    span = max([(c.on - start).days for c in policy.history], default=0) + 400
+    offsets = st.integers(-30, span).map(lambda n: start + dt.timedelta(days=n))
+    days = data.draw(st.lists(offsets, min_size=1, max_size=8))
+    path = write(
+        tmp_path / "r.csv",
+        "policy_id,renewed_on\n" + "".join(f"P1,{day.isoformat()}\n" for day in days),
+    )
+    result = import_csv(store.unit_of_work(), path)
+    assert result.stored + result.already_present + result.rejected == len(days) == result.rows
+    event("renewals stored" if result.stored else "none stored")
+    expected = policy
+    for day in dict.fromkeys(days):  # a day repeated in the file is refused
+        with contextlib.suppress(RuleViolation):
+            expected = expected.record_renewal(day)
+    assert _policy(store, "P1").purchases == expected.purchases
+    again = import_csv(store.unit_of_work(), path)
+    assert again.stored == 0

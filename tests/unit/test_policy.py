@@ -432,3 +432,99 @@ def test_a_renewal_cannot_be_backdated_into_a_lapse() -> None:
     with pytest.raises(RuleViolation):
         policy.renew(dt.date(2021, 7, 1))
     assert policy.renew(dt.date(2022, 1, 1)).purchases[-1].on == dt.date(2022, 1, 1)
+
+
+# -- renewals from a payment history (record_renewal) ----------------------------------------------
+
+
+class TestRecordRenewal:
+    def test_a_renewal_before_a_lapse_takes_its_place_in_date_order(self) -> None:
+        policy = (
+            make_policy()
+            .activate(dt.date(2020, 1, 1))
+            .renew(dt.date(2022, 1, 1))
+            .lapse(dt.date(2022, 6, 1))
+        )
+        recorded = policy.record_renewal(dt.date(2021, 1, 1))
+        assert [p.on for p in recorded.purchases] == [
+            dt.date(2020, 1, 1),
+            dt.date(2021, 1, 1),
+            dt.date(2022, 1, 1),
+        ]
+        assert recorded.purchases[1] == Purchase(
+            dt.date(2021, 1, 1), Money("1200.50"), PurchaseKind.RENEWAL
+        )
+        assert recorded.status is S.LAPSED  # the history is untouched
+
+    def test_the_annual_premium_stays_the_current_one(self) -> None:
+        policy = make_policy().activate(dt.date(2020, 1, 1))
+        recorded = policy.record_renewal(dt.date(2021, 1, 1), Money("999.00"))
+        assert recorded.purchases[-1].amount == Money("999.00")
+        assert recorded.annual_premium == Money("1200.50")
+
+    def test_only_a_day_the_policy_was_in_force_takes_a_renewal(self) -> None:
+        policy = (
+            make_policy()
+            .activate(dt.date(2020, 1, 1))
+            .lapse(dt.date(2021, 6, 1))
+            .reinstate(dt.date(2022, 1, 1))
+            .surrender(dt.date(2023, 1, 1))
+        )
+        for day in (dt.date(2019, 12, 31), dt.date(2021, 6, 1), dt.date(2021, 9, 1)):
+            with pytest.raises(RuleViolation, match="not in force on that day"):
+                policy.record_renewal(day)
+        with pytest.raises(RuleViolation, match="not in force on that day"):
+            policy.record_renewal(dt.date(2023, 1, 1))  # surrendered at the end of the day
+        assert policy.record_renewal(dt.date(2022, 1, 1)).purchases[-1].on == dt.date(2022, 1, 1)
+
+    def test_a_renewal_comes_after_the_new_policy_purchase(self) -> None:
+        policy = make_policy().activate(dt.date(2020, 1, 1))
+        with pytest.raises(RuleViolation, match="after the new-policy purchase"):
+            policy.record_renewal(dt.date(2020, 1, 1))
+
+    def test_another_insurers_policy_and_another_currency_are_refused(self) -> None:
+        with pytest.raises(RuleViolation, match="only our policies"):
+            make_policy(insurer="平安人寿").activate(DAY).record_renewal(days(400))
+        error = raised(make_policy().activate(DAY).record_renewal, days(1), Money(5, "USD"))
+        assert (error.field, error.rule) == ("premium", "money.mixed")
+
+    @given(data=st.data())
+    def test_recorded_or_refused_and_purchases_stay_in_date_order(
+        self, data: st.DataObject
+    ) -> None:
+        """Totality: any day either adds exactly one renewal on that day, keeping the
+        purchases in date order and everything else as it was, or is refused; it is
+        refused exactly when the policy was not ours, not in force that day, or the day is
+        not after its first purchase."""
+        policy = data.draw(gen.policies("C1", "C2", until=dt.date(2025, 12, 31)))
+        day = data.draw(st.dates(dt.date(1999, 1, 1), dt.date(2026, 12, 31)))
+        allowed = (
+            policy.is_ours
+            and policy.status_on(day) is S.IN_FORCE
+            and bool(policy.purchases)
+            and day > policy.purchases[0].on
+        )
+        try:
+            recorded = policy.record_renewal(day)
+        except RuleViolation:
+            assert not allowed
+            return
+        assert allowed
+        assert len(recorded.purchases) == len(policy.purchases) + 1
+        assert [p.on for p in recorded.purchases] == sorted(p.on for p in recorded.purchases)
+        assert Purchase(day, policy.annual_premium, PurchaseKind.RENEWAL) in recorded.purchases
+        assert attrs.evolve(recorded, purchases=policy.purchases) == policy
+
+    @given(data=st.data())
+    def test_on_the_latest_day_it_is_renew_without_the_premium_change(
+        self, data: st.DataObject
+    ) -> None:
+        """A renewal recorded after every purchase and change of a policy in force is the
+        purchase :meth:`Policy.renew` would make."""
+        policy = data.draw(
+            gen.policies("C1", "C2", ours=True, status=S.IN_FORCE, until=dt.date(2024, 12, 31))
+        )
+        latest = max([p.on for p in policy.purchases] + [c.on for c in policy.history])
+        day = latest + dt.timedelta(days=data.draw(st.integers(1, 800)))
+        premium = Money(data.draw(st.decimals(0, 10**6, places=2)), policy.currency)
+        assert policy.record_renewal(day, premium).purchases == policy.renew(day, premium).purchases

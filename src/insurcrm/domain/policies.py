@@ -395,6 +395,35 @@ class Policy:
             purchases=(*self.purchases, Purchase(on, amount, PurchaseKind.RENEWAL)),
         )
 
+    def record_renewal(self, on: dt.date, premium: Money | None = None) -> Policy:
+        """Record a renewal paid on a past day (a payment history brought over from another
+        system): unlike :meth:`renew`, ``on`` may come before the latest purchase or status
+        change, and the annual premium stays the policy's current one.
+
+        The renewal takes its place among the purchases in date order (after those of the
+        same day), so figures read from purchases see it on its day.
+
+        Raises:
+            RuleViolation: the policy is not ours, was not in force at the end of ``on``,
+                or ``on`` is not after its new-policy purchase.
+            ValidationError: ``premium`` is in another currency than the policy's.
+        """
+        if not self.is_ours:
+            raise RuleViolation(f"policy {self.number}: only our policies can be renewed here")
+        if self.status_on(on) is not PolicyStatus.IN_FORCE:
+            raise RuleViolation(f"policy {self.number}: the policy was not in force on that day")
+        if not self.purchases or on <= self.purchases[0].on:
+            raise RuleViolation(
+                f"policy {self.number}: a renewal comes after the new-policy purchase"
+            )
+        amount = premium if premium is not None else self.annual_premium
+        if amount.currency != self.currency:
+            raise ValidationError("premium", "money.mixed", "must be in the policy's currency")
+        place = sum(1 for p in self.purchases if p.on <= on)
+        renewal = Purchase(on, amount, PurchaseKind.RENEWAL)
+        purchases = (*self.purchases[:place], renewal, *self.purchases[place:])
+        return attrs.evolve(self, purchases=purchases)
+
     def record_missed_premium(self, due_date: dt.date, amount: Money | None = None) -> Policy:
         """Record a renewal premium unpaid at the end of its grace period."""
         missed = MissedPremium(due_date, amount if amount is not None else self.annual_premium)

@@ -1,4 +1,4 @@
-"""Import customers and policies from CSV files (UTF-8, with or without a BOM).
+"""Import customers, policies and renewals from CSV files (UTF-8, with or without a BOM).
 
 Column layout (the header names the columns, in any order; only the required ones must be
 there; an unknown column is an error):
@@ -10,6 +10,9 @@ there; an unknown column is an error):
   ``start_date``, ``term_years``, ``sum_assured``, ``annual_premium`` (required);
   ``currency`` (CNY), ``insurer`` (empty: ours), ``status`` (IN_FORCE; or PENDING, or an end
   status), ``status_on`` (the day of an end status), ``end_reason``.
+* renewals (the renewal premiums paid on stored policies, a payment history): ``policy_id``,
+  ``renewed_on`` (required); ``premium`` (default: the policy's annual premium, in its
+  currency).
 
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
@@ -46,14 +49,16 @@ from insurcrm.domain.customers import (
     LeadSource,
     id_number_taken,
 )
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine, PurchaseKind
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Money, Phone, ResidentId
 from insurcrm.errors import Duplicate, InsurCRMError, NotFound, RuleViolation, ValidationError
 
 __all__ = [
     "CUSTOMER_COLUMNS",
+    "KINDS",
     "POLICY_COLUMNS",
+    "RENEWAL_COLUMNS",
     "CsvImportError",
     "ImportResult",
     "import_csv",
@@ -98,6 +103,10 @@ POLICY_COLUMNS = (
     "status_on",
     "end_reason",
 )
+
+RENEWAL_REQUIRED = ("policy_id", "renewed_on")
+#: Every column of a renewals file.
+RENEWAL_COLUMNS = (*RENEWAL_REQUIRED, "premium")
 
 #: Rows stored per transaction.
 BATCH = 1000
@@ -263,6 +272,31 @@ def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
         raise ValidationError("status_on", "status.order", str(error).split(": ", 1)[-1]) from None
 
 
+@attrs.frozen
+class _Renewal:
+    """One row of a renewals file: a renewal premium paid on a stored policy."""
+
+    policy_id: str
+    on: dt.date
+    premium: Decimal | None  # None: the policy's annual premium
+
+    @property
+    def id(self) -> str:
+        """The row's key within its file: one renewal a policy a day."""
+        return f"{self.policy_id} {self.on.isoformat()}"
+
+
+def _renewal(row: dict[str, str], today: dt.date | None = None) -> _Renewal:
+    premium = None
+    if _text(row, "premium") is not None:  # in the policy's currency, read when stored
+        premium = _money(row, "premium", DEFAULT_CURRENCY).amount
+    return _Renewal(
+        _required(_text(row, "policy_id"), "policy_id"),
+        _not_after(_required(_date(row, "renewed_on"), "renewed_on"), "renewed_on", today),
+        premium,
+    )
+
+
 def _lines(path: Path) -> Iterator[str]:
     """The file's lines as text, decoded one by one (so a decoding error names its line);
     a UTF-8 byte-order mark is dropped."""
@@ -313,20 +347,29 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, s
         yield line, dict(zip(names, row, strict=False))
 
 
+#: The kinds of file, each with the column that tells it apart (None: any other file), its
+#: required and its every columns, in the order a command line imports them.
+KINDS = (
+    ("customers", None, CUSTOMER_REQUIRED, CUSTOMER_COLUMNS),
+    ("policies", "policyholder_id", POLICY_REQUIRED, POLICY_COLUMNS),
+    ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
+)
+
+
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
-    """``("customers" | "policies", the columns)`` of a file, from its header.
+    """``("customers" | "policies" | "renewals", the columns)`` of a file, from its header:
+    a header with ``policyholder_id`` is a policies file, one with ``renewed_on`` a renewals
+    file, any other a customers file.
 
     Raises:
         CsvImportError: unreadable, not UTF-8, or a required column missing.
     """
     header = next(csv.reader(_lines(path)), [])
     names = {h.strip() for h in header}
-    if "policyholder_id" in names:
-        missing = [c for c in POLICY_REQUIRED if c not in names]
-        kind, columns = "policies", POLICY_COLUMNS
-    else:
-        missing = [c for c in CUSTOMER_REQUIRED if c not in names]
-        kind, columns = "customers", CUSTOMER_COLUMNS
+    kind, _, required, columns = next(
+        (k for k in KINDS if k[1] in names), next(k for k in KINDS if k[1] is None)
+    )
+    missing = [c for c in required if c not in names]
     if missing:
         raise CsvImportError(path, 1, f"wrong header: {kind} need the columns {', '.join(missing)}")
     return kind, columns
@@ -348,6 +391,8 @@ def _store(
     The whole batch goes through the bulk path when it can; a batch with a row already
     stored (a re-run) or a missing reference is stored row by row to tell them apart.
     """
+    if kind == "renewals":
+        return _store_renewals(uow, items)
     with uow:
         try:
             if kind == "customers":
@@ -415,6 +460,62 @@ def _store_rows(
     return stored, present, rejects
 
 
+def _store_renewals(
+    uow: UnitOfWork, items: list[tuple[int, _Renewal]]
+) -> tuple[int, int, list[_Reject]]:
+    """Record one batch of renewals in one transaction, each policy loaded and saved once;
+    returns (stored, already present, rejects).
+
+    A renewal already stored on its day with the same premium is already present; with
+    another premium the row is refused, since one of the two is wrong.
+    """
+    stored = present = 0
+    rejects: list[_Reject] = []
+    by_policy: dict[str, list[tuple[int, _Renewal]]] = {}
+    for line, renewal in items:
+        by_policy.setdefault(renewal.policy_id, []).append((line, renewal))
+    with uow:
+        for policy_id, renewals in by_policy.items():
+            try:
+                policy = uow.policies.get(policy_id)
+            except NotFound:
+                reason = "no such policy stored"
+                rejects += [
+                    _Reject(line, "policy_id", "reference.missing", reason) for line, _ in renewals
+                ]
+                continue
+            before = policy
+            for line, renewal in renewals:
+                try:
+                    premium = policy.annual_premium
+                    if renewal.premium is not None:
+                        premium = Money(renewal.premium, policy.currency)
+                    stored_that_day = [
+                        p.amount
+                        for p in policy.purchases
+                        if p.kind is PurchaseKind.RENEWAL and p.on == renewal.on
+                    ]
+                    if premium in stored_that_day:
+                        present += 1
+                        continue
+                    if stored_that_day:
+                        reason = "the policy has a renewal stored on this day with another premium"
+                        rejects.append(_Reject(line, "premium", "renewal.conflict", reason))
+                        continue
+                    policy = policy.record_renewal(renewal.on, premium)
+                    stored += 1
+                except ValidationError as error:
+                    rejects.append(_Reject(line, error.field, error.rule, error.message))
+                except RuleViolation as error:
+                    column = "renewed_on" if policy.is_ours else "policy_id"
+                    reason = str(error).split(": ", 1)[-1]  # without the policy number
+                    rejects.append(_Reject(line, column, "renewal.order", reason))
+            if policy is not before:
+                uow.policies.save(policy)
+        uow.commit()
+    return stored, present, rejects
+
+
 #: The column of a row holding a key another record has, and who that is, by the kind of
 #: key (a repeated id is reported on ``id``).
 _DUPLICATES = {
@@ -435,6 +536,21 @@ def _column_naming(item: Customer | Policy, key: str) -> str:
     return next((c for c in _REFERENCES[kind] if getattr(item, c) == key), kind)
 
 
+#: How each kind of row is read from its columns.
+_BUILDERS: dict[str, Callable[..., Customer | Policy | _Renewal]] = {
+    "customers": _customer,
+    "policies": _policy,
+    "renewals": _renewal,
+}
+
+#: What a row repeats when its key is repeated in a file, and the column it is reported on.
+_REPEATED = {
+    "customers": ("the id is", "id"),
+    "policies": ("the id is", "id"),
+    "renewals": ("a renewal of this policy on this day is", "renewed_on"),
+}
+
+
 def import_csv(
     uow: UnitOfWork,
     path: Path,
@@ -444,7 +560,7 @@ def import_csv(
     batch: int = BATCH,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Import one customers or policies file (the kind is read from its header).
+    """Import one customers, policies or renewals file (the kind is read from its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
@@ -454,7 +570,8 @@ def import_csv(
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
-            force or ended started, or a status reached) is refused, rule ``date.future``;
+            force or ended started, a status reached, or a renewal) is refused, rule
+            ``date.future``;
             a PENDING policy may start later. None (the default) checks nothing; the
             command line passes today's date.
 
@@ -462,7 +579,7 @@ def import_csv(
         CsvImportError: the file cannot be read as a CSV of this layout (names the line).
     """
     kind, columns = kind_of(path)
-    build = functools.partial(_customer if kind == "customers" else _policy, today=today)
+    build = functools.partial(_BUILDERS[kind], today=today)
     target = rejects_path or path.with_name(path.stem + ".rejects.csv")
     rows = stored = present = 0
     rejects: list[_Reject] = []
@@ -495,8 +612,9 @@ def import_csv(
             else:
                 seen = first_line.setdefault(item.id, line)
                 if seen != line:
-                    reason = f"the id is repeated in this file (first on line {seen})"
-                    rejects.append(_Reject(line, "id", "duplicate", reason))
+                    what, column = _REPEATED[kind]
+                    reason = f"{what} repeated in this file (first on line {seen})"
+                    rejects.append(_Reject(line, column, "duplicate", reason))
                 else:
                     pending.append((line, item))
             if len(pending) >= batch:
