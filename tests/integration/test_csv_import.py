@@ -406,9 +406,9 @@ class TestRenewals:
         assert result.rejects_path is not None
         assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
             ("5", "renewed_on", "duplicate"),
-            ("6", "renewed_on", "renewal.order"),
+            ("6", "renewed_on", "premium.order"),
             ("7", "policy_id", "reference.missing"),
-            ("8", "renewed_on", "renewal.order"),
+            ("8", "renewed_on", "premium.order"),
             ("9", "premium", "money.places"),
             ("10", "renewed_on", "date.future"),
         ]
@@ -444,9 +444,36 @@ class TestRenewals:
         assert (corrected.stored, corrected.rejected) == (1, 1)
         assert corrected.rejects_path is not None
         assert [(r["field"], r["rule"]) for r in rejects(corrected.rejects_path)] == [
-            ("premium", "renewal.conflict")
+            ("premium", "premium.conflict")
         ]
         assert [p.on.year for p in _policy(store, "P1").purchases] == [2020, 2021, 2022, 2024]
+
+    def test_missed_premiums_are_recorded_on_days_in_force(
+        self, tmp_path: Path, backend: str
+    ) -> None:
+        store = STORES[backend]()
+        _book(store, tmp_path)
+        path = write(
+            tmp_path / "missed.csv",
+            "policy_id,due_date,premium\n"
+            "P1,2023-02-01,\n"
+            "P2,2021-06-01,250\n"
+            "P2,2021-10-01,\n"  # P2 lapsed on 2021-09-01
+            "P1,2023-02-01,\n",
+        )
+        result = import_csv(store.unit_of_work(), path)
+        assert (result.kind, result.stored, result.rejected) == ("missed premiums", 2, 2)
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+            ("4", "due_date", "premium.order"),
+            ("5", "due_date", "duplicate"),
+        ]
+        assert [(m.due_date, m.amount) for m in _policy(store, "P2").missed_premiums] == [
+            (dt.date(2021, 6, 1), Money("250"))
+        ]
+        assert [m.due_date for m in _policy(store, "P1").missed_premiums] == [dt.date(2023, 2, 1)]
+        again = import_csv(store.unit_of_work(), path)
+        assert (again.stored, again.already_present, again.rejected) == (0, 2, 2)
 
 
 def test_a_renewal_of_another_insurers_policy_is_refused_on_its_policy(tmp_path: Path) -> None:
@@ -461,24 +488,28 @@ def test_a_renewal_of_another_insurers_policy_is_refused_on_its_policy(tmp_path:
     result = import_csv(store.unit_of_work(), path)
     assert result.rejects_path is not None
     assert [(r["field"], r["rule"], r["reason"]) for r in rejects(result.rejects_path)] == [
-        ("policy_id", "renewal.order", "only our policies can be renewed here")
+        ("policy_id", "premium.order", "only our policies' premiums are recorded here")
     ]
 
 
-def test_the_command_line_imports_renewals_after_policies(tmp_path: Path) -> None:
+def test_the_command_line_imports_premiums_after_policies(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'book.db'}"
     files = [
+        write(tmp_path / "missed.csv", "policy_id,due_date\nP1,2022-02-01\n"),
         write(tmp_path / "renewals.csv", "policy_id,renewed_on\nP1,2021-02-01\n"),
         write(tmp_path / "policies.csv", POLICIES),
         write(tmp_path / "customers.csv", CUSTOMERS),
     ]
     result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
     said = " ".join(result.output.split())
-    assert said.index("(customers)") < said.index("(policies)") < said.index("(renewals)")
+    kinds = ["(customers)", "(policies)", "(renewals)", "(missed premiums)"]
+    assert [said.index(kind) for kind in kinds] == sorted(said.index(kind) for kind in kinds)
     assert "renewals.csv (renewals): 1 rows, 1 stored" in said
+    assert "missed.csv (missed premiums): 1 rows, 1 stored" in said
     store = SqlStore.open(url)
     try:
         assert len(_policy(store, "P1").purchases) == 2
+        assert len(_policy(store, "P1").missed_premiums) == 1
     finally:
         store.dispose()
 

@@ -483,7 +483,7 @@ class TestRecordRenewal:
             policy.record_renewal(dt.date(2020, 1, 1))
 
     def test_another_insurers_policy_and_another_currency_are_refused(self) -> None:
-        with pytest.raises(RuleViolation, match="only our policies"):
+        with pytest.raises(RuleViolation, match="only our policies' premiums"):
             make_policy(insurer="平安人寿").activate(DAY).record_renewal(days(400))
         error = raised(make_policy().activate(DAY).record_renewal, days(1), Money(5, "USD"))
         assert (error.field, error.rule) == ("premium", "money.mixed")
@@ -528,3 +528,44 @@ class TestRecordRenewal:
         day = latest + dt.timedelta(days=data.draw(st.integers(1, 800)))
         premium = Money(data.draw(st.decimals(0, 10**6, places=2)), policy.currency)
         assert policy.record_renewal(day, premium).purchases == policy.renew(day, premium).purchases
+
+
+class TestRecordUnpaidRenewal:
+    def test_a_premium_missed_before_the_lapse_is_kept_in_due_date_order(self) -> None:
+        policy = (
+            make_policy()
+            .activate(dt.date(2020, 1, 1))
+            .record_missed_premium(dt.date(2022, 1, 1))
+            .lapse(dt.date(2022, 3, 2))
+        )
+        recorded = policy.record_unpaid_renewal(dt.date(2021, 1, 1), Money("1000"))
+        assert recorded.missed_premiums == (
+            MissedPremium(dt.date(2021, 1, 1), Money("1000")),
+            MissedPremium(dt.date(2022, 1, 1), Money("1200.50")),
+        )
+        assert recorded.status is S.LAPSED
+        assert recorded.purchases == policy.purchases
+
+    def test_its_due_date_is_checked_like_a_renewals_day(self) -> None:
+        policy = make_policy().activate(dt.date(2020, 1, 1)).lapse(dt.date(2021, 3, 1))
+        with pytest.raises(RuleViolation, match="not in force on that day"):
+            policy.record_unpaid_renewal(dt.date(2021, 6, 1))
+        with pytest.raises(RuleViolation, match="falls due after the new-policy purchase"):
+            policy.record_unpaid_renewal(dt.date(2020, 1, 1))
+        with pytest.raises(RuleViolation, match="only our policies"):
+            make_policy(insurer="平安人寿").activate(DAY).record_unpaid_renewal(days(400))
+        error = raised(policy.record_unpaid_renewal, dt.date(2021, 1, 1), Money(5, "USD"))
+        assert (error.field, error.rule) == ("premium", "money.mixed")
+
+    @given(data=st.data())
+    def test_the_days_refused_are_those_a_renewal_is_refused_on(self, data: st.DataObject) -> None:
+        policy = data.draw(gen.policies("C1", "C2", until=dt.date(2025, 12, 31)))
+        day = data.draw(st.dates(dt.date(1999, 1, 1), dt.date(2026, 12, 31)))
+        outcomes = []
+        for record in (policy.record_renewal, policy.record_unpaid_renewal):
+            try:
+                record(day)
+                outcomes.append(True)
+            except RuleViolation:
+                outcomes.append(False)
+        assert outcomes[0] == outcomes[1]

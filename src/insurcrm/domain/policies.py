@@ -386,14 +386,31 @@ class Policy:
             raise RuleViolation(
                 f"policy {self.number}: a renewal cannot predate the last status change"
             )
-        amount = premium if premium is not None else self.annual_premium
-        if amount.currency != self.currency:
-            raise ValidationError("premium", "money.mixed", "must be in the policy's currency")
+        amount = self._amount(premium)
         return attrs.evolve(
             self,
             annual_premium=amount,
             purchases=(*self.purchases, Purchase(on, amount, PurchaseKind.RENEWAL)),
         )
+
+    def _check_renewal_day(self, on: dt.date, what: str) -> None:
+        """Refuse ``on`` unless the policy was ours and in force at the end of it, after its
+        new-policy purchase: the days a renewal premium can be paid or fall due."""
+        if not self.is_ours:
+            raise RuleViolation(
+                f"policy {self.number}: only our policies' premiums are recorded here"
+            )
+        if self.status_on(on) is not PolicyStatus.IN_FORCE:
+            raise RuleViolation(f"policy {self.number}: the policy was not in force on that day")
+        if not self.purchases or on <= self.purchases[0].on:
+            raise RuleViolation(f"policy {self.number}: {what} after the new-policy purchase")
+
+    def _amount(self, amount: Money | None) -> Money:
+        """``amount``, by default the annual premium; refused in another currency."""
+        amount = amount if amount is not None else self.annual_premium
+        if amount.currency != self.currency:
+            raise ValidationError("premium", "money.mixed", "must be in the policy's currency")
+        return amount
 
     def record_renewal(self, on: dt.date, premium: Money | None = None) -> Policy:
         """Record a renewal paid on a past day (a payment history brought over from another
@@ -408,21 +425,32 @@ class Policy:
                 or ``on`` is not after its new-policy purchase.
             ValidationError: ``premium`` is in another currency than the policy's.
         """
-        if not self.is_ours:
-            raise RuleViolation(f"policy {self.number}: only our policies can be renewed here")
-        if self.status_on(on) is not PolicyStatus.IN_FORCE:
-            raise RuleViolation(f"policy {self.number}: the policy was not in force on that day")
-        if not self.purchases or on <= self.purchases[0].on:
-            raise RuleViolation(
-                f"policy {self.number}: a renewal comes after the new-policy purchase"
-            )
-        amount = premium if premium is not None else self.annual_premium
-        if amount.currency != self.currency:
-            raise ValidationError("premium", "money.mixed", "must be in the policy's currency")
+        self._check_renewal_day(on, "a renewal comes")
+        renewal = Purchase(on, self._amount(premium), PurchaseKind.RENEWAL)
         place = sum(1 for p in self.purchases if p.on <= on)
-        renewal = Purchase(on, amount, PurchaseKind.RENEWAL)
         purchases = (*self.purchases[:place], renewal, *self.purchases[place:])
         return attrs.evolve(self, purchases=purchases)
+
+    def record_unpaid_renewal(self, due_date: dt.date, amount: Money | None = None) -> Policy:
+        """Record a renewal premium that fell due on a past day and was not paid by the end
+        of its grace period (a missed premium of a payment history brought over from another
+        system), checked the way :meth:`record_renewal` checks a renewal's day.
+
+        :meth:`record_missed_premium` records one as it happens, unchecked; this one is for
+        a history, so the due date must be a day the policy was ours and in force, after
+        its new-policy purchase (the policy lapses only at the end of the grace period).
+        The missed premiums stay in due-date order.
+
+        Raises:
+            RuleViolation: the policy is not ours, was not in force at the end of
+                ``due_date``, or ``due_date`` is not after its new-policy purchase.
+            ValidationError: ``amount`` is in another currency than the policy's.
+        """
+        self._check_renewal_day(due_date, "a renewal premium falls due")
+        missed = MissedPremium(due_date, self._amount(amount))
+        place = sum(1 for m in self.missed_premiums if m.due_date <= due_date)
+        kept = self.missed_premiums
+        return attrs.evolve(self, missed_premiums=(*kept[:place], missed, *kept[place:]))
 
     def record_missed_premium(self, due_date: dt.date, amount: Money | None = None) -> Policy:
         """Record a renewal premium unpaid at the end of its grace period."""

@@ -1,4 +1,5 @@
-"""Import customers, policies and renewals from CSV files (UTF-8, with or without a BOM).
+"""Import customers, policies and their premiums from CSV files (UTF-8, with or without a
+BOM).
 
 Column layout (the header names the columns, in any order; only the required ones must be
 there; an unknown column is an error):
@@ -13,6 +14,8 @@ there; an unknown column is an error):
 * renewals (the renewal premiums paid on stored policies, a payment history): ``policy_id``,
   ``renewed_on`` (required); ``premium`` (default: the policy's annual premium, in its
   currency).
+* missed premiums (renewal premiums not paid by the end of their grace period):
+  ``policy_id``, ``due_date`` (required); ``premium`` (as for renewals).
 
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
@@ -57,6 +60,7 @@ from insurcrm.errors import Duplicate, InsurCRMError, NotFound, RuleViolation, V
 __all__ = [
     "CUSTOMER_COLUMNS",
     "KINDS",
+    "MISSED_COLUMNS",
     "POLICY_COLUMNS",
     "RENEWAL_COLUMNS",
     "CsvImportError",
@@ -107,6 +111,9 @@ POLICY_COLUMNS = (
 RENEWAL_REQUIRED = ("policy_id", "renewed_on")
 #: Every column of a renewals file.
 RENEWAL_COLUMNS = (*RENEWAL_REQUIRED, "premium")
+MISSED_REQUIRED = ("policy_id", "due_date")
+#: Every column of a missed premiums file.
+MISSED_COLUMNS = (*MISSED_REQUIRED, "premium")
 
 #: Rows stored per transaction.
 BATCH = 1000
@@ -273,27 +280,29 @@ def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
 
 
 @attrs.frozen
-class _Renewal:
-    """One row of a renewals file: a renewal premium paid on a stored policy."""
+class _Premium:
+    """One row of a renewals or missed premiums file: a renewal premium paid, or missed,
+    on a stored policy on a day."""
 
     policy_id: str
     on: dt.date
-    premium: Decimal | None  # None: the policy's annual premium
+    amount: Decimal | None  # None: the policy's annual premium
 
     @property
     def id(self) -> str:
-        """The row's key within its file: one renewal a policy a day."""
+        """The row's key within its file: one renewal (or missed premium) a policy a day."""
         return f"{self.policy_id} {self.on.isoformat()}"
 
 
-def _renewal(row: dict[str, str], today: dt.date | None = None) -> _Renewal:
-    premium = None
+def _premium_row(day: str, row: dict[str, str], today: dt.date | None = None) -> _Premium:
+    """The row of a file whose day column is ``day``."""
+    amount = None
     if _text(row, "premium") is not None:  # in the policy's currency, read when stored
-        premium = _money(row, "premium", DEFAULT_CURRENCY).amount
-    return _Renewal(
+        amount = _money(row, "premium", DEFAULT_CURRENCY).amount
+    return _Premium(
         _required(_text(row, "policy_id"), "policy_id"),
-        _not_after(_required(_date(row, "renewed_on"), "renewed_on"), "renewed_on", today),
-        premium,
+        _not_after(_required(_date(row, day), day), day, today),
+        amount,
     )
 
 
@@ -353,13 +362,14 @@ KINDS = (
     ("customers", None, CUSTOMER_REQUIRED, CUSTOMER_COLUMNS),
     ("policies", "policyholder_id", POLICY_REQUIRED, POLICY_COLUMNS),
     ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
+    ("missed premiums", "due_date", MISSED_REQUIRED, MISSED_COLUMNS),
 )
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
-    """``("customers" | "policies" | "renewals", the columns)`` of a file, from its header:
-    a header with ``policyholder_id`` is a policies file, one with ``renewed_on`` a renewals
-    file, any other a customers file.
+    """``(kind, the columns)`` of a file, from its header: a header with
+    ``policyholder_id`` is a policies file, one with ``renewed_on`` a renewals file, one
+    with ``due_date`` a missed premiums file, any other a customers file (:data:`KINDS`).
 
     Raises:
         CsvImportError: unreadable, not UTF-8, or a required column missing.
@@ -391,8 +401,8 @@ def _store(
     The whole batch goes through the bulk path when it can; a batch with a row already
     stored (a re-run) or a missing reference is stored row by row to tell them apart.
     """
-    if kind == "renewals":
-        return _store_renewals(uow, items)
+    if kind in _PREMIUMS:
+        return _store_premiums(uow, _PREMIUMS[kind], items)
     with uow:
         try:
             if kind == "customers":
@@ -460,56 +470,78 @@ def _store_rows(
     return stored, present, rejects
 
 
-def _store_renewals(
-    uow: UnitOfWork, items: list[tuple[int, _Renewal]]
-) -> tuple[int, int, list[_Reject]]:
-    """Record one batch of renewals in one transaction, each policy loaded and saved once;
-    returns (stored, already present, rejects).
+@attrs.frozen
+class _PremiumKind:
+    """How the rows of a renewals or missed premiums file are recorded on their policy."""
 
-    A renewal already stored on its day with the same premium is already present; with
-    another premium the row is refused, since one of the two is wrong.
+    day: str  # the column of the day
+    stored: Callable[[Policy, dt.date], list[Money]]  # the amounts stored on that day
+    record: Callable[[Policy, dt.date, Money], Policy]
+    what: str  # what a row records, for the reasons
+
+
+_PREMIUMS = {
+    "renewals": _PremiumKind(
+        "renewed_on",
+        lambda policy, day: [
+            p.amount for p in policy.purchases if p.kind is PurchaseKind.RENEWAL and p.on == day
+        ],
+        Policy.record_renewal,
+        "a renewal",
+    ),
+    "missed premiums": _PremiumKind(
+        "due_date",
+        lambda policy, day: [m.amount for m in policy.missed_premiums if m.due_date == day],
+        Policy.record_unpaid_renewal,
+        "a missed premium",
+    ),
+}
+
+
+def _store_premiums(
+    uow: UnitOfWork, kind: _PremiumKind, items: list[tuple[int, _Premium]]
+) -> tuple[int, int, list[_Reject]]:
+    """Record one batch of renewals (or missed premiums) in one transaction, each policy
+    loaded and saved once; returns (stored, already present, rejects).
+
+    One already stored on its day with the same premium is already present; with another
+    premium the row is refused, since one of the two is wrong.
     """
     stored = present = 0
     rejects: list[_Reject] = []
-    by_policy: dict[str, list[tuple[int, _Renewal]]] = {}
-    for line, renewal in items:
-        by_policy.setdefault(renewal.policy_id, []).append((line, renewal))
+    by_policy: dict[str, list[tuple[int, _Premium]]] = {}
+    for line, entry in items:
+        by_policy.setdefault(entry.policy_id, []).append((line, entry))
     with uow:
-        for policy_id, renewals in by_policy.items():
+        for policy_id, entries in by_policy.items():
             try:
                 policy = uow.policies.get(policy_id)
             except NotFound:
                 reason = "no such policy stored"
                 rejects += [
-                    _Reject(line, "policy_id", "reference.missing", reason) for line, _ in renewals
+                    _Reject(n, "policy_id", "reference.missing", reason) for n, _ in entries
                 ]
                 continue
             before = policy
-            for line, renewal in renewals:
-                try:
-                    premium = policy.annual_premium
-                    if renewal.premium is not None:
-                        premium = Money(renewal.premium, policy.currency)
-                    stored_that_day = [
-                        p.amount
-                        for p in policy.purchases
-                        if p.kind is PurchaseKind.RENEWAL and p.on == renewal.on
-                    ]
-                    if premium in stored_that_day:
-                        present += 1
-                        continue
-                    if stored_that_day:
-                        reason = "the policy has a renewal stored on this day with another premium"
-                        rejects.append(_Reject(line, "premium", "renewal.conflict", reason))
-                        continue
-                    policy = policy.record_renewal(renewal.on, premium)
-                    stored += 1
-                except ValidationError as error:
-                    rejects.append(_Reject(line, error.field, error.rule, error.message))
-                except RuleViolation as error:
-                    column = "renewed_on" if policy.is_ours else "policy_id"
-                    reason = str(error).split(": ", 1)[-1]  # without the policy number
-                    rejects.append(_Reject(line, column, "renewal.order", reason))
+            for line, entry in entries:
+                amount = policy.annual_premium
+                if entry.amount is not None:
+                    amount = Money(entry.amount, policy.currency)
+                on_that_day = kind.stored(policy, entry.on)
+                if amount in on_that_day:
+                    present += 1
+                elif on_that_day:
+                    reason = f"the policy has {kind.what} stored on this day with another premium"
+                    rejects.append(_Reject(line, "premium", "premium.conflict", reason))
+                else:
+                    try:
+                        policy = kind.record(policy, entry.on, amount)
+                    except RuleViolation as error:
+                        column = kind.day if policy.is_ours else "policy_id"
+                        reason = str(error).split(": ", 1)[-1]  # without the policy number
+                        rejects.append(_Reject(line, column, "premium.order", reason))
+                    else:
+                        stored += 1
             if policy is not before:
                 uow.policies.save(policy)
         uow.commit()
@@ -537,10 +569,10 @@ def _column_naming(item: Customer | Policy, key: str) -> str:
 
 
 #: How each kind of row is read from its columns.
-_BUILDERS: dict[str, Callable[..., Customer | Policy | _Renewal]] = {
+_BUILDERS: dict[str, Callable[..., Customer | Policy | _Premium]] = {
     "customers": _customer,
     "policies": _policy,
-    "renewals": _renewal,
+    **{name: functools.partial(_premium_row, kind.day) for name, kind in _PREMIUMS.items()},
 }
 
 #: What a row repeats when its key is repeated in a file, and the column it is reported on.
@@ -548,6 +580,7 @@ _REPEATED = {
     "customers": ("the id is", "id"),
     "policies": ("the id is", "id"),
     "renewals": ("a renewal of this policy on this day is", "renewed_on"),
+    "missed premiums": ("a missed premium of this policy on this day is", "due_date"),
 }
 
 
@@ -560,7 +593,8 @@ def import_csv(
     batch: int = BATCH,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Import one customers, policies or renewals file (the kind is read from its header).
+    """Import one customers, policies, renewals or missed premiums file (the kind is read
+    from its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
@@ -570,7 +604,8 @@ def import_csv(
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
-            force or ended started, a status reached, or a renewal) is refused, rule
+            force or ended started, a status reached, a renewal or a premium due) is
+            refused, rule
             ``date.future``;
             a PENDING policy may start later. None (the default) checks nothing; the
             command line passes today's date.
