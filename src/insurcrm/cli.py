@@ -4,7 +4,7 @@ Commands::
 
     insurcrm demo [--db URL] [--customers N] [--seed S]   build a sample book and summarise it
     insurcrm generate --db URL --customers N [--seed S]   fill a database with a synthetic book
-    insurcrm import --db URL FILE.csv ...                   import customers and policies
+    insurcrm import --db URL FILE.csv ...                   import customers, policies, premiums
     insurcrm summary [--db URL]                            summarise the book in a database
     insurcrm assess --db URL [--as-of D] [--format F] [--out FILE]  assess every customer
     insurcrm tiers review --db URL [--as-of D] [--ladder F]  review every customer's tier

@@ -1,6 +1,6 @@
-"""Importing customers, policies and renewals from CSV: validation with the domain rules, a rejects
-file that names line, field and reason without the values, idempotent re-runs, resuming an
-interrupted import, and clear errors for files that cannot be read."""
+"""Importing customers, policies, renewals and missed premiums from CSV: validation with the
+domain rules, a rejects file that names line, field and reason without the values, idempotent
+re-runs, resuming an interrupted import, and clear errors for files that cannot be read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import pytest
 from click.testing import CliRunner
 from hypothesis import event, given, settings
@@ -22,6 +23,7 @@ from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.domain.values import Money
 from insurcrm.errors import NotFound, RuleViolation
+from insurcrm.services import csv_import
 from insurcrm.services.csv_import import CsvImportError, import_csv
 from insurcrm.testing import strategies as gen
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
@@ -475,6 +477,85 @@ class TestRenewals:
         again = import_csv(store.unit_of_work(), path)
         assert (again.stored, again.already_present, again.rejected) == (0, 2, 2)
 
+    def test_a_row_without_premium_is_present_whatever_the_premium_is_now(
+        self, tmp_path: Path, backend: str
+    ) -> None:
+        store = STORES[backend]()
+        _book(store, tmp_path)
+        path = write(tmp_path / "r.csv", "policy_id,renewed_on\nP1,2021-02-01\n")
+        assert import_csv(store.unit_of_work(), path).stored == 1
+        with store.unit_of_work() as uow:  # the premium goes up at the next renewal
+            uow.policies.save(uow.policies.get("P1").renew(dt.date(2022, 2, 1), Money("13000")))
+            uow.commit()
+        again = import_csv(store.unit_of_work(), path)
+        assert (again.stored, again.already_present, again.rejected) == (0, 1, 0)
+
+
+def test_a_batch_another_writer_got_in_the_way_of_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    renewals = csv_import._PREMIUMS["renewals"]
+    calls: list[str] = []
+
+    def interfered(policy: Policy, on: dt.date, amount: Money) -> Policy:
+        calls.append(policy.id)
+        if len(calls) == 1:  # another writer renews P1 between the batch's read and save
+            with store.unit_of_work() as other:
+                p1 = other.policies.get("P1")
+                other.policies.save(p1.renew(dt.date(2023, 2, 1)))
+                other.commit()
+        return renewals.record(policy, on, amount)
+
+    monkeypatch.setitem(csv_import._PREMIUMS, "renewals", attrs.evolve(renewals, record=interfered))
+    path = write(tmp_path / "r.csv", "policy_id,renewed_on\nP1,2021-02-01\nP2,2021-06-01\n")
+    result = import_csv(store.unit_of_work(), path)
+    assert (calls, result.stored, result.rejected) == (["P1", "P2", "P1", "P2"], 2, 0)
+    assert [p.on.year for p in _policy(store, "P1").purchases] == [2020, 2021, 2023]
+
+
+def test_a_policy_number_never_shows_in_a_reason(tmp_path: Path) -> None:
+    store = _with_c1(tmp_path)
+    numbered = write(
+        tmp_path / "p.csv",
+        POLICY_KEYS + "sum_assured,annual_premium,status,status_on\n"
+        "P1,SECRET: 4401-7788,C1,C1,LIFE,2020-01-01,20,1000,100,LAPSED,2021-01-01\n"
+        "P2,SECRET: 4401-7789,C1,C1,LIFE,2020-01-01,20,1000,100,LAPSED,2019-01-01\n",
+    )
+    policies = import_csv(store.unit_of_work(), numbered)
+    missed = write(tmp_path / "m.csv", "policy_id,due_date\nP1,2021-06-01\n")
+    premiums = import_csv(store.unit_of_work(), missed)
+    for result in (policies, premiums):
+        assert result.rejects_path is not None
+        assert "4401" not in result.rejects_path.read_text(encoding="utf-8")
+
+
+def test_a_missed_premium_is_due_before_the_import_date(tmp_path: Path) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    path = write(tmp_path / "m.csv", "policy_id,due_date\nP1,2026-12-03\nP1,2026-12-04\n")
+    result = import_csv(store.unit_of_work(), path, today=dt.date(2026, 12, 4))
+    assert result.rejects_path is not None
+    assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+        ("3", "due_date", "date.future")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "match"),
+    [
+        ("id,name,created_on,due_date", "unknown or repeated columns due_date"),
+        ("policy_id,renewed", "a file of premiums needs renewed_on"),
+        ("policy_id,due_date,amount", "unknown or repeated columns amount"),
+    ],
+)
+def test_a_header_is_told_apart_by_policy_id_and_its_day(
+    tmp_path: Path, header: str, match: str
+) -> None:
+    with pytest.raises(CsvImportError, match=match):
+        import_csv(MemoryStore().unit_of_work(), write(tmp_path / "f.csv", header + "\n"))
+
 
 def test_a_renewal_of_another_insurers_policy_is_refused_on_its_policy(tmp_path: Path) -> None:
     store = _with_c1(tmp_path)
@@ -487,8 +568,8 @@ def test_a_renewal_of_another_insurers_policy_is_refused_on_its_policy(tmp_path:
     path = write(tmp_path / "r.csv", "policy_id,renewed_on\nP1,2021-01-01\n")
     result = import_csv(store.unit_of_work(), path)
     assert result.rejects_path is not None
-    assert [(r["field"], r["rule"], r["reason"]) for r in rejects(result.rejects_path)] == [
-        ("policy_id", "premium.order", "only our policies' premiums are recorded here")
+    assert [(r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
+        ("policy_id", "premium.not_ours")
     ]
 
 

@@ -376,6 +376,11 @@ class _Policies:
     def get(self, policy_id: str) -> Policy:
         return self._uow.table_policies().get(policy_id)
 
+    def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
+        table = self._uow.table_policies()
+        found = (table.current(i) for i in sorted(set(policy_ids)))
+        return [p for p in found if p is not None]
+
     def get_by_number(self, number: str) -> Policy:
         table = self._uow.table_policies()
         holder = table.holder(number)
@@ -389,6 +394,28 @@ class _Policies:
         table.check_free(policy)
         self._parties_exist(policy)
         return table.save(policy)
+
+    def save_many(self, policies: Iterable[Policy]) -> int:
+        table = self._uow.table_policies()
+        batch = list(policies)
+        seen: set[str] = set()
+        numbers: set[str] = set()
+        for policy in batch:  # every check first, so a refused batch stages nothing
+            stored = table.get(policy.id)
+            if policy.id in seen or stored.version != policy.version:
+                raise ConcurrencyError(
+                    f"policy {policy.id}: saved from version {policy.version}, "
+                    "which is not the stored one"
+                )
+            table.check_free(policy)
+            if policy.number in numbers:
+                raise Duplicate("policy number", policy.number)
+            self._parties_exist(policy)
+            seen.add(policy.id)
+            numbers.add(policy.number)
+        for policy in batch:
+            table.save(policy)
+        return len(batch)
 
     def of_customer(self, customer_id: str) -> Sequence[Policy]:
         return [

@@ -427,7 +427,7 @@ class Policy:
         """
         self._check_renewal_day(on, "a renewal comes")
         renewal = Purchase(on, self._amount(premium), PurchaseKind.RENEWAL)
-        place = sum(1 for p in self.purchases if p.on <= on)
+        place = _after_last([p.on for p in self.purchases], on)
         purchases = (*self.purchases[:place], renewal, *self.purchases[place:])
         return attrs.evolve(self, purchases=purchases)
 
@@ -448,13 +448,17 @@ class Policy:
         """
         self._check_renewal_day(due_date, "a renewal premium falls due")
         missed = MissedPremium(due_date, self._amount(amount))
-        place = sum(1 for m in self.missed_premiums if m.due_date <= due_date)
+        place = _after_last([m.due_date for m in self.missed_premiums], due_date)
         kept = self.missed_premiums
         return attrs.evolve(self, missed_premiums=(*kept[:place], missed, *kept[place:]))
 
     def record_missed_premium(self, due_date: dt.date, amount: Money | None = None) -> Policy:
-        """Record a renewal premium unpaid at the end of its grace period."""
-        missed = MissedPremium(due_date, amount if amount is not None else self.annual_premium)
+        """Record a renewal premium unpaid at the end of its grace period.
+
+        Raises:
+            ValidationError: ``amount`` is in another currency than the policy's.
+        """
+        missed = MissedPremium(due_date, self._amount(amount))
         return attrs.evolve(self, missed_premiums=(*self.missed_premiums, missed))
 
     def forget_beneficiary(self, customer_id: str) -> Policy:
@@ -477,6 +481,12 @@ class Policy:
                 changed = True
             kept.append(beneficiary)
         return attrs.evolve(self, beneficiaries=tuple(kept)) if changed else self
+
+
+def _after_last(days: list[dt.date], day: dt.date) -> int:
+    """The place for ``day`` in ``days``: after the last one on or before it (the start when
+    none is), so entries of one day keep the order they were recorded in."""
+    return next((i + 1 for i in range(len(days) - 1, -1, -1) if days[i] <= day), 0)
 
 
 def ours_in_force(policies: Iterable[Policy], as_of: dt.date) -> list[Policy]:

@@ -163,6 +163,11 @@ class PolicyRepository(Protocol):
         """
         ...
 
+    def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
+        """The stored policies among ``policy_ids``, by id; an id not stored is left out.
+        One read for a batch where :meth:`get` reads one policy."""
+        ...
+
     def get_by_number(self, number: str) -> Policy:
         """The policy with this policy number.
 
@@ -177,6 +182,23 @@ class PolicyRepository(Protocol):
         Raises:
             ConcurrencyError: the policy was changed since it was read.
             NotFound: no such policy.
+        """
+        ...
+
+    def save_many(self, policies: Iterable[Policy]) -> int:
+        """Store many changed policies at once (a batch read with :meth:`get_many`);
+        returns how many.
+
+        The same as :meth:`save` for each in order, checked as one batch before any is
+        written: when it is refused, nothing of it is stored (a writer that changed one
+        of them meanwhile may still be found while writing: then leave the unit of work
+        without committing, as after any error).
+
+        Raises:
+            ConcurrencyError: a policy was changed since it was read, or is in the batch
+                twice.
+            NotFound: no such policy, or a party is not a stored customer.
+            Duplicate: a policy number is held by another policy or repeated.
         """
         ...
 

@@ -55,7 +55,14 @@ from insurcrm.domain.customers import (
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine, PurchaseKind
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Money, Phone, ResidentId
-from insurcrm.errors import Duplicate, InsurCRMError, NotFound, RuleViolation, ValidationError
+from insurcrm.errors import (
+    ConcurrencyError,
+    Duplicate,
+    InsurCRMError,
+    NotFound,
+    RuleViolation,
+    ValidationError,
+)
 
 __all__ = [
     "CUSTOMER_COLUMNS",
@@ -117,6 +124,10 @@ MISSED_COLUMNS = (*MISSED_REQUIRED, "premium")
 
 #: Rows stored per transaction.
 BATCH = 1000
+
+#: How many times a batch of renewals or missed premiums is tried again when another
+#: writer saved one of its policies meanwhile (before the error is let through).
+_RETRIES = 3
 
 Progress = Callable[[int], None]
 
@@ -276,7 +287,43 @@ def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
     try:
         return policy.transition(status, on, _code(row, "end_reason", EndReason))
     except RuleViolation as error:
-        raise ValidationError("status_on", "status.order", str(error).split(": ", 1)[-1]) from None
+        raise ValidationError("status_on", "status.order", _reason(error, policy)) from None
+
+
+def _reason(error: RuleViolation, policy: Policy) -> str:
+    """The domain's reason without the policy number it starts with (a reject file names
+    lines, never values)."""
+    return str(error).removeprefix(f"policy {policy.number}: ")
+
+
+@attrs.frozen
+class _PremiumKind:
+    """How the rows of a renewals or missed premiums file are recorded on their policy."""
+
+    day: str  # the column of the day
+    stored: Callable[[Policy, dt.date], list[Money]]  # the amounts stored on that day
+    record: Callable[[Policy, dt.date, Money], Policy]
+    what: str  # what a row records, for the reasons
+    missed: bool = False  # a premium missed: its due date is before the import date
+
+
+_PREMIUMS = {
+    "renewals": _PremiumKind(
+        "renewed_on",
+        lambda policy, day: [
+            p.amount for p in policy.purchases if p.kind is PurchaseKind.RENEWAL and p.on == day
+        ],
+        Policy.record_renewal,
+        "a renewal",
+    ),
+    "missed premiums": _PremiumKind(
+        "due_date",
+        lambda policy, day: [m.amount for m in policy.missed_premiums if m.due_date == day],
+        Policy.record_unpaid_renewal,
+        "a missed premium",
+        missed=True,
+    ),
+}
 
 
 @attrs.frozen
@@ -294,14 +341,18 @@ class _Premium:
         return f"{self.policy_id} {self.on.isoformat()}"
 
 
-def _premium_row(day: str, row: dict[str, str], today: dt.date | None = None) -> _Premium:
-    """The row of a file whose day column is ``day``."""
+def _premium_row(kind: _PremiumKind, row: dict[str, str], today: dt.date | None = None) -> _Premium:
+    """A row of a renewals or missed premiums file."""
     amount = None
     if _text(row, "premium") is not None:  # in the policy's currency, read when stored
         amount = _money(row, "premium", DEFAULT_CURRENCY).amount
+    day = _required(_date(row, kind.day), kind.day)
+    if kind.missed and today is not None and day >= today:
+        reason = "is not before the import date: a premium is missed only after it falls due"
+        raise ValidationError(kind.day, "date.future", reason)
     return _Premium(
         _required(_text(row, "policy_id"), "policy_id"),
-        _not_after(_required(_date(row, day), day), day, today),
+        _not_after(day, kind.day, today),
         amount,
     )
 
@@ -358,7 +409,7 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, s
 
 #: The kinds of file, each with the column that tells it apart (None: any other file), its
 #: required and its every columns, in the order a command line imports them.
-KINDS = (
+KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
     ("customers", None, CUSTOMER_REQUIRED, CUSTOMER_COLUMNS),
     ("policies", "policyholder_id", POLICY_REQUIRED, POLICY_COLUMNS),
     ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
@@ -367,18 +418,32 @@ KINDS = (
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
-    """``(kind, the columns)`` of a file, from its header: a header with
-    ``policyholder_id`` is a policies file, one with ``renewed_on`` a renewals file, one
-    with ``due_date`` a missed premiums file, any other a customers file (:data:`KINDS`).
+    """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
+    ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
+    premiums: renewals with ``renewed_on``, missed premiums with ``due_date``; any other is
+    a customers file.
 
     Raises:
-        CsvImportError: unreadable, not UTF-8, or a required column missing.
+        CsvImportError: unreadable, not UTF-8, a required column missing, or premiums
+            without the column of their day.
     """
     header = next(csv.reader(_lines(path)), [])
     names = {h.strip() for h in header}
-    kind, _, required, columns = next(
-        (k for k in KINDS if k[1] in names), next(k for k in KINDS if k[1] is None)
-    )
+    if "policyholder_id" in names:
+        kind = "policies"
+    elif "policy_id" in names:
+        premiums = [name for name, k in _PREMIUMS.items() if k.day in names]
+        if not premiums:
+            raise CsvImportError(
+                path,
+                1,
+                "wrong header: a file of premiums needs renewed_on (renewals) or due_date "
+                "(missed premiums)",
+            )
+        kind = premiums[0]
+    else:
+        kind = "customers"
+    _, _, required, columns = next(k for k in KINDS if k[0] == kind)
     missing = [c for c in required if c not in names]
     if missing:
         raise CsvImportError(path, 1, f"wrong header: {kind} need the columns {', '.join(missing)}")
@@ -402,6 +467,11 @@ def _store(
     stored (a re-run) or a missing reference is stored row by row to tell them apart.
     """
     if kind in _PREMIUMS:
+        for _ in range(_RETRIES):
+            try:
+                return _store_premiums(uow, _PREMIUMS[kind], items)
+            except ConcurrencyError:
+                pass  # another writer saved one of its policies: read them again
         return _store_premiums(uow, _PREMIUMS[kind], items)
     with uow:
         try:
@@ -470,39 +540,11 @@ def _store_rows(
     return stored, present, rejects
 
 
-@attrs.frozen
-class _PremiumKind:
-    """How the rows of a renewals or missed premiums file are recorded on their policy."""
-
-    day: str  # the column of the day
-    stored: Callable[[Policy, dt.date], list[Money]]  # the amounts stored on that day
-    record: Callable[[Policy, dt.date, Money], Policy]
-    what: str  # what a row records, for the reasons
-
-
-_PREMIUMS = {
-    "renewals": _PremiumKind(
-        "renewed_on",
-        lambda policy, day: [
-            p.amount for p in policy.purchases if p.kind is PurchaseKind.RENEWAL and p.on == day
-        ],
-        Policy.record_renewal,
-        "a renewal",
-    ),
-    "missed premiums": _PremiumKind(
-        "due_date",
-        lambda policy, day: [m.amount for m in policy.missed_premiums if m.due_date == day],
-        Policy.record_unpaid_renewal,
-        "a missed premium",
-    ),
-}
-
-
 def _store_premiums(
     uow: UnitOfWork, kind: _PremiumKind, items: list[tuple[int, _Premium]]
 ) -> tuple[int, int, list[_Reject]]:
-    """Record one batch of renewals (or missed premiums) in one transaction, each policy
-    loaded and saved once; returns (stored, already present, rejects).
+    """Record one batch of renewals (or missed premiums) in one transaction, its policies
+    read and saved together (the bulk path); returns (stored, already present, rejects).
 
     One already stored on its day with the same premium is already present; with another
     premium the row is refused, since one of the two is wrong.
@@ -513,10 +555,11 @@ def _store_premiums(
     for line, entry in items:
         by_policy.setdefault(entry.policy_id, []).append((line, entry))
     with uow:
+        found = {p.id: p for p in uow.policies.get_many(by_policy)}
+        changed: list[Policy] = []
         for policy_id, entries in by_policy.items():
-            try:
-                policy = uow.policies.get(policy_id)
-            except NotFound:
+            policy = found.get(policy_id)
+            if policy is None:
                 reason = "no such policy stored"
                 rejects += [
                     _Reject(n, "policy_id", "reference.missing", reason) for n, _ in entries
@@ -528,22 +571,25 @@ def _store_premiums(
                 if entry.amount is not None:
                     amount = Money(entry.amount, policy.currency)
                 on_that_day = kind.stored(policy, entry.on)
-                if amount in on_that_day:
-                    present += 1
+                if on_that_day and (entry.amount is None or amount in on_that_day):
+                    present += 1  # no premium given: whatever is stored that day is it
                 elif on_that_day:
                     reason = f"the policy has {kind.what} stored on this day with another premium"
                     rejects.append(_Reject(line, "premium", "premium.conflict", reason))
+                elif not policy.is_ours:
+                    reason = "a policy of another insurer: its premiums are not ours to record"
+                    rejects.append(_Reject(line, "policy_id", "premium.not_ours", reason))
                 else:
                     try:
                         policy = kind.record(policy, entry.on, amount)
                     except RuleViolation as error:
-                        column = kind.day if policy.is_ours else "policy_id"
-                        reason = str(error).split(": ", 1)[-1]  # without the policy number
-                        rejects.append(_Reject(line, column, "premium.order", reason))
+                        reason = _reason(error, policy)
+                        rejects.append(_Reject(line, kind.day, "premium.order", reason))
                     else:
                         stored += 1
             if policy is not before:
-                uow.policies.save(policy)
+                changed.append(policy)
+        uow.policies.save_many(changed)
         uow.commit()
     return stored, present, rejects
 
@@ -572,15 +618,14 @@ def _column_naming(item: Customer | Policy, key: str) -> str:
 _BUILDERS: dict[str, Callable[..., Customer | Policy | _Premium]] = {
     "customers": _customer,
     "policies": _policy,
-    **{name: functools.partial(_premium_row, kind.day) for name, kind in _PREMIUMS.items()},
+    **{name: functools.partial(_premium_row, kind) for name, kind in _PREMIUMS.items()},
 }
 
 #: What a row repeats when its key is repeated in a file, and the column it is reported on.
 _REPEATED = {
     "customers": ("the id is", "id"),
     "policies": ("the id is", "id"),
-    "renewals": ("a renewal of this policy on this day is", "renewed_on"),
-    "missed premiums": ("a missed premium of this policy on this day is", "due_date"),
+    **{name: (f"{k.what} of this policy on this day is", k.day) for name, k in _PREMIUMS.items()},
 }
 
 
@@ -604,11 +649,9 @@ def import_csv(
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
-            force or ended started, a status reached, a renewal or a premium due) is
-            refused, rule
-            ``date.future``;
-            a PENDING policy may start later. None (the default) checks nothing; the
-            command line passes today's date.
+            force or ended started, a status reached, a renewal), or a missed premium due
+            on it or later, is refused, rule ``date.future``; a PENDING policy may start
+            later. None (the default) checks nothing; the command line passes today's date.
 
     Raises:
         CsvImportError: the file cannot be read as a CSV of this layout (names the line).
@@ -629,7 +672,7 @@ def import_csv(
         present += already
         by_line = dict(items)
         for reject in refused:
-            if reject.rule == "reference.missing" and not last_try:
+            if reject.rule == "reference.missing" and not last_try and kind not in _PREMIUMS:
                 later.append((reject.line, by_line[reject.line]))
             else:
                 rejects.append(reject)

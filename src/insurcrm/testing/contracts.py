@@ -52,7 +52,7 @@ from insurcrm.domain.events import (
     TierUpgraded,
 )
 from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
-from insurcrm.domain.policies import Beneficiary, EndReason, Policy, ProductLine
+from insurcrm.domain.policies import Beneficiary, EndReason, Policy, PolicyStatus, ProductLine
 from insurcrm.domain.repositories import OutboxEvent, RecordRepository
 from insurcrm.domain.satisfaction import (
     Answer,
@@ -926,6 +926,92 @@ class StoreContract:
             uow.commit()
         with store.unit_of_work() as uow:
             assert (uow.customers.count(), uow.policies.count()) == (2, 0)
+
+    def test_get_many_reads_the_stored_policies_among_the_ids(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        with store.unit_of_work() as uow:
+            added = [uow.policies.add(make_policy(f"P{i}")) for i in (3, 1, 2)]
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.policies.get_many(["P2", "P9", "P1", "P2"]) == [added[1], added[2]]
+            assert uow.policies.get_many([]) == []
+
+    @_SHARED
+    @given(data=st.data())
+    def test_save_many_stores_what_save_stores(self, data: st.DataObject) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"), make_customer("C2", "李娜"))
+        drawn = data.draw(
+            st.lists(
+                gen.policies(policyholder_id="C1", insured_id="C2"),
+                min_size=1,
+                max_size=4,
+                unique_by=(_id, lambda p: p.number),
+            )
+        )
+        with store.unit_of_work() as uow:
+            uow.policies.add_many(drawn)
+            uow.commit()
+        day = dt.date(2026, 1, 1)
+        with store.unit_of_work() as uow:
+            before = uow.outbox.count_pending()
+            read = uow.policies.get_many(p.id for p in drawn)
+            changed = [
+                (p.activate(day) if p.status is PolicyStatus.PENDING else p).record_missed_premium(
+                    day
+                )
+                for p in read
+            ]
+            assert uow.policies.save_many(changed) == len(changed)
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.policies.get_many(p.id for p in drawn) == [
+                attrs.evolve(p, version=2, events=()) for p in changed
+            ]
+            events = sum(len(p.events) for p in changed)  # an activation's
+            assert uow.outbox.count_pending() == before + events
+
+    def test_save_many_refuses_a_bad_batch_and_keeps_nothing(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        with store.unit_of_work() as uow:
+            p1, p2 = (uow.policies.add(make_policy(f"P{i}").activate(DAY)) for i in (1, 2))
+            uow.commit()
+        renewed = p1.renew(dt.date(2025, 1, 1))
+        refused: list[tuple[type[Exception], list[Policy]]] = [
+            (ConcurrencyError, [renewed, attrs.evolve(p2, version=7)]),  # stale
+            (ConcurrencyError, [renewed, renewed]),  # twice in one batch
+            (NotFound, [renewed, make_policy("P9")]),  # not stored
+            (NotFound, [renewed, attrs.evolve(p2, insured_id="C9")]),  # no such party
+            (Duplicate, [renewed, attrs.evolve(p2, number="N-P1")]),  # another's number
+        ]
+        for error, batch in refused:
+            with store.unit_of_work() as uow:
+                with pytest.raises(error):
+                    uow.policies.save_many(batch)
+                assert uow.policies.get("P1") == p1  # nothing of the batch was written
+        with store.unit_of_work() as uow:
+            swapped = [attrs.evolve(p1, number="N-X"), attrs.evolve(p2, number="N-X")]
+            with pytest.raises(Duplicate):
+                uow.policies.save_many(swapped)  # the same new number twice
+        with store.unit_of_work() as uow:
+            assert uow.policies.get_many(["P1", "P2"]) == [p1, p2]
+
+    def test_two_batch_writers_on_one_policy_never_lose_an_update(self) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        with store.unit_of_work() as uow:
+            added = uow.policies.add(make_policy().activate(DAY))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            uow.policies.save_many([added.renew(dt.date(2025, 1, 1))])
+            uow.commit()
+        with store.unit_of_work() as uow, pytest.raises(ConcurrencyError):
+            uow.policies.save_many([added.record_missed_premium(dt.date(2025, 1, 1))])
+        with store.unit_of_work() as uow:
+            stored = uow.policies.get("P1")
+        assert (stored.version, len(stored.purchases), stored.missed_premiums) == (2, 2, ())
 
     # -- tier memberships -------------------------------------------------------------------
 

@@ -15,7 +15,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 import attrs
-from sqlalchemy import ColumnElement, Connection, Table, delete, exists, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+)
 from sqlalchemy import update as sql_update
 
 from insurcrm.adapters.sql import tables as t
@@ -430,11 +441,24 @@ class SqlPolicies:
         self._conn = conn
         self._outbox = outbox
 
-    def _check_parties(self, policy: Policy) -> None:
-        wanted = [policy.policyholder_id, policy.insured_id]
-        wanted += [b.customer_id for b in policy.beneficiaries if b.customer_id is not None]
-        for customer_id in dict.fromkeys(wanted):
-            if not _exists(self._conn, t.customers, customer_id):
+    def _check_parties(self, policies: Sequence[Policy]) -> None:
+        """Refuse policies naming a party that is not a stored customer (the first named,
+        in order: policyholder, insured, beneficiaries)."""
+        named = [
+            [
+                c
+                for c in (
+                    p.policyholder_id,
+                    p.insured_id,
+                    *(b.customer_id for b in p.beneficiaries),
+                )
+                if c is not None
+            ]
+            for p in policies
+        ]
+        known = existing(self._conn, t.customers, "id", (c for cs in named for c in cs))
+        for customer_id in (c for cs in named for c in cs):
+            if customer_id not in known:
                 raise NotFound("customer", customer_id)
 
     def _number_taken(self, policy: Policy) -> bool:
@@ -452,7 +476,7 @@ class SqlPolicies:
             raise Duplicate("policy", policy.id)
         if self._number_taken(policy):
             raise Duplicate("policy number", policy.number)
-        self._check_parties(policy)
+        self._check_parties([policy])
         values = policy_values(policy)
         values["version"] = 1
         self._conn.execute(insert(t.policies), values)
@@ -467,17 +491,7 @@ class SqlPolicies:
         _check_unique(
             self._conn, t.policies, "number", numbers, functools.partial(Duplicate, "policy number")
         )
-        parties = {
-            c
-            for p in items
-            for c in (p.policyholder_id, p.insured_id, *(b.customer_id for b in p.beneficiaries))
-            if c is not None
-        }
-        known = existing(self._conn, t.customers, "id", parties)
-        for p in items:
-            for c in (p.policyholder_id, p.insured_id, *(b.customer_id for b in p.beneficiaries)):
-                if c is not None and c not in known:
-                    raise NotFound("customer", c)
+        self._check_parties(items)
         tables = {table.name: table for table in (t.policies, *_CHILDREN)}
         for name, rows in policy_rows(items, self._conn.dialect.name).items():
             insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
@@ -511,6 +525,13 @@ class SqlPolicies:
             raise NotFound("policy", policy_id)
         return found[0]
 
+    def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
+        ids = sorted(set(policy_ids))
+        found: list[Policy] = []
+        for start in range(0, len(ids), BATCH):
+            found += self._load(t.policies.c.id.in_(ids[start : start + BATCH]))
+        return found
+
     def get_by_number(self, number: str) -> Policy:
         found = self._load(t.policies.c.number == number)
         if not found:
@@ -520,7 +541,7 @@ class SqlPolicies:
     def save(self, policy: Policy) -> Policy:
         if self._number_taken(policy):
             raise Duplicate("policy number", policy.number)
-        self._check_parties(policy)
+        self._check_parties([policy])
         values = policy_values(policy)
         values["version"] = policy.version + 1
         _update_versioned(self._conn, t.policies, "policy", policy.id, policy.version, values)
@@ -529,6 +550,64 @@ class SqlPolicies:
         self._write_children(policy)
         self._outbox.record(policy.events)
         return _versioned(policy, policy.version + 1)
+
+    def _versions(self, ids: Sequence[str]) -> dict[str, int]:
+        """The stored version of each policy of ``ids`` that is stored."""
+        c = t.policies.c
+        found: dict[str, int] = {}
+        for start in range(0, len(ids), BATCH):
+            query = select(c.id, c.version).where(c.id.in_(ids[start : start + BATCH]))
+            found.update((i, v) for i, v in self._conn.execute(query))
+        return found
+
+    def save_many(self, policies: Iterable[Policy]) -> int:
+        items = list(policies)
+        ids = [p.id for p in items]
+        c = t.policies.c
+        stored = self._versions(ids)
+        holders: dict[str, str] = {}
+        numbers = [p.number for p in items]
+        for start in range(0, len(items), BATCH):
+            chunk = numbers[start : start + BATCH]
+            holders.update(
+                (n, i)
+                for n, i in self._conn.execute(select(c.number, c.id).where(c.number.in_(chunk)))
+            )
+        seen: set[str] = set()
+        for p in items:  # every check first, so a refused batch writes nothing
+            if p.id not in stored:
+                raise NotFound("policy", p.id)
+            if p.id in seen or stored[p.id] != p.version:
+                raise _stale("policy", p.id, p.version)
+            seen.add(p.id)
+        taken: set[str] = set()
+        for p in items:
+            if holders.get(p.number, p.id) != p.id or p.number in taken:
+                raise Duplicate("policy number", p.number)
+            taken.add(p.number)
+        self._check_parties(items)
+        updates = [
+            {**policy_values(p), "version": p.version + 1, "b_id": p.id, "b_version": p.version}
+            for p in items
+        ]
+        if updates:  # one executemany; a writer that changed one meanwhile leaves it unmatched
+            where = (c.id == bindparam("b_id"), c.version == bindparam("b_version"))
+            updated = self._conn.execute(sql_update(t.policies).where(*where), updates).rowcount
+            if updated != len(updates):
+                raise ConcurrencyError(
+                    "policies: another writer changed one of the batch while it was saved"
+                )
+        for table in _CHILDREN:
+            for start in range(0, len(ids), BATCH):
+                chunk = ids[start : start + BATCH]
+                self._conn.execute(delete(table).where(table.c.policy_id.in_(chunk)))
+        tables = {table.name: table for table in _CHILDREN}
+        for name, rows in policy_rows(items, self._conn.dialect.name).items():
+            if name in tables:
+                insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
+        for p in items:
+            self._outbox.record(p.events)
+        return len(items)
 
     def of_customer(self, customer_id: str) -> Sequence[Policy]:
         c = t.policies.c
