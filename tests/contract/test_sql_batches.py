@@ -27,15 +27,20 @@ def test_a_change_made_after_the_checks_is_not_overwritten(
     store = STORES[backend]()
     with store.unit_of_work() as uow:
         uow.customers.add(make_customer())
-        read = uow.policies.add(make_policy().activate(DAY))
+        first = uow.policies.add(make_policy("P1").activate(DAY))
+        read = uow.policies.add(make_policy("P2").activate(DAY))
         uow.commit()
     with store.unit_of_work() as uow:
         renewed = uow.policies.save(read.renew(dt.date(2025, 1, 1)))
         uow.commit()
-    # the batch's checks saw the policy as it was read, before the other writer's commit
-    monkeypatch.setattr(SqlPolicies, "_versions", lambda self, ids: {read.id: read.version})
-    with store.unit_of_work() as uow, pytest.raises(ConcurrencyError):
-        uow.policies.save_many([read.record_missed_premium(dt.date(2025, 1, 1))])
+    # the batch's checks saw P2 as it was read, before the other writer's commit
+    versions = {first.id: first.version, read.id: read.version}
+    monkeypatch.setattr(SqlPolicies, "_versions", lambda self, ids: versions)
+    batch = [first.renew(dt.date(2025, 2, 1)), read.record_missed_premium(dt.date(2025, 1, 1))]
+    with store.unit_of_work() as uow:
+        with pytest.raises(ConcurrencyError):
+            uow.policies.save_many(batch)
+        uow.commit()  # even a caller that commits after the error stores nothing of it
     monkeypatch.undo()
     with store.unit_of_work() as uow:
-        assert uow.policies.get(read.id) == renewed
+        assert uow.policies.get_many(["P1", "P2"]) == [first, renewed]

@@ -548,6 +548,7 @@ def test_a_missed_premium_is_due_before_the_import_date(tmp_path: Path) -> None:
         ("id,name,created_on,due_date", "unknown or repeated columns due_date"),
         ("policy_id,renewed", "a file of premiums needs renewed_on"),
         ("policy_id,due_date,amount", "unknown or repeated columns amount"),
+        ("due_date,premium", "missed premiums need the columns policy_id"),
     ],
 )
 def test_a_header_is_told_apart_by_policy_id_and_its_day(

@@ -191,6 +191,21 @@ def test_a_unique_key_stored_meanwhile_is_a_concurrency_error_naming_no_value(
     assert caught.value.__suppress_context__
 
 
+class _Refused(Exception):
+    """A driver's error with a SQLSTATE, as psycopg raises it."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__("could not serialize access")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize("sqlstate", ["40001", "40P01"], ids=["serialization", "deadlock"])
+def test_a_concurrent_update_refused_by_the_server_is_a_concurrency_error(sqlstate: str) -> None:
+    """Both mean "try the unit of work again" (PostgreSQL chose this transaction to fail)."""
+    with pytest.raises(ConcurrencyError), translate_errors("postgresql://u@h/db"):
+        raise DBAPIError("UPDATE …", {}, _Refused(sqlstate))
+
+
 def test_other_exceptions_pass_through_the_translation() -> None:
     with pytest.raises(KeyError), translate_errors("postgresql://u@h/db"):
         raise KeyError("not the driver's")

@@ -400,19 +400,23 @@ class _Policies:
         batch = list(policies)
         seen: set[str] = set()
         numbers: set[str] = set()
-        for policy in batch:  # every check first, so a refused batch stages nothing
+        # Every check first, so a refused batch stages nothing; in the SQL adapter's order
+        # (ids and versions, then numbers, then parties), so both name the same fault.
+        for policy in batch:
             stored = table.get(policy.id)
             if policy.id in seen or stored.version != policy.version:
                 raise ConcurrencyError(
                     f"policy {policy.id}: saved from version {policy.version}, "
                     "which is not the stored one"
                 )
+            seen.add(policy.id)
+        for policy in batch:
             table.check_free(policy)
             if policy.number in numbers:
                 raise Duplicate("policy number", policy.number)
-            self._parties_exist(policy)
-            seen.add(policy.id)
             numbers.add(policy.number)
+        for policy in batch:
+            self._parties_exist(policy)
         for policy in batch:
             table.save(policy)
         return len(batch)

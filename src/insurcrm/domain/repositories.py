@@ -189,10 +189,12 @@ class PolicyRepository(Protocol):
         """Store many changed policies at once (a batch read with :meth:`get_many`);
         returns how many.
 
-        The same as :meth:`save` for each in order, checked as one batch before any is
-        written: when it is refused, nothing of it is stored (a writer that changed one
-        of them meanwhile may still be found while writing: then leave the unit of work
-        without committing, as after any error).
+        The same as :meth:`save` for each, checked as one batch before any is written,
+        in this order: every policy's id and version, then every policy number (against
+        the numbers stored before the batch, so a number moved from one policy of the
+        batch to another is refused: save those one by one), then every party. When it is
+        refused, nothing of it is stored, also when a writer that changed one of them
+        meanwhile is found only while writing.
 
         Raises:
             ConcurrencyError: a policy was changed since it was read, or is in the batch

@@ -429,9 +429,10 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """
     header = next(csv.reader(_lines(path)), [])
     names = {h.strip() for h in header}
+    days = {k.day for k in _PREMIUMS.values()}
     if "policyholder_id" in names:
         kind = "policies"
-    elif "policy_id" in names:
+    elif "policy_id" in names or (names & days and "id" not in names):
         premiums = [name for name, k in _PREMIUMS.items() if k.day in names]
         if not premiums:
             raise CsvImportError(

@@ -936,6 +936,7 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.policies.get_many(["P2", "P9", "P1", "P2"]) == [added[1], added[2]]
             assert uow.policies.get_many([]) == []
+            assert uow.policies.save_many([]) == 0
 
     @_SHARED
     @given(data=st.data())
@@ -985,6 +986,14 @@ class StoreContract:
             (NotFound, [renewed, make_policy("P9")]),  # not stored
             (NotFound, [renewed, attrs.evolve(p2, insured_id="C9")]),  # no such party
             (Duplicate, [renewed, attrs.evolve(p2, number="N-P1")]),  # another's number
+            # the first policy is at fault too: every backend checks ids and versions, then
+            # numbers, then parties, so they all name the same fault
+            (
+                ConcurrencyError,
+                [attrs.evolve(renewed, insured_id="C9"), attrs.evolve(p2, version=7)],
+            ),
+            (Duplicate, [attrs.evolve(renewed, insured_id="C9"), attrs.evolve(p2, number="N-P1")]),
+            (NotFound, [attrs.evolve(p2, number="N-P1"), make_policy("P9")]),
         ]
         for error, batch in refused:
             with store.unit_of_work() as uow:

@@ -181,7 +181,7 @@ def _translated(orig: BaseException, url: str | URL) -> InsurCRMError:
             "another writer changed the database since this unit of work read it"
         )
     sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate == "40001":
+    if sqlstate in ("40001", "40P01"):  # serialization failure, deadlock
         return ConcurrencyError("the database refused a concurrent update")
     if sqlstate == _UNIQUE_VIOLATION:  # a key another transaction stored since the check
         return ConcurrencyError(

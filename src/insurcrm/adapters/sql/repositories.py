@@ -530,7 +530,7 @@ class SqlPolicies:
         found: list[Policy] = []
         for start in range(0, len(ids), BATCH):
             found += self._load(t.policies.c.id.in_(ids[start : start + BATCH]))
-        return found
+        return sorted(found, key=lambda p: p.id)  # by id as Python orders, on any collation
 
     def get_by_number(self, number: str) -> Policy:
         found = self._load(t.policies.c.number == number)
@@ -561,7 +561,11 @@ class SqlPolicies:
         return found
 
     def save_many(self, policies: Iterable[Policy]) -> int:
-        items = list(policies)
+        given = list(policies)
+        if not given:
+            return 0
+        # Rows are locked in id order whatever the caller's, so two batches cannot deadlock.
+        items = sorted(given, key=lambda p: p.id)
         ids = [p.id for p in items]
         c = t.policies.c
         stored = self._versions(ids)
@@ -574,29 +578,39 @@ class SqlPolicies:
                 for n, i in self._conn.execute(select(c.number, c.id).where(c.number.in_(chunk)))
             )
         seen: set[str] = set()
-        for p in items:  # every check first, so a refused batch writes nothing
-            if p.id not in stored:
+        for p in given:  # every check first, in the caller's order, so a refused batch
+            if p.id not in stored:  # writes nothing and names what memory names
                 raise NotFound("policy", p.id)
             if p.id in seen or stored[p.id] != p.version:
                 raise _stale("policy", p.id, p.version)
             seen.add(p.id)
         taken: set[str] = set()
-        for p in items:
+        for p in given:
             if holders.get(p.number, p.id) != p.id or p.number in taken:
                 raise Duplicate("policy number", p.number)
             taken.add(p.number)
-        self._check_parties(items)
+        self._check_parties(given)
+        with self._conn.begin_nested():  # a write refused half-way is undone whole
+            self._write_many(items, ids)
+        for p in given:
+            self._outbox.record(p.events)
+        return len(given)
+
+    def _write_many(self, items: Sequence[Policy], ids: Sequence[str]) -> None:
+        """Write checked policies (in id order): their rows, each still at the version it
+        was read at, and their parts."""
+        c = t.policies.c
         updates = [
             {**policy_values(p), "version": p.version + 1, "b_id": p.id, "b_version": p.version}
             for p in items
         ]
-        if updates:  # one executemany; a writer that changed one meanwhile leaves it unmatched
-            where = (c.id == bindparam("b_id"), c.version == bindparam("b_version"))
-            updated = self._conn.execute(sql_update(t.policies).where(*where), updates).rowcount
-            if updated != len(updates):
-                raise ConcurrencyError(
-                    "policies: another writer changed one of the batch while it was saved"
-                )
+        # One executemany; a writer that changed one meanwhile leaves its row unmatched.
+        where = (c.id == bindparam("b_id"), c.version == bindparam("b_version"))
+        updated = self._conn.execute(sql_update(t.policies).where(*where), updates).rowcount
+        if updated != len(updates):
+            raise ConcurrencyError(
+                "policies: another writer changed one of the batch while it was saved"
+            )
         for table in _CHILDREN:
             for start in range(0, len(ids), BATCH):
                 chunk = ids[start : start + BATCH]
@@ -605,9 +619,6 @@ class SqlPolicies:
         for name, rows in policy_rows(items, self._conn.dialect.name).items():
             if name in tables:
                 insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
-        for p in items:
-            self._outbox.record(p.events)
-        return len(items)
 
     def of_customer(self, customer_id: str) -> Sequence[Policy]:
         c = t.policies.c
