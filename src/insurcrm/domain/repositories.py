@@ -86,6 +86,11 @@ class CustomerRepository(Protocol):
         """
         ...
 
+    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
+        """The stored customers among ``customer_ids``, by id; an id not stored is left
+        out. One read for a batch where :meth:`get` reads one customer."""
+        ...
+
     def save(self, customer: Customer) -> Customer:
         """Store a changed customer; returns it with its version bumped.
 

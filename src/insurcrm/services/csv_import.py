@@ -36,9 +36,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import re
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,6 +61,15 @@ from insurcrm.errors import (
     NotFound,
     RuleViolation,
     ValidationError,
+)
+from insurcrm.services.csv_cells import (
+    not_after,
+    read_code,
+    read_date,
+    read_flag,
+    read_money,
+    read_text,
+    required,
 )
 
 __all__ = [
@@ -131,9 +139,6 @@ _RETRIES = 3
 
 Progress = Callable[[int], None]
 
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
-
 
 class CsvImportError(InsurCRMError):
     """A file cannot be imported as it is: names the file and the line."""
@@ -167,58 +172,11 @@ class _Reject:
     reason: str
 
 
-def _text(row: dict[str, str], name: str) -> str | None:
-    value = row.get(name, "").strip()
-    return value or None
-
-
-def _date(row: dict[str, str], name: str) -> dt.date | None:
-    value = _text(row, name)
-    if value is None:
-        return None
-    try:
-        if not _DATE.fullmatch(value):
-            raise ValueError(value)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError(name, "date.format", "must be a date YYYY-MM-DD") from None
-
-
-def _not_after(day: dt.date, name: str, today: dt.date | None, what: str = "") -> dt.date:
-    """``day``, refused when it is after ``today`` (None: not checked)."""
-    if today is not None and day > today:
-        raise ValidationError(name, "date.future", f"is after the import date{what}")
-    return day
-
-
-def _code(row: dict[str, str], name: str, kind: type[E]) -> E | None:
-    value = _text(row, name)
-    if value is None:
-        return None
-    try:
-        return kind[value.upper()]
-    except KeyError:
-        raise ValidationError(name, "code.unknown", f"not a {kind.__name__} name") from None
-
-
-def _required(value: Any, name: str) -> Any:
-    if value is None:
-        raise ValidationError(name, "required", "is required")
-    return value
-
-
-def _flag(row: dict[str, str], name: str) -> bool:
-    value = (_text(row, name) or "false").lower()
-    if value not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValidationError(name, "flag.format", "must be true or false")
-    return value in ("true", "1", "yes")
-
-
 def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
     card: dict[str, Any] = {}
-    if (gender := _code(row, "gender", Gender)) is not None:
+    if (gender := read_code(row, "gender", Gender)) is not None:
         card["gender"] = gender
-    if (birth := _date(row, "birth_date")) is not None:
+    if (birth := read_date(row, "birth_date")) is not None:
         card["birth_date"] = birth
     readers: tuple[tuple[str, Callable[[str], object]], ...] = (
         ("id_number", ResidentId),
@@ -226,66 +184,53 @@ def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
         ("email", Email),
     )
     for name, read in readers:
-        value = _text(row, name)
+        value = read_text(row, name)
         if value is not None:
             try:
                 card[name] = read(value)
             except ValidationError as error:
                 raise ValidationError(name, error.rule, error.message) from None
-    if (source := _code(row, "lead_source", LeadSource)) is not None:
+    if (source := read_code(row, "lead_source", LeadSource)) is not None:
         card["lead_source"] = source
     for name in ("referred_by", "household_id", "csr_id", "agent_id"):
-        if (value := _text(row, name)) is not None:
+        if (value := read_text(row, name)) is not None:
             card[name] = value
-    card["is_internal"] = _flag(row, "is_internal")
+    card["is_internal"] = read_flag(row, "is_internal")
     return Customer.register(
-        _required(_text(row, "id"), "id"),
-        _required(_text(row, "name"), "name"),
-        _not_after(_required(_date(row, "created_on"), "created_on"), "created_on", today),
+        required(read_text(row, "id"), "id"),
+        required(read_text(row, "name"), "name"),
+        not_after(required(read_date(row, "created_on"), "created_on"), "created_on", today),
         **card,
     )
 
 
-def _money(row: dict[str, str], name: str, currency: str) -> Money:
-    value = _required(_text(row, name), name)
-    if not _AMOUNT.fullmatch(value):
-        raise ValidationError(name, "money.format", "must be a decimal amount like 1234.50")
-    try:
-        return Money(Decimal(value), currency)
-    except InvalidOperation:
-        raise ValidationError(name, "money.format", "must be a decimal amount") from None
-    except ValidationError as error:
-        field = "currency" if error.field == "currency" else name  # the column at fault
-        raise ValidationError(field, error.rule, error.message) from None
-
-
 def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
-    currency = _text(row, "currency") or DEFAULT_CURRENCY
-    term = _required(_text(row, "term_years"), "term_years")
+    currency = read_text(row, "currency") or DEFAULT_CURRENCY
+    term = required(read_text(row, "term_years"), "term_years")
     if not (term.isascii() and term.isdigit()):
         raise ValidationError("term_years", "term.format", "must be a whole number of years")
     policy = Policy(
-        id=_required(_text(row, "id"), "id"),
-        number=_required(_text(row, "number"), "number"),
-        policyholder_id=_required(_text(row, "policyholder_id"), "policyholder_id"),
-        insured_id=_required(_text(row, "insured_id"), "insured_id"),
-        product_line=_required(_code(row, "product_line", ProductLine), "product_line"),
-        start_date=_required(_date(row, "start_date"), "start_date"),
+        id=required(read_text(row, "id"), "id"),
+        number=required(read_text(row, "number"), "number"),
+        policyholder_id=required(read_text(row, "policyholder_id"), "policyholder_id"),
+        insured_id=required(read_text(row, "insured_id"), "insured_id"),
+        product_line=required(read_code(row, "product_line", ProductLine), "product_line"),
+        start_date=required(read_date(row, "start_date"), "start_date"),
         term_years=int(term),
-        sum_assured=_money(row, "sum_assured", currency),
-        annual_premium=_money(row, "annual_premium", currency),
-        insurer=_text(row, "insurer"),
+        sum_assured=read_money(row, "sum_assured", currency),
+        annual_premium=read_money(row, "annual_premium", currency),
+        insurer=read_text(row, "insurer"),
     )
-    status = _code(row, "status", PolicyStatus) or PolicyStatus.IN_FORCE
+    status = read_code(row, "status", PolicyStatus) or PolicyStatus.IN_FORCE
     if status is PolicyStatus.PENDING:
         return policy  # it may start later
     started = " (a policy yet to start is PENDING)"
-    policy = policy.activate(_not_after(policy.start_date, "start_date", today, started))
+    policy = policy.activate(not_after(policy.start_date, "start_date", today, started))
     if status is PolicyStatus.IN_FORCE:
         return policy
-    on = _not_after(_required(_date(row, "status_on"), "status_on"), "status_on", today)
+    on = not_after(required(read_date(row, "status_on"), "status_on"), "status_on", today)
     try:
-        return policy.transition(status, on, _code(row, "end_reason", EndReason))
+        return policy.transition(status, on, read_code(row, "end_reason", EndReason))
     except RuleViolation as error:
         raise ValidationError("status_on", "status.order", _reason(error, policy)) from None
 
@@ -344,15 +289,15 @@ class _Premium:
 def _premium_row(kind: _PremiumKind, row: dict[str, str], today: dt.date | None = None) -> _Premium:
     """A row of a renewals or missed premiums file."""
     amount = None
-    if _text(row, "premium") is not None:  # in the policy's currency, read when stored
-        amount = _money(row, "premium", DEFAULT_CURRENCY).amount
-    day = _required(_date(row, kind.day), kind.day)
+    if read_text(row, "premium") is not None:  # in the policy's currency, read when stored
+        amount = read_money(row, "premium", DEFAULT_CURRENCY).amount
+    day = required(read_date(row, kind.day), kind.day)
     if kind.missed and today is not None and day >= today:
         reason = "is not before the import date: a premium is missed only after it falls due"
         raise ValidationError(kind.day, "date.future", reason)
     return _Premium(
-        _required(_text(row, "policy_id"), "policy_id"),
-        _not_after(day, kind.day, today),
+        required(read_text(row, "policy_id"), "policy_id"),
+        not_after(day, kind.day, today),
         amount,
     )
 

@@ -249,6 +249,13 @@ class SqlCustomers:
             raise NotFound("customer", customer_id)
         return found[0]
 
+    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
+        ids = sorted(set(customer_ids))
+        found: list[Customer] = []
+        for start in range(0, len(ids), BATCH):
+            found += self._select(t.customers.c.id.in_(ids[start : start + BATCH]))
+        return sorted(found, key=lambda c: c.id)  # by id as Python orders, on any collation
+
     def save(self, customer: Customer) -> Customer:
         if not _exists(self._conn, t.customers, customer.id):
             raise NotFound("customer", customer.id)

@@ -1,0 +1,105 @@
+"""Reading the cells of an imported CSV row: each function reads one column of a row (a
+``dict`` of column name to text) and raises :class:`~insurcrm.errors.ValidationError`
+naming that column, never echoing its value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar
+
+from insurcrm.domain.values import Money
+from insurcrm.errors import ValidationError
+
+__all__ = [
+    "not_after",
+    "read_code",
+    "read_date",
+    "read_flag",
+    "read_money",
+    "read_optional_flag",
+    "read_text",
+    "required",
+]
+
+E = TypeVar("E", bound=Enum)
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+
+
+def read_text(row: dict[str, str], name: str) -> str | None:
+    """A column's text without surrounding spaces; empty (or absent) is None."""
+    value = row.get(name, "").strip()
+    return value or None
+
+
+def read_date(row: dict[str, str], name: str) -> dt.date | None:
+    """A ``YYYY-MM-DD`` column; empty is None."""
+    value = read_text(row, name)
+    if value is None:
+        return None
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(name, "date.format", "must be a date YYYY-MM-DD") from None
+
+
+def not_after(day: dt.date, name: str, today: dt.date | None, what: str = "") -> dt.date:
+    """``day``, refused when it is after ``today`` (None: not checked)."""
+    if today is not None and day > today:
+        raise ValidationError(name, "date.future", f"is after the import date{what}")
+    return day
+
+
+def read_code(row: dict[str, str], name: str, kind: type[E]) -> E | None:
+    """An enum name of ``kind`` (any case); empty is None."""
+    value = read_text(row, name)
+    if value is None:
+        return None
+    try:
+        return kind[value.upper()]
+    except KeyError:
+        raise ValidationError(name, "code.unknown", f"not a {kind.__name__} name") from None
+
+
+def required(value: Any, name: str) -> Any:
+    """``value``, refused (rule ``required``, on column ``name``) when it is None."""
+    if value is None:
+        raise ValidationError(name, "required", "is required")
+    return value
+
+
+def read_flag(row: dict[str, str], name: str) -> bool:
+    """A true/false column; empty is false."""
+    return bool(read_optional_flag(row, name))
+
+
+def read_optional_flag(row: dict[str, str], name: str) -> bool | None:
+    """A true/false column; empty is None (not known)."""
+    value = read_text(row, name)
+    if value is None:
+        return None
+    if value.lower() not in (*_TRUE, *_FALSE):
+        raise ValidationError(name, "flag.format", "must be true or false")
+    return value.lower() in _TRUE
+
+
+def read_money(row: dict[str, str], name: str, currency: str) -> Money:
+    """A required decimal amount with at most 2 places, in ``currency``."""
+    value = required(read_text(row, name), name)
+    if not _AMOUNT.fullmatch(value):
+        raise ValidationError(name, "money.format", "must be a decimal amount like 1234.50")
+    try:
+        return Money(Decimal(value), currency)
+    except InvalidOperation:
+        raise ValidationError(name, "money.format", "must be a decimal amount") from None
+    except ValidationError as error:
+        field = "currency" if error.field == "currency" else name  # the column at fault
+        raise ValidationError(field, error.rule, error.message) from None
