@@ -4,7 +4,7 @@ Commands::
 
     insurcrm demo [--db URL] [--customers N] [--seed S]   build a sample book and summarise it
     insurcrm generate --db URL --customers N [--seed S]   fill a database with a synthetic book
-    insurcrm import --db URL FILE.csv ...                   import customers, policies, premiums
+    insurcrm import --db URL FILE.csv ...                   import a book (customers first)
     insurcrm summary [--db URL]                            summarise the book in a database
     insurcrm assess --db URL [--as-of D] [--format F] [--out FILE]  assess every customer
     insurcrm tiers review --db URL [--as-of D] [--ladder F]  review every customer's tier
@@ -230,8 +230,8 @@ def _generate(
 @_db_option(required=True)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def import_files(url: str, files: tuple[Path, ...]) -> None:
-    """Import customers, policies, renewals and missed premiums from CSV files (in that
-    order, whatever the order given).
+    """Import customers, policies, renewals, missed premiums, contacts and survey
+    responses from CSV files (in that order, whatever the order given).
 
     Bad rows of FILE.csv go to FILE.rejects.csv beside it, with their line, field and
     reason; the values are never printed. Running the same import again adds nothing; an

@@ -10,10 +10,13 @@ from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
 
+import attrs
+
 from insurcrm.domain.values import Money
 from insurcrm.errors import ValidationError
 
 __all__ = [
+    "Reject",
     "not_after",
     "read_code",
     "read_date",
@@ -30,6 +33,17 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
+
+
+@attrs.frozen
+class Reject:
+    """A row refused: its line, the column at fault, the rule and the reason (never the
+    value)."""
+
+    line: int
+    field: str
+    rule: str
+    reason: str
 
 
 def read_text(row: dict[str, str], name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""Import customers, policies and their premiums from CSV files (UTF-8, with or without a
+"""Import customers, policies, their premiums and customer-service records from CSV files
 BOM).
 
 Column layout (the header names the columns, in any order; only the required ones must be
@@ -16,19 +16,20 @@ there; an unknown column is an error):
   currency).
 * missed premiums (renewal premiums not paid by the end of their grace period):
   ``policy_id``, ``due_date`` (required); ``premium`` (as for renewals).
+* contacts and survey responses: see :mod:`~insurcrm.services.csv_records`.
 
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
-policy and its status change). A bad row is written to the rejects file with its line
-number, the field and the reason — never its values — and the import goes on; an id
-repeated within a file is refused on its second line. A row that names a customer not
-stored yet (a referrer, a policyholder) is tried again at the end of the file, so the
-order of rows does not matter. When nothing is refused, an old rejects file is removed. Good rows
-are stored in batches, one transaction each; a row whose id is already stored is counted
-as already present, so running the same import again adds nothing and an interrupted
-import resumes where it stopped. A file that cannot be read as such (wrong encoding, a
-wrong header, a row with more fields than the header) stops the import with an error
-naming the file and line; nothing of the batch being read is stored.
+policy and its status change, a premium's day, a record's customer). A bad row is written
+to the rejects file with its line number, the field and the reason — never its values — and
+the import goes on; an id repeated within a file is refused on its second line. A row that
+names a customer not stored yet (a referrer, a policyholder) is tried again at the end of
+the file, so the order of rows does not matter. When nothing is refused, an old rejects
+file is removed. Good rows are stored in batches, one transaction each; a row whose id is
+already stored is counted as already present, so running the same import again adds nothing
+and an interrupted import resumes where it stopped. A file that cannot be read as such
+(wrong encoding, a wrong header, a row with more fields than the header) stops the import
+with an error naming the file and line; nothing of the batch being read is stored.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ from insurcrm.errors import (
     ValidationError,
 )
 from insurcrm.services.csv_cells import (
+    Reject,
     not_after,
     read_code,
     read_date,
@@ -71,13 +73,23 @@ from insurcrm.services.csv_cells import (
     read_text,
     required,
 )
+from insurcrm.services.csv_records import (
+    CONTACT_COLUMNS,
+    CONTACT_REQUIRED,
+    RECORDS,
+    SURVEY_COLUMNS,
+    SURVEY_REQUIRED,
+    store_records,
+)
 
 __all__ = [
+    "CONTACT_COLUMNS",
     "CUSTOMER_COLUMNS",
     "KINDS",
     "MISSED_COLUMNS",
     "POLICY_COLUMNS",
     "RENEWAL_COLUMNS",
+    "SURVEY_COLUMNS",
     "CsvImportError",
     "ImportResult",
     "import_csv",
@@ -162,14 +174,6 @@ class ImportResult:
     already_present: int
     rejected: int
     rejects_path: Path | None
-
-
-@attrs.frozen
-class _Reject:
-    line: int
-    field: str
-    rule: str
-    reason: str
 
 
 def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
@@ -359,18 +363,21 @@ KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
     ("policies", "policyholder_id", POLICY_REQUIRED, POLICY_COLUMNS),
     ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
     ("missed premiums", "due_date", MISSED_REQUIRED, MISSED_COLUMNS),
+    ("contacts", "direction", CONTACT_REQUIRED, CONTACT_COLUMNS),
+    ("survey responses", "survey_id", SURVEY_REQUIRED, SURVEY_COLUMNS),
 )
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
     ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
-    premiums: renewals with ``renewed_on``, missed premiums with ``due_date``; any other is
-    a customers file.
+    premiums: renewals with ``renewed_on``, missed premiums with ``due_date``; else one
+    with ``customer_id`` holds customer-service records: survey responses with
+    ``survey_id``, contacts with ``direction``; any other is a customers file.
 
     Raises:
-        CsvImportError: unreadable, not UTF-8, a required column missing, or premiums
-            without the column of their day.
+        CsvImportError: unreadable, not UTF-8, a required column missing, or premiums or
+            records without the column that tells their kind.
     """
     header = next(csv.reader(_lines(path)), [])
     names = {h.strip() for h in header}
@@ -387,6 +394,18 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
                 "(missed premiums)",
             )
         kind = premiums[0]
+    elif "customer_id" in names:
+        if "survey_id" in names:
+            kind = "survey responses"
+        elif "direction" in names:
+            kind = "contacts"
+        else:
+            raise CsvImportError(
+                path,
+                1,
+                "wrong header: a file of customer records needs survey_id (survey responses) "
+                "or direction (contacts)",
+            )
     else:
         kind = "customers"
     _, _, required, columns = next(k for k in KINDS if k[0] == kind)
@@ -406,12 +425,14 @@ def _household_stored(uow: UnitOfWork, household_id: str) -> bool:
 
 def _store(
     uow: UnitOfWork, kind: str, items: list[tuple[int, Any]]
-) -> tuple[int, int, list[_Reject]]:
+) -> tuple[int, int, list[Reject]]:
     """Store one batch in one transaction; returns (stored, already present, rejects).
 
     The whole batch goes through the bulk path when it can; a batch with a row already
     stored (a re-run) or a missing reference is stored row by row to tell them apart.
     """
+    if kind in RECORDS:
+        return store_records(uow, RECORDS[kind], items)
     if kind in _PREMIUMS:
         for _ in range(_RETRIES):
             try:
@@ -438,10 +459,10 @@ def _store(
 
 def _store_rows(
     uow: UnitOfWork, kind: str, items: list[tuple[int, Any]]
-) -> tuple[int, int, list[_Reject]]:
+) -> tuple[int, int, list[Reject]]:
     """Store one batch row by row in one transaction; returns (stored, present, rejects)."""
     stored = present = 0
-    rejects: list[_Reject] = []
+    rejects: list[Reject] = []
     with uow:
         for line, item in items:
             try:
@@ -472,7 +493,7 @@ def _store_rows(
                 stored += 1
             except NotFound as error:
                 rejects.append(
-                    _Reject(
+                    Reject(
                         line,
                         _column_naming(item, error.key),
                         "reference.missing",
@@ -481,14 +502,14 @@ def _store_rows(
                 )
             except Duplicate as error:
                 column, whose = _DUPLICATES.get(error.kind, ("id", "another row"))
-                rejects.append(_Reject(line, column, "duplicate", f"already used by {whose}"))
+                rejects.append(Reject(line, column, "duplicate", f"already used by {whose}"))
         uow.commit()
     return stored, present, rejects
 
 
 def _store_premiums(
     uow: UnitOfWork, kind: _PremiumKind, items: list[tuple[int, _Premium]]
-) -> tuple[int, int, list[_Reject]]:
+) -> tuple[int, int, list[Reject]]:
     """Record one batch of renewals (or missed premiums) in one transaction, its policies
     read and saved together (the bulk path); returns (stored, already present, rejects).
 
@@ -496,7 +517,7 @@ def _store_premiums(
     premium the row is refused, since one of the two is wrong.
     """
     stored = present = 0
-    rejects: list[_Reject] = []
+    rejects: list[Reject] = []
     by_policy: dict[str, list[tuple[int, _Premium]]] = {}
     for line, entry in items:
         by_policy.setdefault(entry.policy_id, []).append((line, entry))
@@ -507,9 +528,7 @@ def _store_premiums(
             policy = found.get(policy_id)
             if policy is None:
                 reason = "no such policy stored"
-                rejects += [
-                    _Reject(n, "policy_id", "reference.missing", reason) for n, _ in entries
-                ]
+                rejects += [Reject(n, "policy_id", "reference.missing", reason) for n, _ in entries]
                 continue
             before = policy
             for line, entry in entries:
@@ -521,16 +540,16 @@ def _store_premiums(
                     present += 1  # no premium given: whatever is stored that day is it
                 elif on_that_day:
                     reason = f"the policy has {kind.what} stored on this day with another premium"
-                    rejects.append(_Reject(line, "premium", "premium.conflict", reason))
+                    rejects.append(Reject(line, "premium", "premium.conflict", reason))
                 elif not policy.is_ours:
                     reason = "a policy of another insurer: its premiums are not ours to record"
-                    rejects.append(_Reject(line, "policy_id", "premium.not_ours", reason))
+                    rejects.append(Reject(line, "policy_id", "premium.not_ours", reason))
                 else:
                     try:
                         policy = kind.record(policy, entry.on, amount)
                     except RuleViolation as error:
                         reason = _reason(error, policy)
-                        rejects.append(_Reject(line, kind.day, "premium.order", reason))
+                        rejects.append(Reject(line, kind.day, "premium.order", reason))
                     else:
                         stored += 1
             if policy is not before:
@@ -561,10 +580,11 @@ def _column_naming(item: Customer | Policy, key: str) -> str:
 
 
 #: How each kind of row is read from its columns.
-_BUILDERS: dict[str, Callable[..., Customer | Policy | _Premium]] = {
+_BUILDERS: dict[str, Callable[..., Any]] = {
     "customers": _customer,
     "policies": _policy,
     **{name: functools.partial(_premium_row, kind) for name, kind in _PREMIUMS.items()},
+    **{name: kind.build for name, kind in RECORDS.items()},
 }
 
 #: What a row repeats when its key is repeated in a file, and the column it is reported on.
@@ -572,6 +592,7 @@ _REPEATED = {
     "customers": ("the id is", "id"),
     "policies": ("the id is", "id"),
     **{name: (f"{k.what} of this policy on this day is", k.day) for name, k in _PREMIUMS.items()},
+    **dict.fromkeys(RECORDS, ("the id is", "id")),
 }
 
 
@@ -584,8 +605,8 @@ def import_csv(
     batch: int = BATCH,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Import one customers, policies, renewals or missed premiums file (the kind is read
-    from its header).
+    """Import one file of customers, policies, renewals, missed premiums, contacts or
+    survey responses (the kind is read from its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
@@ -595,7 +616,8 @@ def import_csv(
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
-            force or ended started, a status reached, a renewal), or a missed premium due
+            force or ended started, a status reached, a renewal, a contact, a survey
+            response), or a missed premium due
             on it or later, is refused, rule ``date.future``; a PENDING policy may start
             later. None (the default) checks nothing; the command line passes today's date.
 
@@ -606,7 +628,7 @@ def import_csv(
     build = functools.partial(_BUILDERS[kind], today=today)
     target = rejects_path or path.with_name(path.stem + ".rejects.csv")
     rows = stored = present = 0
-    rejects: list[_Reject] = []
+    rejects: list[Reject] = []
     pending: list[tuple[int, Any]] = []
     later: list[tuple[int, Any]] = []  # refused for a reference a later row may add
     first_line: dict[str, int] = {}
@@ -618,7 +640,8 @@ def import_csv(
         present += already
         by_line = dict(items)
         for reject in refused:
-            if reject.rule == "reference.missing" and not last_try and kind not in _PREMIUMS:
+            retry = kind in ("customers", "policies")  # the others' references come first
+            if reject.rule == "reference.missing" and not last_try and retry:
                 later.append((reject.line, by_line[reject.line]))
             else:
                 rejects.append(reject)
@@ -632,13 +655,13 @@ def import_csv(
             try:
                 item = build(row)
             except ValidationError as error:
-                rejects.append(_Reject(line, error.field, error.rule, error.message))
+                rejects.append(Reject(line, error.field, error.rule, error.message))
             else:
                 seen = first_line.setdefault(item.id, line)
                 if seen != line:
                     what, column = _REPEATED[kind]
                     reason = f"{what} repeated in this file (first on line {seen})"
-                    rejects.append(_Reject(line, column, "duplicate", reason))
+                    rejects.append(Reject(line, column, "duplicate", reason))
                 else:
                     pending.append((line, item))
             if len(pending) >= batch:

@@ -1,0 +1,209 @@
+"""Import the customer-service records of a book from CSV: contacts (interactions) and
+survey responses, the history the early warning (§7.2) and the satisfaction indicators
+(§9) read.
+
+Column layout (as in :mod:`~insurcrm.services.csv_import`: a header in any order, only the
+required columns must be there):
+
+* contacts: ``id``, ``customer_id``, ``on``, ``channel``, ``direction``, ``purpose``
+  (required); ``csr_id``, ``memo``, ``signals`` (the signs of dissatisfaction noticed, as
+  ObservedSignal names separated by ``;``).
+* survey responses: ``id``, ``survey_id``, ``customer_id``, ``role``, ``channel``, ``on``
+  (required); one column per dimension asked, ``service``, ``operations``,
+  ``product_price``, ``industry``, holding an Answer name (at least one);
+  ``expectation`` (an Answer name), ``praises_us`` and ``named_us`` (true/false; empty: not
+  asked), ``comment``.
+
+A record is checked as the live calls check it (:func:`~insurcrm.services.contacts.
+log_interaction`, :func:`~insurcrm.services.satisfaction.record_survey_response`): its
+customer must be stored, and an erased customer's record keeps no memo or comment. Two
+rules of the live calls do not apply to the past: the minimum interval between two surveys
+of a customer, and the refusal to survey an erased customer, are about asking, and the
+responses of the past were given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+
+from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
+from insurcrm.domain.repositories import RecordRepository
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    RespondentRole,
+    SurveyChannel,
+    SurveyResponse,
+)
+from insurcrm.domain.unit_of_work import UnitOfWork
+from insurcrm.errors import Duplicate, NotFound, ValidationError
+from insurcrm.services.csv_cells import (
+    Reject,
+    not_after,
+    read_code,
+    read_date,
+    read_optional_flag,
+    read_text,
+    required,
+)
+
+__all__ = [
+    "CONTACT_COLUMNS",
+    "CONTACT_REQUIRED",
+    "RECORDS",
+    "SURVEY_COLUMNS",
+    "SURVEY_REQUIRED",
+    "RecordKind",
+    "store_records",
+]
+
+CONTACT_REQUIRED = ("id", "customer_id", "on", "channel", "direction", "purpose")
+#: Every column of a contacts file.
+CONTACT_COLUMNS = (*CONTACT_REQUIRED, "csr_id", "memo", "signals")
+
+#: The column of each survey dimension.
+_DIMENSIONS = {d.name.lower(): d for d in Dimension}
+SURVEY_REQUIRED = ("id", "survey_id", "customer_id", "role", "channel", "on")
+#: Every column of a survey responses file.
+SURVEY_COLUMNS = (
+    *SURVEY_REQUIRED,
+    *_DIMENSIONS,
+    "expectation",
+    "praises_us",
+    "named_us",
+    "comment",
+)
+
+_SEPARATOR = re.compile(r"\s*;\s*")
+
+
+def _day(row: dict[str, str], today: dt.date | None) -> dt.date:
+    return not_after(required(read_date(row, "on"), "on"), "on", today)
+
+
+def _signals(row: dict[str, str]) -> tuple[ObservedSignal, ...]:
+    value = read_text(row, "signals")
+    if value is None:
+        return ()
+    try:
+        return tuple(ObservedSignal[name.upper()] for name in _SEPARATOR.split(value) if name)
+    except KeyError:
+        reason = "not ObservedSignal names separated by ;"
+        raise ValidationError("signals", "code.unknown", reason) from None
+
+
+def _contact(row: dict[str, str], today: dt.date | None = None) -> Interaction:
+    """A row of a contacts file."""
+    return Interaction(
+        id=required(read_text(row, "id"), "id"),
+        customer_id=required(read_text(row, "customer_id"), "customer_id"),
+        on=_day(row, today),
+        channel=required(read_code(row, "channel", Channel), "channel"),
+        direction=required(read_code(row, "direction", Direction), "direction"),
+        purpose=required(read_code(row, "purpose", Purpose), "purpose"),
+        memo=read_text(row, "memo"),
+        csr_id=read_text(row, "csr_id"),
+        signals=_signals(row),
+    )
+
+
+def _survey_response(row: dict[str, str], today: dt.date | None = None) -> SurveyResponse:
+    """A row of a survey responses file."""
+    answers: dict[Dimension, Answer] = {}
+    for column, dimension in _DIMENSIONS.items():
+        answer = read_code(row, column, Answer)
+        if answer is not None:
+            answers[dimension] = answer
+    if not answers:
+        columns = ", ".join(_DIMENSIONS)
+        reason = f"one of the dimensions must be answered ({columns})"
+        raise ValidationError(next(iter(_DIMENSIONS)), "answers.required", reason)
+    return SurveyResponse(
+        id=required(read_text(row, "id"), "id"),
+        survey_id=required(read_text(row, "survey_id"), "survey_id"),
+        customer_id=required(read_text(row, "customer_id"), "customer_id"),
+        role=required(read_code(row, "role", RespondentRole), "role"),
+        channel=required(read_code(row, "channel", SurveyChannel), "channel"),
+        on=_day(row, today),
+        answers=answers,
+        expectation=read_code(row, "expectation", Answer),
+        praises_us=read_optional_flag(row, "praises_us"),
+        named_us=read_optional_flag(row, "named_us"),
+        comment=read_text(row, "comment"),
+    )
+
+
+@attrs.frozen
+class RecordKind:
+    """How the rows of a file of one kind of customer-service record are read and stored."""
+
+    build: Callable[..., Any]  # a row (and the import date) → the record
+    repository: Callable[[UnitOfWork], RecordRepository[Any]]
+    text: str  # the column of the record's free text (personal data)
+    what: str  # what a record is, for the reasons
+
+
+#: The kinds of customer-service record files, by kind name.
+RECORDS = {
+    "contacts": RecordKind(_contact, lambda uow: uow.interactions, "memo", "a contact"),
+    "survey responses": RecordKind(
+        _survey_response, lambda uow: uow.surveys, "comment", "a survey response"
+    ),
+}
+
+
+def _checked(
+    uow: UnitOfWork, kind: RecordKind, items: Sequence[tuple[int, Any]]
+) -> tuple[list[tuple[int, Any]], list[Reject]]:
+    """The rows whose customer is stored and may hold the record, and the rejects."""
+    customers = {c.id: c for c in uow.customers.get_many(r.customer_id for _, r in items)}
+    good: list[tuple[int, Any]] = []
+    rejects: list[Reject] = []
+    for line, record in items:
+        customer = customers.get(record.customer_id)
+        if customer is None:
+            reason = "no such customer stored"
+            rejects.append(Reject(line, "customer_id", "reference.missing", reason))
+        elif customer.is_erased and getattr(record, kind.text) is not None:
+            reason = f"the customer was erased: {kind.what} of theirs keeps no {kind.text}"
+            rejects.append(Reject(line, kind.text, "erased", reason))
+        else:
+            good.append((line, record))
+    return good, rejects
+
+
+def store_records(
+    uow: UnitOfWork, kind: RecordKind, items: list[tuple[int, Any]]
+) -> tuple[int, int, list[Reject]]:
+    """Store one batch of records in one transaction; returns (stored, already present,
+    rejects). The batch goes through the bulk path (``add_many``) when none of its
+    records is stored yet; otherwise row by row, a record whose id is stored counting as
+    already present."""
+    with uow:
+        good, rejects = _checked(uow, kind, items)
+        try:
+            kind.repository(uow).add_many(record for _, record in good)
+        except Duplicate:
+            pass  # leaving without a commit rolls the batch back
+        else:
+            uow.commit()
+            return len(good), 0, rejects
+    stored = present = 0
+    with uow:
+        good, rejects = _checked(uow, kind, items)
+        repository = kind.repository(uow)
+        for _, record in good:
+            try:
+                repository.get(record.id)
+            except NotFound:
+                repository.add(record)
+                stored += 1
+            else:
+                present += 1
+        uow.commit()
+    return stored, present, rejects

@@ -1,0 +1,295 @@
+"""Importing contacts and survey responses from CSV: the rows checked as the live calls
+check them, the rejects file naming line, field and rule without values, re-runs adding
+nothing, and the same records on every backend."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from insurcrm.adapters.memory import MemoryStore
+from insurcrm.adapters.sql import SqlStore
+from insurcrm.cli import cli
+from insurcrm.domain.interactions import Interaction, ObservedSignal
+from insurcrm.domain.satisfaction import Answer, Dimension, SurveyResponse
+from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.services.assessment import assess_portfolio
+from insurcrm.services.contacts import log_interaction
+from insurcrm.services.csv_import import CsvImportError, import_csv
+from insurcrm.services.customers import erase_customer
+from insurcrm.testing import strategies as gen
+from tests.integration.test_csv_import import STORES, rejects, write
+
+TODAY = dt.date(2026, 12, 4)
+CUSTOMERS = "id,name,created_on\nC1,王小明,2020-01-05\nC2,李娜,2020-01-05\nC3,赵六,2020-01-05\n"
+MEMO = "客户说平安的价格更低"  # personal data: never in a rejects file
+
+CONTACTS = f"""id,customer_id,on,channel,direction,purpose,csr_id,memo,signals
+I1,C1,2026-03-01,PHONE,OUTBOUND,CARE,E7,{MEMO},
+I2,C1,2026-10-01,visit,inbound,inquiry,,,PRAISES_COMPETITOR; OWNERSHIP_CHANGE
+I3,C9,2026-10-01,PHONE,INBOUND,INQUIRY,,,
+I4,C1,2026-10-01,FAX,INBOUND,INQUIRY,,,
+I5,C1,2026-10-01,PHONE,INBOUND,INQUIRY,,,LIKES_US
+I1,C2,2026-10-01,PHONE,INBOUND,INQUIRY,,,
+I6,C1,2027-01-01,PHONE,INBOUND,INQUIRY,,,
+I7,C3,2026-10-01,PHONE,INBOUND,INQUIRY,,{MEMO},
+I8,C3,2026-10-02,PHONE,INBOUND,INQUIRY,,,
+I9,C1,2026-10-03,PHONE,INBOUND,,,,
+"""
+
+SURVEYS = (
+    "id,survey_id,customer_id,role,channel,on,service,product_price,expectation,praises_us,"
+    "named_us,comment\n"
+    f"""R1,S1,C1,POLICYHOLDER,PHONE,2026-03-01,SATISFIED,NEUTRAL,VERY_SATISFIED,true,,{MEMO}
+R2,S2,C1,POLICYHOLDER,ONLINE,2026-03-15,DISSATISFIED,,,false,no,
+R3,S1,C2,INSURED,PHONE,2026-03-01,,,,,,
+R4,S1,C2,INSURED,PHONE,2026-03-01,GREAT,,,,,
+R5,S1,C2,INSURED,PHONE,2026-03-01,SATISFIED,,,maybe,,
+R6,S1,C3,INSURED,PHONE,2026-03-01,SATISFIED,,,,,{MEMO}
+R7,S1,C3,INSURED,PHONE,2026-03-02,SATISFIED,,,,,
+"""
+)
+
+
+def _book(store: UnitOfWorkFactory, tmp_path: Path) -> None:
+    """C1, C2 and C3 stored; C3 erased."""
+    import_csv(store.unit_of_work(), write(tmp_path / "customers.csv", CUSTOMERS))
+    erase_customer(store.unit_of_work(), "C3", dt.date(2026, 1, 1))
+
+
+def _reported(path: Path | None) -> list[tuple[str, str, str]]:
+    assert path is not None
+    text = path.read_text(encoding="utf-8")
+    assert MEMO not in text
+    return [(r["line"], r["field"], r["rule"]) for r in rejects(path)]
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+class TestContacts:
+    def test_contacts_are_stored_and_bad_rows_reported(self, tmp_path: Path, backend: str) -> None:
+        store = STORES[backend]()
+        _book(store, tmp_path)
+        path = write(tmp_path / "contacts.csv", CONTACTS, bom=True)
+        result = import_csv(store.unit_of_work(), path, today=TODAY)
+        assert (result.kind, result.rows, result.stored, result.rejected) == ("contacts", 10, 3, 7)
+        assert _reported(result.rejects_path) == [
+            ("4", "customer_id", "reference.missing"),
+            ("5", "channel", "code.unknown"),
+            ("6", "signals", "code.unknown"),
+            ("7", "id", "duplicate"),
+            ("8", "on", "date.future"),
+            ("9", "memo", "erased"),
+            ("11", "purpose", "required"),
+        ]
+        with store.unit_of_work() as uow:
+            first, second = uow.interactions.of_customer("C1")
+            assert (first.id, first.memo, first.csr_id, first.signals) == ("I1", MEMO, "E7", ())
+            assert second.signals == (
+                ObservedSignal.PRAISES_COMPETITOR,
+                ObservedSignal.OWNERSHIP_CHANGE,
+            )
+            assert [i.id for i in uow.interactions.of_customer("C3")] == ["I8"]
+
+    def test_running_the_same_file_again_adds_nothing(self, tmp_path: Path, backend: str) -> None:
+        store = STORES[backend]()
+        _book(store, tmp_path)
+        path = write(tmp_path / "contacts.csv", CONTACTS)
+        import_csv(store.unit_of_work(), path, today=TODAY)
+        again = import_csv(store.unit_of_work(), path, today=TODAY)
+        assert (again.stored, again.already_present, again.rejected) == (0, 3, 7)
+        with store.unit_of_work() as uow:
+            assert uow.interactions.count() == 3
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+def test_survey_responses_are_stored_and_bad_rows_reported(tmp_path: Path, backend: str) -> None:
+    store = STORES[backend]()
+    _book(store, tmp_path)
+    path = write(tmp_path / "surveys.csv", SURVEYS)
+    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (result.kind, result.rows, result.stored, result.rejected) == (
+        "survey responses",
+        7,
+        3,
+        4,
+    )
+    assert _reported(result.rejects_path) == [
+        ("4", "service", "answers.required"),
+        ("5", "service", "code.unknown"),
+        ("6", "praises_us", "flag.format"),
+        ("7", "comment", "erased"),
+    ]
+    with store.unit_of_work() as uow:
+        r1, r2 = uow.surveys.of_customer("C1")  # 14 days apart: the past is not refused
+        assert r1.answers == {
+            Dimension.SERVICE: Answer.SATISFIED,
+            Dimension.PRODUCT_PRICE: Answer.NEUTRAL,
+        }
+        assert (r1.expectation, r1.praises_us, r1.named_us, r1.comment) == (
+            Answer.VERY_SATISFIED,
+            True,
+            None,
+            MEMO,
+        )
+        assert (r2.praises_us, r2.named_us, r2.comment) == (False, False, None)
+        assert [r.id for r in uow.surveys.of_customer("C3")] == ["R7"]  # erased: no comment
+    again = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (again.stored, again.already_present) == (0, 3)
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+def test_the_assessment_reads_the_signals_of_imported_contacts(
+    tmp_path: Path, backend: str
+) -> None:
+    """The point of importing contacts: the early warning (§7.2) sees what staff noted."""
+    store = STORES[backend]()
+    _book(store, tmp_path)
+
+    def warning_of_c1() -> int:
+        rows = assess_portfolio(store.unit_of_work(), TODAY)
+        return next(r.warning_score for r in rows if r.customer_id == "C1")
+
+    before = warning_of_c1()
+    contacts = "id,customer_id,on,channel,direction,purpose,signals\n" + "".join(
+        f"I{n},C1,2026-11-0{n},VISIT,INBOUND,INQUIRY,{signal.name}\n"
+        for n, signal in enumerate(ObservedSignal, start=1)
+    )
+    import_csv(store.unit_of_work(), write(tmp_path / "contacts.csv", contacts), today=TODAY)
+    assert warning_of_c1() > before
+
+
+@pytest.mark.parametrize(
+    ("header", "match"),
+    [
+        ("id,customer_id,on,channel", "customer records needs survey_id .* or direction"),
+        ("id,customer_id,on,channel,direction", "contacts need the columns purpose"),
+        ("id,customer_id,survey_id,on", "survey responses need the columns role, channel"),
+        ("id,customer_id,on,channel,direction,purpose,mood", "unknown or repeated columns mood"),
+    ],
+)
+def test_a_record_file_is_told_apart_by_customer_id_and_its_kind(
+    tmp_path: Path, header: str, match: str
+) -> None:
+    with pytest.raises(CsvImportError, match=match):
+        import_csv(MemoryStore().unit_of_work(), write(tmp_path / "f.csv", header + "\n"))
+
+
+def test_the_command_line_imports_records_after_customers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    files = [
+        write(tmp_path / "surveys.csv", SURVEYS),
+        write(tmp_path / "contacts.csv", CONTACTS),
+        write(tmp_path / "customers.csv", CUSTOMERS),
+    ]
+    result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
+    said = " ".join(result.output.split())
+    kinds = ["(customers)", "(contacts)", "(survey responses)"]
+    assert [said.index(kind) for kind in kinds] == sorted(said.index(kind) for kind in kinds)
+    assert MEMO not in result.output
+    store = SqlStore.open(url)
+    try:
+        with store.unit_of_work() as uow:
+            assert uow.interactions.count() > 0
+            assert uow.surveys.count() > 0
+    finally:
+        store.dispose()
+
+
+# -- the same records as the live calls, whatever the rows ---------------------------------
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ";".join(v.name for v in value)
+    return str(getattr(value, "name", value))
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return out.getvalue()
+
+
+def _as_read(text: str | None) -> str | None:
+    """A free text as a CSV cell gives it back: without surrounding spaces; empty is none."""
+    return (text or "").strip() or None
+
+
+#: Fewer examples than the profile's locally: each writes and imports a file.
+_EXAMPLES = settings(
+    max_examples=25 if settings().max_examples < 100 else 100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+_FIELDS = ["id", "customer_id", "on", "channel", "direction", "purpose", "csr_id", "memo"]
+
+
+@_EXAMPLES
+@given(
+    contacts=st.lists(
+        gen.interactions(customer_id="C1", until=TODAY), max_size=6, unique_by=lambda i: i.id
+    )
+)
+def test_an_import_of_contacts_stores_what_log_interaction_stores(
+    tmp_path_factory: pytest.TempPathFactory, contacts: list[Interaction]
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("contacts")
+    imported, logged = MemoryStore(), MemoryStore()
+    for store in (imported, logged):
+        import_csv(store.unit_of_work(), write(tmp_path / "c.csv", CUSTOMERS))
+    rows = [[getattr(i, f) for f in _FIELDS] + [i.signals] for i in contacts]
+    path = write(tmp_path / "contacts.csv", _csv([*_FIELDS, "signals"], rows))
+    result = import_csv(imported.unit_of_work(), path, today=TODAY)
+    assert (result.stored, result.rejected) == (len(contacts), 0)
+    for contact in contacts:
+        log_interaction(logged.unit_of_work(), attrs.evolve(contact, memo=_as_read(contact.memo)))
+    with imported.unit_of_work() as a, logged.unit_of_work() as b:
+        assert a.interactions.of_customer("C1") == b.interactions.of_customer("C1")
+    assert import_csv(imported.unit_of_work(), path).already_present == len(contacts)
+
+
+@_EXAMPLES
+@given(
+    responses=st.lists(
+        gen.survey_responses(customer_id="C1", until=TODAY), max_size=6, unique_by=lambda r: r.id
+    )
+)
+def test_an_import_of_survey_responses_stores_them_as_drawn(
+    tmp_path_factory: pytest.TempPathFactory, responses: list[SurveyResponse]
+) -> None:
+    tmp_path = tmp_path_factory.mktemp("surveys")
+    store = MemoryStore()
+    import_csv(store.unit_of_work(), write(tmp_path / "c.csv", CUSTOMERS))
+    dimensions = [d.name.lower() for d in Dimension]
+    header = ["id", "survey_id", "customer_id", "role", "channel", "on", *dimensions]
+    header += ["expectation", "praises_us", "named_us", "comment"]
+    rows = [
+        [r.id, r.survey_id, r.customer_id, r.role, r.channel, r.on]
+        + [r.answers.get(d) for d in Dimension]
+        + [r.expectation, r.praises_us, r.named_us, r.comment]
+        for r in responses
+    ]
+    path = write(tmp_path / "surveys.csv", _csv(header, rows))
+    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (result.stored, result.rejected) == (len(responses), 0)
+    with store.unit_of_work() as uow:
+        assert sorted(uow.surveys.of_customer("C1"), key=lambda r: r.id) == sorted(
+            (attrs.evolve(r, comment=_as_read(r.comment), version=1) for r in responses),
+            key=lambda r: r.id,
+        )
