@@ -307,10 +307,10 @@ class _Customers:
     def get(self, customer_id: str) -> Customer:
         return self._uow.table_customers().get(customer_id)
 
-    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
+    def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         table = self._uow.table_customers()
-        found = (table.current(i) for i in sorted(set(customer_ids)))
-        return [c for c in found if c is not None]
+        found = ((i, table.current(i)) for i in sorted(set(customer_ids)))
+        return {i: c.is_erased for i, c in found if c is not None}
 
     def save(self, customer: Customer) -> Customer:
         table = self._uow.table_customers()

@@ -86,9 +86,10 @@ class CustomerRepository(Protocol):
         """
         ...
 
-    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
-        """The stored customers among ``customer_ids``, by id; an id not stored is left
-        out. One read for a batch where :meth:`get` reads one customer."""
+    def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
+        """Each stored customer among ``customer_ids``, by id, with whether they were
+        erased (§10.4); an id not stored is left out. One light read for a batch (no card
+        is built), for checks that need to know only that."""
         ...
 
     def save(self, customer: Customer) -> Customer:

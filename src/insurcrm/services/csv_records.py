@@ -161,15 +161,14 @@ def _checked(
     uow: UnitOfWork, kind: RecordKind, items: Sequence[tuple[int, Any]]
 ) -> tuple[list[tuple[int, Any]], list[Reject]]:
     """The rows whose customer is stored and may hold the record, and the rejects."""
-    customers = {c.id: c for c in uow.customers.get_many(r.customer_id for _, r in items)}
+    erased = uow.customers.erased_among(r.customer_id for _, r in items)
     good: list[tuple[int, Any]] = []
     rejects: list[Reject] = []
     for line, record in items:
-        customer = customers.get(record.customer_id)
-        if customer is None:
+        if record.customer_id not in erased:
             reason = "no such customer stored"
             rejects.append(Reject(line, "customer_id", "reference.missing", reason))
-        elif customer.is_erased and getattr(record, kind.text) is not None:
+        elif erased[record.customer_id] and getattr(record, kind.text) is not None:
             reason = f"the customer was erased: {kind.what} of theirs keeps no {kind.text}"
             rejects.append(Reject(line, kind.text, "erased", reason))
         else:

@@ -408,13 +408,19 @@ class StoreContract:
             assert uow.customers.get("C1") == added
             assert uow.customers.count() == 1
 
-    def test_get_many_reads_the_stored_customers_among_the_ids(self) -> None:
+    def test_erased_among_tells_the_stored_customers_and_the_erased(self) -> None:
         store = self.empty_store()
-        added = self.stored(store, *(make_customer(f"C{i}") for i in (3, 1, 2)))
+        self.stored(store, *(make_customer(f"C{i}") for i in (3, 1, 2)))
         with store.unit_of_work() as uow:
-            by_id = {c.id: c for c in added}
-            assert uow.customers.get_many(["C2", "C9", "C1", "C2"]) == [by_id["C1"], by_id["C2"]]
-            assert uow.customers.get_many([]) == []
+            uow.customers.save(uow.customers.get("C2").erase(DAY))
+            assert uow.customers.erased_among(["C2", "C9", "C1", "C2"]) == {
+                "C1": False,
+                "C2": True,
+            }  # its own write seen
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.erased_among(["C3", "C2"]) == {"C2": True, "C3": False}
+            assert uow.customers.erased_among([]) == {}
 
     def test_get_unknown_customer_raises_not_found(self) -> None:
         with self.empty_store().unit_of_work() as uow, pytest.raises(NotFound):

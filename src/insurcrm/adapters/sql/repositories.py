@@ -90,18 +90,6 @@ def _stale(kind: str, key: str, version: int) -> ConcurrencyError:
 V = TypeVar("V", Customer, Policy)
 
 
-def _read_many(
-    ids: Iterable[str], column: Any, load: Callable[[ColumnElement[bool]], list[V]]
-) -> list[V]:
-    """What ``load`` reads of the rows whose ``column`` is among ``ids`` (:data:`BATCH`
-    ids a statement), by id as Python orders them (on any collation)."""
-    unique = sorted(set(ids))
-    found: list[V] = []
-    for start in range(0, len(unique), BATCH):
-        found += load(column.in_(unique[start : start + BATCH]))
-    return sorted(found, key=lambda v: v.id)
-
-
 def _versioned(aggregate: V, version: int) -> V:
     """The copy handed back after a write: the new version, its events gone to the outbox."""
     return attrs.evolve(aggregate, version=version, events=())
@@ -261,8 +249,16 @@ class SqlCustomers:
             raise NotFound("customer", customer_id)
         return found[0]
 
-    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
-        return _read_many(customer_ids, t.customers.c.id, self._select)
+    def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
+        ids = sorted(set(customer_ids))
+        c = t.customers.c
+        found: dict[str, bool] = {}
+        for start in range(0, len(ids), BATCH):
+            statement = select(c.id, c.erased_on.is_not(None)).where(
+                c.id.in_(ids[start : start + BATCH])
+            )
+            found.update((i, bool(erased)) for i, erased in self._conn.execute(statement))
+        return found
 
     def save(self, customer: Customer) -> Customer:
         if not _exists(self._conn, t.customers, customer.id):
@@ -541,7 +537,11 @@ class SqlPolicies:
         return found[0]
 
     def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
-        return _read_many(policy_ids, t.policies.c.id, self._load)
+        ids = sorted(set(policy_ids))
+        found: list[Policy] = []
+        for start in range(0, len(ids), BATCH):
+            found += self._load(t.policies.c.id.in_(ids[start : start + BATCH]))
+        return sorted(found, key=lambda p: p.id)  # by id as Python orders, on any collation
 
     def get_by_number(self, number: str) -> Policy:
         found = self._load(t.policies.c.number == number)

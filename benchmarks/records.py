@@ -1,0 +1,170 @@
+"""Importing a service history (contacts and survey responses) into a generated SQLite book.
+
+Run by hand (see ``benchmarks/README.md``)::
+
+    python benchmarks/records.py --customers 20000
+
+It copies the book of ``assess.py`` (generated when missing), writes its contacts and survey
+responses to CSV files in the layout of ``docs/how-to/import-your-book.md``, empties the
+two tables of the copy, and measures:
+
+1. ``insurcrm import`` of each file (``import_csv``: each batch of 1,000 rows checked
+   against its customers, read with ``customers.get_many``, and stored with
+   ``add_many``), in rows a second;
+2. the same files again (every row already present);
+3. the baseline a user would write without the import: ``log_interaction`` a contact, one
+   transaction each (as the application logs one), on the first ``--baseline-rows``
+   contacts (no CSV reading or validation, so it is the lighter of the two).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import shlex
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from assess import AS_OF, DEFAULT_SEED, ensure_book, log, machine
+from premiums import fresh_copy
+
+from insurcrm.adapters.sql import SqlStore
+from insurcrm.domain.interactions import Interaction
+from insurcrm.domain.satisfaction import Dimension, SurveyResponse
+from insurcrm.services.contacts import log_interaction
+from insurcrm.services.csv_import import import_csv
+from insurcrm.services.csv_records import CONTACT_COLUMNS, SURVEY_COLUMNS
+
+
+def cell(value: Any) -> str:
+    """A value as a cell of the import layout."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ";".join(v.name for v in value)
+    return "" if value is None else str(getattr(value, "name", value))
+
+
+def write_files(
+    store: SqlStore, workdir: Path, customers: int
+) -> tuple[Path, Path, list[Interaction]]:
+    """The book's contacts and survey responses as two CSV files; returns them and the
+    contacts."""
+    with store.unit_of_work() as uow:
+        contacts = list(uow.interactions.iterate())
+        responses: list[SurveyResponse] = list(uow.surveys.iterate())
+    contacts_path = workdir / f"contacts-{customers}.csv"
+    with contacts_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CONTACT_COLUMNS)
+        for i in contacts:
+            fields = [i.id, i.customer_id, i.on, i.channel, i.direction, i.purpose]
+            writer.writerow(map(cell, [*fields, i.csr_id, i.memo, i.signals]))
+    surveys_path = workdir / f"surveys-{customers}.csv"
+    with surveys_path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SURVEY_COLUMNS)
+        for r in responses:
+            head = [r.id, r.survey_id, r.customer_id, r.role, r.channel, r.on]
+            answers = [r.answers.get(d) for d in Dimension]
+            tail = [r.expectation, r.praises_us, r.named_us, r.comment]
+            writer.writerow(map(cell, [*head, *answers, *tail]))
+    return contacts_path, surveys_path, contacts
+
+
+def emptied(store: SqlStore) -> SqlStore:
+    """``store`` with no contacts or survey responses."""
+    path = store.engine.url.database
+    store.dispose()
+    with sqlite3.connect(str(path)) as conn:
+        conn.execute("DELETE FROM interactions")
+        conn.execute("DELETE FROM survey_responses")
+    return SqlStore.open(f"sqlite:///{path}")
+
+
+def timed_import(store: SqlStore, path: Path) -> tuple[float, int, int]:
+    """Seconds, rows stored and rows already present of importing ``path``."""
+    start = time.perf_counter()
+    result = import_csv(store.unit_of_work(), path, today=AS_OF)
+    seconds = time.perf_counter() - start
+    if result.rejected:
+        raise SystemExit(f"expected no row rejected: {result}")
+    return seconds, result.stored, result.already_present
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "insurcrm-bench"
+    )
+    parser.add_argument("--baseline-rows", type=int, default=2000)
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help="where to save the report (default benchmarks/results-records-<N>.txt; '-')",
+    )
+    args = parser.parse_args(argv)
+    command = "python " + shlex.join(["benchmarks/records.py", *(argv or sys.argv[1:])])
+    book, _meta = ensure_book(args.workdir, args.customers, args.seed)
+
+    store = fresh_copy(book, args.workdir, f"records-{args.customers}.db")
+    contacts_path, surveys_path, contacts = write_files(store, args.workdir, args.customers)
+    store = emptied(store)
+    table = []
+    for kind, path in (("contacts", contacts_path), ("survey responses", surveys_path)):
+        seconds, stored, _ = timed_import(store, path)
+        log(f"{kind}: {stored:,} rows in {seconds:.1f} s")
+        again, _, present = timed_import(store, path)
+        if present != stored:
+            raise SystemExit(f"expected every {kind} row present the second time")
+        table.append((kind, stored, seconds, again))
+    store.dispose()
+
+    other = emptied(fresh_copy(book, args.workdir, f"records-{args.customers}-baseline.db"))
+    sample = [attrs.evolve(c, version=0) for c in contacts[: args.baseline_rows]]  # new ones
+    start = time.perf_counter()
+    for contact in sample:
+        log_interaction(other.unit_of_work(), contact)
+    base_seconds = time.perf_counter() - start
+    other.dispose()
+
+    base_rate = len(sample) / base_seconds
+    lines = [
+        f"command: {command}",
+        *machine(),
+        f"book: {args.customers:,} customers (seed {args.seed}), as of {AS_OF}",
+        "",
+        "| what | rows | seconds | rows/s | the same file again |",
+        "|---|---|---|---|---|",
+        *(
+            f"| insurcrm import of the {kind} | {n:,} | {s:.1f} | {n / s:,.0f} | {a:.1f} s |"
+            for kind, n, s, a in table
+        ),
+        f"| baseline: log_interaction a contact | {len(sample):,} | {base_seconds:.1f} "
+        f"| {base_rate:,.0f} | |",
+        "",
+        f"insurcrm import of the contacts / baseline: {table[0][1] / table[0][2] / base_rate:.1f}× "
+        "the rows a second",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    target = args.results or Path(__file__).with_name(f"results-records-{args.customers}.txt")
+    if str(target) != "-":
+        target.write_text(report + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
