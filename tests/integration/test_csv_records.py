@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.cli import cli
-from insurcrm.domain.interactions import Interaction, ObservedSignal
+from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.satisfaction import Answer, Dimension, SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.services import csv_records
 from insurcrm.services.assessment import assess_portfolio
 from insurcrm.services.contacts import log_interaction
 from insurcrm.services.csv_import import CsvImportError, import_csv
@@ -167,6 +168,113 @@ def test_the_assessment_reads_the_signals_of_imported_contacts(
     assert warning_of_c1() > before
 
 
+def _contact_row(contact_id: str, customer_id: str, memo: str = "") -> str:
+    return f"{contact_id},{customer_id},2026-10-01,PHONE,INBOUND,INQUIRY,{memo}\n"
+
+
+_HEADER = "id,customer_id,on,channel,direction,purpose,memo\n"
+
+
+def test_an_id_stored_for_another_customer_is_refused_not_lost(tmp_path: Path) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    import_csv(store.unit_of_work(), write(tmp_path / "a.csv", _HEADER + _contact_row("I1", "C1")))
+    later = write(
+        tmp_path / "b.csv",
+        _HEADER + _contact_row("I1", "C2") + _contact_row("I2", "C2") + _contact_row("I1", "C1"),
+    )
+    result = import_csv(store.unit_of_work(), later)
+    assert (result.stored, result.already_present, result.rejected) == (1, 0, 2)
+    assert _reported(result.rejects_path) == [("2", "id", "duplicate"), ("4", "id", "duplicate")]
+    assert result.rejects_path is not None
+    reason = "already used by a contact of another customer"
+    assert rejects(result.rejects_path)[0]["reason"] == reason
+    with store.unit_of_work() as uow:
+        assert uow.interactions.get("I1").customer_id == "C1"
+        assert [i.id for i in uow.interactions.of_customer("C2")] == ["I2"]
+
+
+def test_a_run_again_after_an_erasure_finds_its_rows_present(tmp_path: Path) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    path = write(tmp_path / "c.csv", _HEADER + _contact_row("I1", "C1", MEMO))
+    assert import_csv(store.unit_of_work(), path).stored == 1
+    erase_customer(store.unit_of_work(), "C1", TODAY)
+    again = import_csv(store.unit_of_work(), path)
+    assert (again.stored, again.already_present, again.rejected) == (0, 1, 0)
+    with store.unit_of_work() as uow:
+        assert uow.interactions.get("I1").memo is None  # erased with the customer
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+def test_an_erased_customers_record_is_stored_as_erasure_leaves_it(
+    tmp_path: Path, backend: str
+) -> None:
+    store = STORES[backend]()
+    _book(store, tmp_path)
+    import_csv(store.unit_of_work(), write(tmp_path / "c.csv", _HEADER + _contact_row("I1", "C3")))
+    with store.unit_of_work() as uow:
+        assert uow.interactions.get("I1").erased
+
+
+def test_batches_give_the_same_records_as_one_batch(tmp_path: Path) -> None:
+    stores = {size: MemoryStore() for size in (1000, 3)}
+    path = write(tmp_path / "contacts.csv", CONTACTS)
+    results = {}
+    for size, store in stores.items():
+        _book(store, tmp_path)
+        results[size] = attrs.evolve(
+            import_csv(store.unit_of_work(), path, batch=size, today=TODAY), rejects_path=None
+        )
+    assert results[3] == results[1000]
+    with stores[3].unit_of_work() as a, stores[1000].unit_of_work() as b:
+        assert list(a.interactions.iterate()) == list(b.interactions.iterate())
+
+
+def test_a_batch_another_writer_got_in_the_way_of_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    import_csv(store.unit_of_work(), write(tmp_path / "a.csv", _HEADER + _contact_row("I2", "C1")))
+    kind = csv_records.RECORDS["contacts"]
+    calls: list[int] = []
+
+    class Interfering:
+        """The contacts, with another writer logging I1 before the second bulk write."""
+
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def add_many(self, records: Any) -> int:
+            calls.append(1)
+            if len(calls) == 2:
+                with store.unit_of_work() as other:
+                    other.interactions.add(_contact("I1", "C1"))
+                    other.commit()
+            return int(self.inner.add_many(records))
+
+    patched = attrs.evolve(kind, repository=lambda uow: Interfering(uow.interactions))
+    monkeypatch.setitem(csv_records.RECORDS, "contacts", patched)
+    path = write(tmp_path / "b.csv", _HEADER + _contact_row("I1", "C1") + _contact_row("I2", "C1"))
+    result = import_csv(store.unit_of_work(), path)
+    assert (len(calls), result.stored, result.already_present, result.rejected) == (4, 0, 2, 0)
+
+
+def _contact(contact_id: str, customer_id: str) -> Interaction:
+    return Interaction(
+        contact_id,
+        customer_id,
+        dt.date(2026, 10, 1),
+        Channel.PHONE,
+        Direction.INBOUND,
+        Purpose.INQUIRY,
+    )
+
+
 @pytest.mark.parametrize(
     ("header", "match"),
     [
@@ -174,6 +282,12 @@ def test_the_assessment_reads_the_signals_of_imported_contacts(
         ("id,customer_id,on,channel,direction", "contacts need the columns purpose"),
         ("id,customer_id,survey_id,on", "survey responses need the columns role, channel"),
         ("id,customer_id,on,channel,direction,purpose,mood", "unknown or repeated columns mood"),
+        ("id,on,channel,direction,purpose", "contacts need the columns customer_id"),
+        ("customer_id,name,created_on", "customers need the columns id"),
+        (
+            "id,survey_id,customer_id,role,channel,on,comment",
+            "survey responses need the columns one of service, operations",
+        ),
     ],
 )
 def test_a_record_file_is_told_apart_by_customer_id_and_its_kind(
@@ -195,11 +309,13 @@ def test_the_command_line_imports_records_after_customers(tmp_path: Path) -> Non
     kinds = ["(customers)", "(contacts)", "(survey responses)"]
     assert [said.index(kind) for kind in kinds] == sorted(said.index(kind) for kind in kinds)
     assert MEMO not in result.output
+    # C3 is not erased here: its memo and comment are kept
+    assert "contacts.csv (contacts): 10 rows, 4 stored, 0 already present, 6 rejected" in said
+    assert "surveys.csv (survey responses): 7 rows, 4 stored, 0 already present, 3 rejected" in said
     store = SqlStore.open(url)
     try:
         with store.unit_of_work() as uow:
-            assert uow.interactions.count() > 0
-            assert uow.surveys.count() > 0
+            assert (uow.interactions.count(), uow.surveys.count()) == (4, 4)
     finally:
         store.dispose()
 

@@ -1,6 +1,7 @@
-"""Reading the cells of an imported CSV row: each function reads one column of a row (a
-``dict`` of column name to text) and raises :class:`~insurcrm.errors.ValidationError`
-naming that column, never echoing its value."""
+"""What every kind of CSV import shares: reading the cells of a row (each function reads
+one column of a row, a ``dict`` of column name to text, and raises
+:class:`~insurcrm.errors.ValidationError` naming that column, never echoing its value), the
+record of a refused row, and how often a batch that lost a race is tried again."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from insurcrm.domain.values import Money
 from insurcrm.errors import ValidationError
 
 __all__ = [
+    "RETRIES",
     "Reject",
     "not_after",
     "read_code",
@@ -31,6 +33,10 @@ E = TypeVar("E", bound=Enum)
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+#: How many times a batch is tried again when another writer changed (or added) one of its
+#: rows meanwhile, before the error is let through.
+RETRIES = 3
+
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 

@@ -64,6 +64,7 @@ from insurcrm.errors import (
     ValidationError,
 )
 from insurcrm.services.csv_cells import (
+    RETRIES,
     Reject,
     not_after,
     read_code,
@@ -76,6 +77,7 @@ from insurcrm.services.csv_cells import (
 from insurcrm.services.csv_records import (
     CONTACT_COLUMNS,
     CONTACT_REQUIRED,
+    DIMENSION_COLUMNS,
     RECORDS,
     SURVEY_COLUMNS,
     SURVEY_REQUIRED,
@@ -144,10 +146,6 @@ MISSED_COLUMNS = (*MISSED_REQUIRED, "premium")
 
 #: Rows stored per transaction.
 BATCH = 1000
-
-#: How many times a batch of renewals or missed premiums is tried again when another
-#: writer saved one of its policies meanwhile (before the error is let through).
-_RETRIES = 3
 
 Progress = Callable[[int], None]
 
@@ -372,8 +370,9 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
     ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
     premiums: renewals with ``renewed_on``, missed premiums with ``due_date``; else one
-    with ``customer_id`` holds customer-service records: survey responses with
-    ``survey_id``, contacts with ``direction``; any other is a customers file.
+    with ``customer_id``, ``survey_id`` or ``direction`` (and neither ``name`` nor
+    ``created_on``) holds customer-service records: survey responses with ``survey_id``,
+    contacts with ``direction``; any other is a customers file.
 
     Raises:
         CsvImportError: unreadable, not UTF-8, a required column missing, or premiums or
@@ -394,7 +393,7 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
                 "(missed premiums)",
             )
         kind = premiums[0]
-    elif "customer_id" in names:
+    elif names & {"customer_id", "survey_id", "direction"} and not names & {"name", "created_on"}:
         if "survey_id" in names:
             kind = "survey responses"
         elif "direction" in names:
@@ -410,6 +409,8 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
         kind = "customers"
     _, _, required, columns = next(k for k in KINDS if k[0] == kind)
     missing = [c for c in required if c not in names]
+    if kind == "survey responses" and not names & set(DIMENSION_COLUMNS):
+        missing.append(f"one of {', '.join(DIMENSION_COLUMNS)}")
     if missing:
         raise CsvImportError(path, 1, f"wrong header: {kind} need the columns {', '.join(missing)}")
     return kind, columns
@@ -434,7 +435,7 @@ def _store(
     if kind in RECORDS:
         return store_records(uow, RECORDS[kind], items)
     if kind in _PREMIUMS:
-        for _ in range(_RETRIES):
+        for _ in range(RETRIES):
             try:
                 return _store_premiums(uow, _PREMIUMS[kind], items)
             except ConcurrencyError:
@@ -633,6 +634,8 @@ def import_csv(
     later: list[tuple[int, Any]] = []  # refused for a reference a later row may add
     first_line: dict[str, int] = {}
 
+    retry = kind in ("customers", "policies")  # the others' references are imported first
+
     def flush(items: list[tuple[int, Any]], *, last_try: bool) -> None:
         nonlocal stored, present
         done, already, refused = _store(uow, kind, items)
@@ -640,7 +643,6 @@ def import_csv(
         present += already
         by_line = dict(items)
         for reject in refused:
-            retry = kind in ("customers", "policies")  # the others' references come first
             if reject.rule == "reference.missing" and not last_try and retry:
                 later.append((reject.line, by_line[reject.line]))
             else:

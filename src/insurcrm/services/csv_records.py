@@ -16,10 +16,12 @@ required columns must be there):
 
 A record is checked as the live calls check it (:func:`~insurcrm.services.contacts.
 log_interaction`, :func:`~insurcrm.services.satisfaction.record_survey_response`): its
-customer must be stored, and an erased customer's record keeps no memo or comment. Two
-rules of the live calls do not apply to the past: the minimum interval between two surveys
-of a customer, and the refusal to survey an erased customer, are about asking, and the
-responses of the past were given.
+customer must be stored, and an erased customer's record keeps no memo or comment; it is
+stored marked erased, as the erasure left the customer's other records. Two rules of the
+live calls do not apply to the past: the minimum interval between two surveys of a
+customer, and the refusal to survey an erased customer, are about asking, and the responses
+of the past were given. A record whose id is stored for the same customer is already
+present (the stored one is kept); for another customer the row is refused.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ from insurcrm.domain.satisfaction import (
     SurveyResponse,
 )
 from insurcrm.domain.unit_of_work import UnitOfWork
-from insurcrm.errors import Duplicate, NotFound, ValidationError
+from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, ValidationError
 from insurcrm.services.csv_cells import (
+    RETRIES,
     Reject,
     not_after,
     read_code,
@@ -55,6 +58,7 @@ from insurcrm.services.csv_cells import (
 __all__ = [
     "CONTACT_COLUMNS",
     "CONTACT_REQUIRED",
+    "DIMENSION_COLUMNS",
     "RECORDS",
     "SURVEY_COLUMNS",
     "SURVEY_REQUIRED",
@@ -62,17 +66,20 @@ __all__ = [
     "store_records",
 ]
 
+#: The columns a contacts file must have.
 CONTACT_REQUIRED = ("id", "customer_id", "on", "channel", "direction", "purpose")
 #: Every column of a contacts file.
 CONTACT_COLUMNS = (*CONTACT_REQUIRED, "csr_id", "memo", "signals")
 
-#: The column of each survey dimension.
 _DIMENSIONS = {d.name.lower(): d for d in Dimension}
+#: The answer columns of a survey responses file, one a dimension (at least one is needed).
+DIMENSION_COLUMNS = tuple(_DIMENSIONS)
+#: The columns a survey responses file must have (with one of :data:`DIMENSION_COLUMNS`).
 SURVEY_REQUIRED = ("id", "survey_id", "customer_id", "role", "channel", "on")
 #: Every column of a survey responses file.
 SURVEY_COLUMNS = (
     *SURVEY_REQUIRED,
-    *_DIMENSIONS,
+    *DIMENSION_COLUMNS,
     "expectation",
     "praises_us",
     "named_us",
@@ -120,9 +127,9 @@ def _survey_response(row: dict[str, str], today: dt.date | None = None) -> Surve
         if answer is not None:
             answers[dimension] = answer
     if not answers:
-        columns = ", ".join(_DIMENSIONS)
-        reason = f"one of the dimensions must be answered ({columns})"
-        raise ValidationError(next(iter(_DIMENSIONS)), "answers.required", reason)
+        columns = [c for c in DIMENSION_COLUMNS if c in row] or list(DIMENSION_COLUMNS)
+        reason = f"one of the dimensions must be answered ({', '.join(columns)})"
+        raise ValidationError(columns[0], "answers.required", reason)
     return SurveyResponse(
         id=required(read_text(row, "id"), "id"),
         survey_id=required(read_text(row, "survey_id"), "survey_id"),
@@ -160,7 +167,8 @@ RECORDS = {
 def _checked(
     uow: UnitOfWork, kind: RecordKind, items: Sequence[tuple[int, Any]]
 ) -> tuple[list[tuple[int, Any]], list[Reject]]:
-    """The rows whose customer is stored and may hold the record, and the rejects."""
+    """The records to store, an erased customer's as erasure leaves them (§10.4), and the
+    rows refused: no such customer, or an erased customer's record with its text."""
     erased = uow.customers.erased_among(r.customer_id for _, r in items)
     good: list[tuple[int, Any]] = []
     rejects: list[Reject] = []
@@ -168,41 +176,73 @@ def _checked(
         if record.customer_id not in erased:
             reason = "no such customer stored"
             rejects.append(Reject(line, "customer_id", "reference.missing", reason))
-        elif erased[record.customer_id] and getattr(record, kind.text) is not None:
+        elif not erased[record.customer_id]:
+            good.append((line, record))
+        elif getattr(record, kind.text) is None:
+            good.append((line, record.erase()))
+        else:
             reason = f"the customer was erased: {kind.what} of theirs keeps no {kind.text}"
             rejects.append(Reject(line, kind.text, "erased", reason))
-        else:
-            good.append((line, record))
     return good, rejects
+
+
+def _store_new(
+    uow: UnitOfWork, kind: RecordKind, items: list[tuple[int, Any]]
+) -> tuple[int, int, list[Reject]] | None:
+    """The whole batch through the bulk path, when every row is new and good; None (and
+    nothing stored) otherwise."""
+    with uow:
+        good, rejects = _checked(uow, kind, items)
+        if rejects:
+            return None
+        try:
+            kind.repository(uow).add_many(record for _, record in good)
+        except (Duplicate, NotFound):
+            return None  # leaving without a commit rolls the batch back
+        uow.commit()
+    return len(good), 0, []
+
+
+def _store_each(
+    uow: UnitOfWork, kind: RecordKind, items: list[tuple[int, Any]]
+) -> tuple[int, int, list[Reject]]:
+    """The batch with its stored rows told apart: a record whose id is stored for the same
+    customer is already present, for another customer it is refused; the rest is checked
+    and stored."""
+    present = 0
+    rejects: list[Reject] = []
+    new: list[tuple[int, Any]] = []
+    with uow:
+        repository = kind.repository(uow)
+        for line, record in items:
+            try:
+                stored = repository.get(record.id)
+            except NotFound:
+                new.append((line, record))
+                continue
+            if stored.customer_id == record.customer_id:
+                present += 1  # whatever it holds now: the stored one is kept
+            else:
+                reason = f"already used by {kind.what} of another customer"
+                rejects.append(Reject(line, "id", "duplicate", reason))
+        good, refused = _checked(uow, kind, new)
+        repository.add_many(record for _, record in good)
+        uow.commit()
+    return len(good), present, rejects + refused
 
 
 def store_records(
     uow: UnitOfWork, kind: RecordKind, items: list[tuple[int, Any]]
 ) -> tuple[int, int, list[Reject]]:
     """Store one batch of records in one transaction; returns (stored, already present,
-    rejects). The batch goes through the bulk path (``add_many``) when none of its
-    records is stored yet; otherwise row by row, a record whose id is stored counting as
-    already present."""
-    with uow:
-        good, rejects = _checked(uow, kind, items)
+    rejects). The batch goes through the bulk path (``add_many``) when every row is new
+    and good; otherwise its stored rows are told apart first (see :func:`_store_each`).
+    A batch that lost a race with another writer is tried again, up to :data:`RETRIES`
+    more times."""
+    for attempt in range(RETRIES + 1):
         try:
-            kind.repository(uow).add_many(record for _, record in good)
-        except Duplicate:
-            pass  # leaving without a commit rolls the batch back
-        else:
-            uow.commit()
-            return len(good), 0, rejects
-    stored = present = 0
-    with uow:
-        good, rejects = _checked(uow, kind, items)
-        repository = kind.repository(uow)
-        for _, record in good:
-            try:
-                repository.get(record.id)
-            except NotFound:
-                repository.add(record)
-                stored += 1
-            else:
-                present += 1
-        uow.commit()
-    return stored, present, rejects
+            return _store_new(uow, kind, items) or _store_each(uow, kind, items)
+        except (ConcurrencyError, Duplicate):
+            if attempt == RETRIES:  # another writer stored one of the ids meanwhile
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
