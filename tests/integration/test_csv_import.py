@@ -127,6 +127,21 @@ class TestImport:
         assert counts(store) == (7, 0)
 
 
+def test_a_stop_half_way_still_reports_the_rows_refused_before_it(tmp_path: Path) -> None:
+    header = "id,name,created_on\n"
+    rows = "C1,甲,2020-01-01\nC2,乙,2020-13-01\nC3,丙,2020-01-01\n"
+    broken = write(tmp_path / "customers.csv", header + rows + "C4,丁,2020-01-01,extra\n")
+    store = MemoryStore()
+    with pytest.raises(CsvImportError, match=r"line 5: .*refused before it are in customers"):
+        import_csv(store.unit_of_work(), broken, batch=1)
+    report = tmp_path / "customers.rejects.csv"
+    assert [(r["line"], r["field"]) for r in rejects(report)] == [("3", "created_on")]
+    with pytest.raises(CsvImportError, match=r"line 2: 4 fields, the header has 3$"):
+        import_csv(
+            MemoryStore().unit_of_work(), write(tmp_path / "b.csv", header + "C4,丁,2020-01-01,x\n")
+        )
+
+
 class TestFilesThatCannotBeRead:
     @pytest.mark.parametrize(
         ("text", "match"),

@@ -29,7 +29,8 @@ file is removed. Good rows are stored in batches, one transaction each; a row wh
 already stored is counted as already present, so running the same import again adds nothing
 and an interrupted import resumes where it stopped. A file that cannot be read as such
 (wrong encoding, a wrong header, a row with more fields than the header) stops the import
-with an error naming the file and line; nothing of the batch being read is stored.
+with an error naming the file and line; nothing of the batch being read is stored, and the
+rows refused before it are written to the rejects file.
 """
 
 from __future__ import annotations
@@ -597,6 +598,15 @@ _REPEATED = {
 }
 
 
+def _write_rejects(target: Path, path: Path, rejects: list[Reject]) -> None:
+    """The rejects file of ``path``: a row a refused row, by line."""
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("file", "line", "field", "rule", "reason"))
+        for reject in sorted(rejects, key=lambda r: r.line):
+            writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
+
+
 def import_csv(
     uow: UnitOfWork,
     path: Path,
@@ -623,7 +633,8 @@ def import_csv(
             later. None (the default) checks nothing; the command line passes today's date.
 
     Raises:
-        CsvImportError: the file cannot be read as a CSV of this layout (names the line).
+        CsvImportError: the file cannot be read as a CSV of this layout (names the line;
+            the rows refused before that line are in the rejects file).
     """
     kind, columns = kind_of(path)
     build = functools.partial(_BUILDERS[kind], today=today)
@@ -668,26 +679,25 @@ def import_csv(
                     pending.append((line, item))
             if len(pending) >= batch:
                 flush(pending, last_try=False)
-    except CsvImportError as error:
-        if not stored:
+        flush(pending, last_try=False)
+        if later:  # a referrer or policyholder further down the file is stored by now
+            flush(sorted(later, key=lambda e: e[0]), last_try=True)
+    except BaseException as error:  # a stop half-way still reports the rows refused so far
+        if rejects:
+            _write_rejects(target, path, rejects)
+        if not isinstance(error, CsvImportError) or not (stored or rejects):
             raise
-        raise CsvImportError(  # say what the batches before it left stored
-            path,
-            error.line,
-            f"{error.reason}; the {stored:,} rows stored before it stay, and the import run "
-            "again once the file is fixed adds the rest",
-        ) from None
-    flush(pending, last_try=False)
-    if later:  # a referrer or policyholder further down the file is stored by now
-        flush(sorted(later, key=lambda e: e[0]), last_try=True)
+        said = [error.reason]
+        if stored:  # say what the batches before it left stored
+            said.append(f"the {stored:,} rows stored before it stay")
+        if rejects:
+            said.append(f"the rows refused before it are in {target.name}")
+        said[-1] += ", and the import run again once the file is fixed adds the rest"
+        raise CsvImportError(path, error.line, "; ".join(said)) from None
     if not rejects:
         target.unlink(missing_ok=True)  # an earlier run's report no longer holds
     else:
-        with target.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("file", "line", "field", "rule", "reason"))
-            for reject in sorted(rejects, key=lambda r: r.line):
-                writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
+        _write_rejects(target, path, rejects)
     return ImportResult(
         path, kind, rows, stored, present, len(rejects), target if rejects else None
     )
