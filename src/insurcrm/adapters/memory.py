@@ -526,6 +526,11 @@ class _Records(Generic[R]):
     def get(self, record_id: str) -> R:
         return _copy(self._table().get(record_id))
 
+    def get_many(self, record_ids: Iterable[str]) -> Sequence[R]:
+        table = self._table()
+        found = (table.current(i) for i in sorted(set(record_ids)))
+        return [_copy(r) for r in found if r is not None]
+
     def save(self, record: R) -> R:
         table = self._table()
         table.get(record.id)

@@ -350,6 +350,11 @@ class RecordRepository(Protocol[ServiceRecord]):
         """
         ...
 
+    def get_many(self, record_ids: Iterable[str]) -> Sequence[ServiceRecord]:
+        """The stored records among ``record_ids``, by id; an id not stored is left out.
+        One read for a batch where :meth:`get` reads one record."""
+        ...
+
     def save(self, record: ServiceRecord) -> ServiceRecord:
         """Store a changed record; returns it with its version bumped.
 

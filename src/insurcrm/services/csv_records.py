@@ -214,13 +214,12 @@ def _store_each(
     new: list[tuple[int, Any]] = []
     with uow:
         repository = kind.repository(uow)
+        stored_ones = {r.id: r for r in repository.get_many(r.id for _, r in items)}
         for line, record in items:
-            try:
-                stored = repository.get(record.id)
-            except NotFound:
+            stored = stored_ones.get(record.id)
+            if stored is None:
                 new.append((line, record))
-                continue
-            if stored.customer_id == record.customer_id:
+            elif stored.customer_id == record.customer_id:
                 present += 1  # whatever it holds now: the stored one is kept
             else:
                 reason = f"already used by {kind.what} of another customer"

@@ -1606,6 +1606,18 @@ class StoreContract:
         assert kind.personal(back) == kind.personal(record)  # byte for byte
 
     @_each_kind
+    def test_get_many_reads_the_stored_records_among_the_ids(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, make_customer("C1"))
+        with store.unit_of_work() as uow:
+            added = [kind.repository(uow).add(kind.make(f"R{i}", "C1", DAY)) for i in (3, 1, 2)]
+            uow.commit()
+        with store.unit_of_work() as uow:
+            records = kind.repository(uow)
+            assert records.get_many(["R2", "R9", "R1", "R2"]) == [added[1], added[2]]
+            assert records.get_many([]) == []
+
+    @_each_kind
     def test_a_record_save_bumps_the_version(self, kind: RecordKind) -> None:
         store = self.empty_store()
         self.stored(store, make_customer("C1"))

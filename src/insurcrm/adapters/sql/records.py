@@ -135,6 +135,13 @@ class SqlRecords(Generic[ServiceRecord]):
             raise NotFound(self._kind, record_id)
         return found[0]
 
+    def get_many(self, record_ids: Iterable[str]) -> Sequence[ServiceRecord]:
+        ids = sorted(set(record_ids))
+        found: list[ServiceRecord] = []
+        for start in range(0, len(ids), BATCH):
+            found += self._select(self._table.c.id.in_(ids[start : start + BATCH]))
+        return sorted(found, key=lambda r: r.id)  # by id as Python orders, on any collation
+
     def save(self, record: ServiceRecord) -> ServiceRecord:
         if not _exists(self._conn, self._table, record.id):
             raise NotFound(self._kind, record.id)
