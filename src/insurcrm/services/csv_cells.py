@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
@@ -27,9 +28,11 @@ __all__ = [
     "read_optional_flag",
     "read_text",
     "required",
+    "retried",
 ]
 
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
@@ -50,6 +53,18 @@ class Reject:
     field: str
     rule: str
     reason: str
+
+
+def retried(attempt: Callable[[], T], *races: type[Exception]) -> T:
+    """``attempt()``, run again up to :data:`RETRIES` more times while it raises one of
+    ``races`` (another writer got in the way: each try reads afresh); the last try's error
+    is let through."""
+    for _ in range(RETRIES):
+        try:
+            return attempt()
+        except races:
+            pass
+    return attempt()
 
 
 def read_text(row: dict[str, str], name: str) -> str | None:

@@ -65,7 +65,6 @@ from insurcrm.errors import (
     ValidationError,
 )
 from insurcrm.services.csv_cells import (
-    RETRIES,
     Reject,
     not_after,
     read_code,
@@ -74,6 +73,7 @@ from insurcrm.services.csv_cells import (
     read_money,
     read_text,
     required,
+    retried,
 )
 from insurcrm.services.csv_records import (
     CONTACT_COLUMNS,
@@ -435,13 +435,8 @@ def _store(
     """
     if kind in RECORDS:
         return store_records(uow, RECORDS[kind], items)
-    if kind in _PREMIUMS:
-        for _ in range(RETRIES):
-            try:
-                return _store_premiums(uow, _PREMIUMS[kind], items)
-            except ConcurrencyError:
-                pass  # another writer saved one of its policies: read them again
-        return _store_premiums(uow, _PREMIUMS[kind], items)
+    if kind in _PREMIUMS:  # another writer may save one of its policies meanwhile
+        return retried(lambda: _store_premiums(uow, _PREMIUMS[kind], items), ConcurrencyError)
     with uow:
         try:
             if kind == "customers":

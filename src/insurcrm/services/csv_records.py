@@ -45,7 +45,6 @@ from insurcrm.domain.satisfaction import (
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, ValidationError
 from insurcrm.services.csv_cells import (
-    RETRIES,
     Reject,
     not_after,
     read_code,
@@ -53,6 +52,7 @@ from insurcrm.services.csv_cells import (
     read_optional_flag,
     read_text,
     required,
+    retried,
 )
 
 __all__ = [
@@ -236,12 +236,10 @@ def store_records(
     """Store one batch of records in one transaction; returns (stored, already present,
     rejects). The batch goes through the bulk path (``add_many``) when every row is new
     and good; otherwise its stored rows are told apart first (see :func:`_store_each`).
-    A batch that lost a race with another writer is tried again, up to :data:`RETRIES`
-    more times."""
-    for attempt in range(RETRIES + 1):
-        try:
-            return _store_new(uow, kind, items) or _store_each(uow, kind, items)
-        except (ConcurrencyError, Duplicate):
-            if attempt == RETRIES:  # another writer stored one of the ids meanwhile
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    A batch that lost a race with another writer is tried again (:func:`~insurcrm.services.
+    csv_cells.retried`)."""
+
+    def attempt() -> tuple[int, int, list[Reject]]:
+        return _store_new(uow, kind, items) or _store_each(uow, kind, items)
+
+    return retried(attempt, ConcurrencyError, Duplicate)  # another writer added an id
