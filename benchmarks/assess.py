@@ -91,18 +91,18 @@ PROBE = 20_000  # customers generated first to measure the generation rate
 MB = 1024 * 1024
 NONE = "(none)"  # the segment of a customer without a purchase
 
-METHODS = (
+#: The methods of part 1 (the SQLite book) and part 2 (PostgreSQL), in the order they run.
+SQLITE_METHODS = (
     "insurcrm",
-    "insurcrm-duckdb",
     "sqlite-raw",
     "sqlite-split",
     "pandas",
     "pandas-full",
     "duckdb",
-    "pg-insurcrm",
-    "pg-raw",
-    "pg-split",
+    "insurcrm-duckdb",
 )
+PG_METHODS = ("pg-insurcrm", "pg-raw", "pg-split")
+METHODS = (*SQLITE_METHODS, *PG_METHODS)
 #: The classifications of an assessment row whose per-class customer counts insurcrm and
 #: pandas-full compare (with the number of win-backs recommended).
 CLASSES = (
@@ -390,11 +390,11 @@ def _duckdb_dialect() -> Any:
     return DuckOnSqlite()
 
 
+#: DuckDB's memory limit in the what-if (its own default is 80 % of the machine's memory).
+DUCKDB_MEMORY = os.environ.get("INSURCRM_BENCH_DUCKDB_MEMORY", "1GB")
 #: DuckDB plans this LEFT JOIN condition (an equality and a test of the left side) as a
 #: nested-loop join: 64.6 s against 12.7 s for the statement at 200,000 customers.
 _NESTED_LOOP = "latest_churn.customer_id = customers.id AND customers.erased_on IS NULL"
-#: DuckDB's memory limit in the what-if (its own default is 80 % of the machine's memory).
-DUCKDB_MEMORY = os.environ.get("INSURCRM_BENCH_DUCKDB_MEMORY", "1GB")
 _HASHED = "latest_churn.customer_id = CASE WHEN customers.erased_on IS NULL THEN customers.id END"
 
 
@@ -456,15 +456,7 @@ def run_insurcrm_duckdb(db: Path) -> dict[str, Any]:
                     frame = cursor.fetch_df_chunk(max(1, size // 2048))
                     if not len(frame):
                         break
-                    columns = _duckdb_columns(frame)
-                    columns["holdings"] = [sql_portfolio._elsewhere(h) for h in columns["holdings"]]
-                    columns["causes"] = [
-                        tuple(json.loads(x)) if x else () for x in columns["causes"]
-                    ]
-                    for name in ("survey_last", "survey_prior"):
-                        columns[name] = [
-                            sql_portfolio._experience(a) if a else None for a in columns[name]
-                        ]
+                    columns = sql_portfolio._read_json(_duckdb_columns(frame))
                     yield sql_portfolio._batch(columns)
             finally:
                 conn.close()
@@ -1884,15 +1876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log("part 1: assessment of the SQLite book")
     lite: dict[str, dict[str, Any]] = {}
-    for method in (
-        "insurcrm",
-        "sqlite-raw",
-        "sqlite-split",
-        "pandas",
-        "pandas-full",
-        "duckdb",
-        "insurcrm-duckdb",
-    ):
+    for method in SQLITE_METHODS:
         lite[method] = measure(args, method)
 
     pg: dict[str, dict[str, Any]] = {}
@@ -1900,7 +1884,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if use_pg:
         log("part 2: assessment on PostgreSQL")
         load_seconds = load_postgres(args.postgres, args.pg_schema, db, args.customers)
-        for method in ("pg-insurcrm", "pg-raw", "pg-split"):
+        for method in PG_METHODS:
             pg[method] = measure(args, method)
     imports = part_import(args, db)
     validation = part_validate(args, db)

@@ -897,24 +897,29 @@ def figure_columns(
     conn: Connection, statement: Select[Any], size: int
 ) -> Generator[dict[str, Any], None, None]:
     """The rows of a figures statement, ``size`` at a time, as columns by name, with the
-    JSON ones read: ``holdings`` as the premium held elsewhere in cents, ``causes`` as a
-    tuple, and the two latest survey responses (read only when the survey's fall is looked
-    at) as their experience."""
+    JSON ones read (:func:`_read_json`)."""
     result = conn.execution_options(stream_results=True, yield_per=size).execute(statement)
     try:
         keys = list(result.keys())
         for rows in result.partitions():
-            columns = dict(zip(keys, zip(*rows, strict=True), strict=True))
-            if "holdings" in columns:
-                columns["holdings"] = [_elsewhere(h) for h in columns["holdings"]]
-            if "causes" in columns:
-                columns["causes"] = [tuple(json.loads(x)) if x else () for x in columns["causes"]]
-            for name in ("survey_last", "survey_prior"):
-                if name in columns:
-                    columns[name] = [_experience(a) if a else None for a in columns[name]]
-            yield columns
+            yield _read_json(dict(zip(keys, zip(*rows, strict=True), strict=True)))
     finally:
         result.close()
+
+
+def _read_json(columns: dict[str, Any]) -> dict[str, Any]:
+    """``columns`` of a figures statement with the JSON ones read, those it has:
+    ``holdings`` as the premium held elsewhere in cents, ``causes`` as a tuple, and the two
+    latest survey responses (read only when the survey's fall is looked at) as their
+    experience."""
+    if "holdings" in columns:
+        columns["holdings"] = [_elsewhere(h) for h in columns["holdings"]]
+    if "causes" in columns:
+        columns["causes"] = [tuple(json.loads(x)) if x else () for x in columns["causes"]]
+    for name in ("survey_last", "survey_prior"):
+        if name in columns:
+            columns[name] = [_experience(a) if a else None for a in columns[name]]
+    return columns
 
 
 def _experience(answers: str) -> Decimal:
