@@ -27,7 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,11 +60,12 @@ def renewal_rows(store: SqlStore) -> list[tuple[str, dt.date]]:
     return rows
 
 
-def write_csv(path: Path, rows: Sequence[tuple[str, dt.date]]) -> None:
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Iterable[object]]) -> None:
+    """``rows`` as a CSV file under ``header``."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(("policy_id", "renewed_on"))
-        writer.writerows((policy_id, day.isoformat()) for policy_id, day in rows)
+        writer.writerow(header)
+        writer.writerows(rows)
 
 
 def fresh_copy(book: Path, workdir: Path, name: str) -> SqlStore:
@@ -87,28 +88,54 @@ def baseline(store: SqlStore, rows: Sequence[tuple[str, dt.date]]) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(
+    name: str, doc: str, baseline_rows: int, argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """The options of the import benchmark ``name`` (``premiums``, ``records``)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "insurcrm-bench"
     )
-    parser.add_argument("--baseline-rows", type=int, default=5000)
+    parser.add_argument("--baseline-rows", type=int, default=baseline_rows)
     parser.add_argument(
         "--results",
         type=Path,
         default=None,
-        help="where to save the report (default benchmarks/results-premiums-<N>.txt; '-')",
+        help=f"where to save the report (default benchmarks/results-{name}-<N>.txt; '-')",
     )
-    args = parser.parse_args(argv)
-    command = "python " + shlex.join(["benchmarks/premiums.py", *(argv or sys.argv[1:])])
+    return parser.parse_args(argv)
+
+
+def save_report(
+    name: str, args: argparse.Namespace, argv: Sequence[str] | None, table: Sequence[str]
+) -> None:
+    """Print the report of the import benchmark ``name`` (the command, the machine, the
+    book, then ``table``) and save it to ``--results``."""
+    command = "python " + shlex.join([f"benchmarks/{name}.py", *(argv or sys.argv[1:])])
+    lines = [
+        f"command: {command}",
+        *machine(),
+        f"book: {args.customers:,} customers (seed {args.seed}), as of {AS_OF}",
+        "",
+        *table,
+    ]
+    report = "\n".join(lines)
+    print(report)
+    target = args.results or Path(__file__).with_name(f"results-{name}-{args.customers}.txt")
+    if str(target) != "-":
+        target.write_text(report + "\n", encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = arguments("premiums", __doc__, 5000, argv)
     book, _meta = ensure_book(args.workdir, args.customers, args.seed)
 
     store = fresh_copy(book, args.workdir, f"premiums-{args.customers}.db")
     rows = renewal_rows(store)
     path = args.workdir / f"renewals-{args.customers}.csv"
-    write_csv(path, rows)
+    write_csv(path, ("policy_id", "renewed_on"), ((p, day.isoformat()) for p, day in rows))
     log(f"{len(rows):,} renewals written to {path}")
 
     start = time.perf_counter()
@@ -131,11 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rate = len(rows) / seconds
     base_rate = len(sample) / base_seconds
-    lines = [
-        f"command: {command}",
-        *machine(),
-        f"book: {args.customers:,} customers (seed {args.seed}), as of {AS_OF}",
-        "",
+    table = [
         "| what | rows | seconds | rows/s |",
         "|---|---|---|---|",
         f"| insurcrm import (get_many + save_many a batch) | {len(rows):,} | {seconds:.1f} "
@@ -147,11 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"insurcrm import / baseline: {rate / base_rate:.1f}× the rows a second",
     ]
-    report = "\n".join(lines)
-    print(report)
-    target = args.results or Path(__file__).with_name(f"results-premiums-{args.customers}.txt")
-    if str(target) != "-":
-        target.write_text(report + "\n", encoding="utf-8")
+    save_report("premiums", args, argv, table)
     return 0
 
 

@@ -19,12 +19,8 @@ two tables of the copy, and measures:
 
 from __future__ import annotations
 
-import argparse
-import csv
-import shlex
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,8 +30,8 @@ import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from assess import AS_OF, DEFAULT_SEED, ensure_book, log, machine
-from premiums import fresh_copy
+from assess import AS_OF, ensure_book, log
+from premiums import arguments, fresh_copy, save_report, write_csv
 
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.domain.interactions import Interaction
@@ -63,21 +59,24 @@ def write_files(
         contacts = list(uow.interactions.iterate())
         responses: list[SurveyResponse] = list(uow.surveys.iterate())
     contacts_path = workdir / f"contacts-{customers}.csv"
-    with contacts_path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CONTACT_COLUMNS)
-        for i in contacts:
-            fields = [i.id, i.customer_id, i.on, i.channel, i.direction, i.purpose]
-            writer.writerow(map(cell, [*fields, i.csr_id, i.memo, i.signals]))
+    columns = CONTACT_COLUMNS  # each the name of an Interaction attribute
+    write_csv(contacts_path, columns, ([cell(getattr(i, c)) for c in columns] for i in contacts))
     surveys_path = workdir / f"surveys-{customers}.csv"
-    with surveys_path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(SURVEY_COLUMNS)
-        for r in responses:
-            head = [r.id, r.survey_id, r.customer_id, r.role, r.channel, r.on]
-            answers = [r.answers.get(d) for d in Dimension]
-            tail = [r.expectation, r.praises_us, r.named_us, r.comment]
-            writer.writerow(map(cell, [*head, *answers, *tail]))
+    write_csv(
+        surveys_path,
+        SURVEY_COLUMNS,
+        (
+            map(
+                cell,
+                [
+                    *(r.id, r.survey_id, r.customer_id, r.role, r.channel, r.on),
+                    *(r.answers.get(d) for d in Dimension),
+                    *(r.expectation, r.praises_us, r.named_us, r.comment),
+                ],
+            )
+            for r in responses
+        ),
+    )
     return contacts_path, surveys_path, contacts
 
 
@@ -102,21 +101,7 @@ def timed_import(store: SqlStore, path: Path) -> tuple[float, int, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "insurcrm-bench"
-    )
-    parser.add_argument("--baseline-rows", type=int, default=2000)
-    parser.add_argument(
-        "--results",
-        type=Path,
-        default=None,
-        help="where to save the report (default benchmarks/results-records-<N>.txt; '-')",
-    )
-    args = parser.parse_args(argv)
-    command = "python " + shlex.join(["benchmarks/records.py", *(argv or sys.argv[1:])])
+    args = arguments("records", __doc__, 2000, argv)
     book, _meta = ensure_book(args.workdir, args.customers, args.seed)
 
     store = fresh_copy(book, args.workdir, f"records-{args.customers}.db")
@@ -141,11 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     other.dispose()
 
     base_rate = len(sample) / base_seconds
-    lines = [
-        f"command: {command}",
-        *machine(),
-        f"book: {args.customers:,} customers (seed {args.seed}), as of {AS_OF}",
-        "",
+    table = [
         "| what | rows | seconds | rows/s | the same file again |",
         "|---|---|---|---|---|",
         *(
@@ -158,11 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"insurcrm import of the contacts / baseline: {table[0][1] / table[0][2] / base_rate:.1f}× "
         "the rows a second",
     ]
-    report = "\n".join(lines)
-    print(report)
-    target = args.results or Path(__file__).with_name(f"results-records-{args.customers}.txt")
-    if str(target) != "-":
-        target.write_text(report + "\n", encoding="utf-8")
+    save_report("records", args, argv, table)
     return 0
 
 
