@@ -353,15 +353,17 @@ _EXAMPLES = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
+
+def _of_c1(records: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
+    """Up to six records of C1 with distinct ids."""
+    return st.lists(records, max_size=6, unique_by=lambda r: r.id)
+
+
 _FIELDS = ["id", "customer_id", "on", "channel", "direction", "purpose", "csr_id", "memo"]
 
 
 @_EXAMPLES
-@given(
-    contacts=st.lists(
-        gen.interactions(customer_id="C1", until=TODAY), max_size=6, unique_by=lambda i: i.id
-    )
-)
+@given(contacts=_of_c1(gen.interactions(customer_id="C1", until=TODAY)))
 def test_an_import_of_contacts_stores_what_log_interaction_stores(
     tmp_path_factory: pytest.TempPathFactory, contacts: list[Interaction]
 ) -> None:
@@ -381,11 +383,7 @@ def test_an_import_of_contacts_stores_what_log_interaction_stores(
 
 
 @_EXAMPLES
-@given(
-    responses=st.lists(
-        gen.survey_responses(customer_id="C1", until=TODAY), max_size=6, unique_by=lambda r: r.id
-    )
-)
+@given(responses=_of_c1(gen.survey_responses(customer_id="C1", until=TODAY)))
 def test_an_import_of_survey_responses_stores_them_as_drawn(
     tmp_path_factory: pytest.TempPathFactory, responses: list[SurveyResponse]
 ) -> None:

@@ -24,6 +24,7 @@ from insurcrm.adapters.sql.repositories import (
     _check_new,
     _exists,
     _json,
+    _read_many,
     _stale,
     _update_versioned,
 )
@@ -136,11 +137,7 @@ class SqlRecords(Generic[ServiceRecord]):
         return found[0]
 
     def get_many(self, record_ids: Iterable[str]) -> Sequence[ServiceRecord]:
-        ids = sorted(set(record_ids))
-        found: list[ServiceRecord] = []
-        for start in range(0, len(ids), BATCH):
-            found += self._select(self._table.c.id.in_(ids[start : start + BATCH]))
-        return sorted(found, key=lambda r: r.id)  # by id as Python orders, on any collation
+        return _read_many(record_ids, self._table.c.id, self._select)
 
     def save(self, record: ServiceRecord) -> ServiceRecord:
         if not _exists(self._conn, self._table, record.id):

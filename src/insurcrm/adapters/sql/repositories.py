@@ -90,6 +90,28 @@ def _stale(kind: str, key: str, version: int) -> ConcurrencyError:
 V = TypeVar("V", Customer, Policy)
 
 
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Identified = TypeVar("Identified", bound=_Identified)
+
+
+def _read_many(
+    ids: Iterable[str],
+    column: ColumnElement[str],
+    load: Callable[[ColumnElement[bool]], list[Identified]],
+) -> list[Identified]:
+    """What ``load`` reads of the rows whose ``column`` (their id) is among ``ids``,
+    :data:`BATCH` ids a statement, by id as Python orders them (on any collation)."""
+    unique = sorted(set(ids))
+    found: list[Identified] = []
+    for start in range(0, len(unique), BATCH):
+        found += load(column.in_(unique[start : start + BATCH]))
+    return sorted(found, key=lambda item: item.id)
+
+
 def _versioned(aggregate: V, version: int) -> V:
     """The copy handed back after a write: the new version, its events gone to the outbox."""
     return attrs.evolve(aggregate, version=version, events=())
@@ -537,11 +559,7 @@ class SqlPolicies:
         return found[0]
 
     def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
-        ids = sorted(set(policy_ids))
-        found: list[Policy] = []
-        for start in range(0, len(ids), BATCH):
-            found += self._load(t.policies.c.id.in_(ids[start : start + BATCH]))
-        return sorted(found, key=lambda p: p.id)  # by id as Python orders, on any collation
+        return _read_many(policy_ids, t.policies.c.id, self._load)
 
     def get_by_number(self, number: str) -> Policy:
         found = self._load(t.policies.c.number == number)
