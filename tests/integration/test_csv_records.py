@@ -1,4 +1,4 @@
-"""Importing contacts and survey responses from CSV: the rows checked as the live calls
+"""Importing contacts, complaints and survey responses from CSV: the rows checked as the live calls
 check them, the rejects file naming line, field and rule without values, re-runs adding
 nothing, and the same records on every backend."""
 
@@ -19,11 +19,14 @@ from hypothesis import strategies as st
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.cli import cli
+from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStatus, ComplaintStep
 from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.satisfaction import Answer, Dimension, SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.errors import Duplicate
 from insurcrm.services import csv_records
 from insurcrm.services.assessment import assess_portfolio
+from insurcrm.services.complaints import complete_step, receive_complaint, reopen_complaint
 from insurcrm.services.contacts import log_interaction
 from insurcrm.services.csv_import import CsvImportError, import_csv
 from insurcrm.services.customers import erase_customer
@@ -57,6 +60,32 @@ R4,S1,C2,INSURED,PHONE,2026-03-01,GREAT,,,,,
 R5,S1,C2,INSURED,PHONE,2026-03-01,SATISFIED,,,maybe,,
 R6,S1,C3,INSURED,PHONE,2026-03-01,SATISFIED,,,,,{MEMO}
 R7,S1,C3,INSURED,PHONE,2026-03-02,SATISFIED,,,,,
+"""
+)
+
+COMPLAINT_HEADER = (
+    "id,customer_id,received_on,promised_by,category,text,csr_id,vent_on,understand_on,"
+    "apologise_on,find_solution_on,start_solving_on,compensate_on,compensation_skipped,"
+    "skip_reason,follow_up_on,closed_on\n"
+)
+_HANDLED = "2026-01-02,2026-01-02,2026-01-02,2026-01-05,2026-01-06,2026-01-07"
+COMPLAINTS = COMPLAINT_HEADER + (
+    f"""Q1,C1,2026-01-02,2026-01-09,CLAIMS,{MEMO},E7,{_HANDLED},true,{MEMO},2026-01-10,2026-01-11
+Q2,C1,2026-02-02,2026-02-09,,,,2026-02-02,,2026-02-02,,,,,,,
+Q3,C1,2026-01-02,2026-01-01,,,,,,,,,,,,,
+Q4,C1,2026-01-02,2026-01-09,,,,2026-01-01,,,,,,,,,
+Q5,C1,2026-01-02,2026-01-09,,,,{_HANDLED},true,,2026-01-10,
+Q6,C3,2026-01-02,2026-01-09,,,,{_HANDLED},true,,2026-01-10,
+Q7,C3,2026-01-02,2026-01-09,,{MEMO},,,,,,,,,,,
+Q8,C1,2026-01-02,2026-01-09,,,,,,,,,,,{MEMO},,
+Q9,C1,2026-01-02,2026-01-09,,,,2026-01-02,2026-01-02,2026-01-02,2026-01-05,2026-01-06,,true,,,
+Q10,C1,2026-11-02,2027-01-09,PRICE,,,,,,,,,,,,
+Q11,C1,2026-11-02,2026-11-09,,,,2026-11-02,2026-11-02,2026-11-02,2026-11-05,2026-11-06,2026-11-06,,,,2026-11-07
+Q12,C1,2026-11-02,2026-11-09,MOOD,,,,,,,,,,,,
+Q13,C9,2026-11-02,2026-11-09,,,,,,,,,,,,,
+Q14,C1,2026-11-02,2026-11-09,,,,2026-11-02,2026-11-02,2026-11-02,2026-11-01,,,,,,
+Q15,C1,2026-12-05,2026-12-09,,,,,,,,,,,,,
+Q16,C3,2026-01-02,2026-01-09,,,,{_HANDLED},true,{MEMO},2026-01-10,
 """
 )
 
@@ -145,6 +174,93 @@ def test_survey_responses_are_stored_and_bad_rows_reported(tmp_path: Path, backe
         assert [r.id for r in uow.surveys.of_customer("C3")] == ["R7"]  # erased: no comment
     again = import_csv(store.unit_of_work(), path, today=TODAY)
     assert (again.stored, again.already_present) == (0, 3)
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+def test_complaints_are_stored_with_their_steps_and_bad_rows_reported(
+    tmp_path: Path, backend: str
+) -> None:
+    store = STORES[backend]()
+    _book(store, tmp_path)
+    path = write(tmp_path / "complaints.csv", COMPLAINTS)
+    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (result.kind, result.rows, result.stored, result.rejected) == ("complaints", 16, 3, 13)
+    assert _reported(result.rejects_path) == [
+        ("3", "apologise_on", "step.order"),
+        ("4", "promised_by", "date.order"),
+        ("5", "vent_on", "date.order"),
+        ("6", "skip_reason", "required"),
+        ("8", "text", "erased"),
+        ("9", "skip_reason", "skip.unexpected"),
+        ("10", "compensate_on", "required"),
+        ("12", "closed_on", "step.order"),
+        ("13", "category", "code.unknown"),
+        ("14", "customer_id", "reference.missing"),
+        ("15", "find_solution_on", "date.order"),
+        ("16", "received_on", "date.future"),
+        ("17", "skip_reason", "erased"),
+    ]
+    with store.unit_of_work() as uow:
+        q1, q10 = uow.complaints.of_customer("C1")
+        (q6,) = uow.complaints.of_customer("C3")
+    assert (q1.status, q1.category, q1.text, q1.csr_id) == (
+        ComplaintStatus.CLOSED,
+        ComplaintCategory.CLAIMS,
+        MEMO,
+        "E7",
+    )
+    assert [s.step for s in q1.steps] == list(ComplaintStep)
+    assert (q1.answered_on, q1.answered_on_time(), q1.handling_days) == (
+        dt.date(2026, 1, 5),
+        True,
+        9,
+    )
+    skipped = q1.steps[5]
+    assert (skipped.skipped, skipped.skip_reason, q1.events) == (True, MEMO, ())
+    assert (q10.status, q10.steps, q10.category, q10.overdue(TODAY)) == (
+        ComplaintStatus.OPEN,
+        (),
+        ComplaintCategory.PRICE,
+        False,  # the answer is promised for later
+    )
+    assert (q6.erased, q6.steps[5].skipped, q6.steps[5].skip_reason) == (True, True, None)
+    again = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (again.stored, again.already_present, again.rejected) == (0, 3, 13)
+
+
+def test_imported_complaints_are_walked_on_as_live_ones(tmp_path: Path) -> None:
+    """A complaint of the past, open or closed, goes on with the live calls."""
+    store = MemoryStore()
+    _book(store, tmp_path)
+    rows = COMPLAINT_HEADER + (
+        f"Q1,C1,2026-01-02,2026-01-09,,,,{_HANDLED},true,已解决,2026-01-10,2026-01-11\n"
+        "Q2,C1,2026-11-02,2026-11-09,,,,2026-11-02,,,,,,,,,\n"
+    )
+    import_csv(store.unit_of_work(), write(tmp_path / "q.csv", rows), today=TODAY)
+    reopened = reopen_complaint(store.unit_of_work(), "Q1", TODAY, "客户对结果仍不满意")
+    assert (reopened.round, reopened.next_step) == (2, ComplaintStep.FIND_SOLUTION)
+    walked = complete_step(store.unit_of_work(), "Q2", ComplaintStep.UNDERSTAND, TODAY)
+    assert walked.next_step is ComplaintStep.APOLOGISE
+    with pytest.raises(Duplicate):
+        receive_complaint(store.unit_of_work(), Complaint.receive("Q2", "C1", TODAY, TODAY))
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+def test_the_assessment_counts_imported_complaints(tmp_path: Path, backend: str) -> None:
+    """The point of importing complaints: the early warning (§7.2) sees them."""
+    store = STORES[backend]()
+    _book(store, tmp_path)
+
+    def warning_of_c1() -> int:
+        rows = assess_portfolio(store.unit_of_work(), TODAY)
+        return next(r.warning_score for r in rows if r.customer_id == "C1")
+
+    before = warning_of_c1()
+    rows = COMPLAINT_HEADER + "".join(
+        f"Q{n},C1,2026-11-0{n},2026-11-09,,,,,,,,,,,,,\n" for n in range(1, 4)
+    )
+    import_csv(store.unit_of_work(), write(tmp_path / "q.csv", rows), today=TODAY)
+    assert warning_of_c1() > before
 
 
 @pytest.mark.parametrize("backend", list(STORES))
@@ -278,7 +394,9 @@ def _contact(contact_id: str, customer_id: str) -> Interaction:
 @pytest.mark.parametrize(
     ("header", "match"),
     [
-        ("id,customer_id,on,channel", "customer records needs survey_id .* or direction"),
+        ("id,customer_id,on,channel", "needs survey_id .*, direction .* or received_on"),
+        ("id,customer_id,received_on,category", "complaints need the columns promised_by"),
+        ("id,customer_id,received_on,promised_by,fixed_on", "unknown or repeated columns fixed_on"),
         ("id,customer_id,on,channel,direction", "contacts need the columns purpose"),
         ("id,customer_id,survey_id,on", "survey responses need the columns role, channel"),
         ("id,customer_id,on,channel,direction,purpose,mood", "unknown or repeated columns mood"),
@@ -355,8 +473,9 @@ _EXAMPLES = settings(
 
 
 def _of_c1(records: st.SearchStrategy[Any]) -> st.SearchStrategy[list[Any]]:
-    """Up to six records of C1 with distinct ids."""
-    return st.lists(records, max_size=6, unique_by=lambda r: r.id)
+    """Up to six records of C1 with distinct ids (as read: a cell without surrounding
+    spaces)."""
+    return st.lists(records, max_size=6, unique_by=lambda r: r.id.strip())
 
 
 _FIELDS = ["id", "customer_id", "on", "channel", "direction", "purpose", "csr_id", "memo"]
@@ -376,7 +495,13 @@ def test_an_import_of_contacts_stores_what_log_interaction_stores(
     result = import_csv(imported.unit_of_work(), path, today=TODAY)
     assert (result.stored, result.rejected) == (len(contacts), 0)
     for contact in contacts:
-        log_interaction(logged.unit_of_work(), attrs.evolve(contact, memo=_as_read(contact.memo)))
+        as_read = attrs.evolve(
+            contact,
+            id=contact.id.strip(),
+            memo=_as_read(contact.memo),
+            csr_id=_as_read(contact.csr_id),
+        )
+        log_interaction(logged.unit_of_work(), as_read)
     with imported.unit_of_work() as a, logged.unit_of_work() as b:
         assert a.interactions.of_customer("C1") == b.interactions.of_customer("C1")
     assert import_csv(imported.unit_of_work(), path).already_present == len(contacts)
@@ -404,6 +529,75 @@ def test_an_import_of_survey_responses_stores_them_as_drawn(
     assert (result.stored, result.rejected) == (len(responses), 0)
     with store.unit_of_work() as uow:
         assert sorted(uow.surveys.of_customer("C1"), key=lambda r: r.id) == sorted(
-            (attrs.evolve(r, comment=_as_read(r.comment), version=1) for r in responses),
+            (
+                attrs.evolve(
+                    r,
+                    id=r.id.strip(),
+                    survey_id=r.survey_id.strip(),
+                    comment=_as_read(r.comment),
+                    version=1,
+                )
+                for r in responses
+            ),
             key=lambda r: r.id,
+        )
+
+
+def _complaint_row(complaint: Complaint, header: list[str]) -> list[Any]:
+    """The cells of a complaint's row, in the order of ``header``: its fields, the day of
+    each step and of the closing, and the skip."""
+    skip = next((s for s in complaint.steps if s.skipped), None)
+    cells = {
+        "received_on": complaint.received_on,
+        "promised_by": complaint.promised_by,
+        "category": complaint.category,
+        "text": complaint.text,
+        "csr_id": complaint.csr_id,
+        "compensation_skipped": skip is not None,
+        "skip_reason": skip.skip_reason if skip is not None else None,
+        "closed_on": complaint.closed_on,
+        "id": complaint.id,
+        "customer_id": complaint.customer_id,
+    }
+    cells.update({f"{s.step.name.lower()}_on": s.on for s in complaint.steps})
+    return [cells.get(column) for column in header]
+
+
+def _first_round(complaint: Complaint) -> bool:
+    return complaint.round == 1
+
+
+@_EXAMPLES
+@given(complaints=_of_c1(gen.complaints(customer_id="C1", until=TODAY).filter(_first_round)))
+def test_an_import_of_complaints_stores_them_as_walked(
+    tmp_path_factory: pytest.TempPathFactory, complaints: list[Complaint]
+) -> None:
+    """Whatever state a complaint reached in its first round, its row brings back the same
+    complaint: the steps, their days, the skip and its reason, the closing."""
+    tmp_path = tmp_path_factory.mktemp("complaints")
+    store = MemoryStore()
+    import_csv(store.unit_of_work(), write(tmp_path / "c.csv", CUSTOMERS))
+    header = COMPLAINT_HEADER.strip().split(",")
+    rows = [_complaint_row(c, header) for c in complaints]
+    path = write(tmp_path / "q.csv", _csv(header, rows))
+    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (result.stored, result.rejected) == (len(complaints), 0)
+
+    def as_imported(complaint: Complaint) -> Complaint:
+        steps = [
+            attrs.evolve(s, note=None, skip_reason=_as_read(s.skip_reason)) for s in complaint.steps
+        ]
+        return attrs.evolve(
+            complaint,
+            id=complaint.id.strip(),
+            text=_as_read(complaint.text),
+            csr_id=_as_read(complaint.csr_id),
+            steps=steps,
+            version=1,
+            events=(),
+        )
+
+    with store.unit_of_work() as uow:
+        assert sorted(uow.complaints.of_customer("C1"), key=lambda c: c.id) == sorted(
+            map(as_imported, complaints), key=lambda c: c.id
         )

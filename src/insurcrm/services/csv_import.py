@@ -16,7 +16,7 @@ there; an unknown column is an error):
   currency).
 * missed premiums (renewal premiums not paid by the end of their grace period):
   ``policy_id``, ``due_date`` (required); ``premium`` (as for renewals).
-* contacts and survey responses: see :mod:`~insurcrm.services.csv_records`.
+* contacts, complaints and survey responses: see :mod:`~insurcrm.services.csv_records`.
 
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
@@ -76,6 +76,8 @@ from insurcrm.services.csv_cells import (
     retried,
 )
 from insurcrm.services.csv_records import (
+    COMPLAINT_COLUMNS,
+    COMPLAINT_REQUIRED,
     CONTACT_COLUMNS,
     CONTACT_REQUIRED,
     DIMENSION_COLUMNS,
@@ -86,6 +88,7 @@ from insurcrm.services.csv_records import (
 )
 
 __all__ = [
+    "COMPLAINT_COLUMNS",
     "CONTACT_COLUMNS",
     "CUSTOMER_COLUMNS",
     "KINDS",
@@ -363,17 +366,28 @@ KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
     ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
     ("missed premiums", "due_date", MISSED_REQUIRED, MISSED_COLUMNS),
     ("contacts", "direction", CONTACT_REQUIRED, CONTACT_COLUMNS),
+    ("complaints", "received_on", COMPLAINT_REQUIRED, COMPLAINT_COLUMNS),
     ("survey responses", "survey_id", SURVEY_REQUIRED, SURVEY_COLUMNS),
 )
+
+
+#: The column that tells each kind of customer-service record file apart, the first found
+#: deciding.
+_RECORD_MARKS = {
+    "survey_id": "survey responses",
+    "direction": "contacts",
+    "received_on": "complaints",
+}
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
     ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
     premiums: renewals with ``renewed_on``, missed premiums with ``due_date``; else one
-    with ``customer_id``, ``survey_id`` or ``direction`` (and neither ``name`` nor
-    ``created_on``) holds customer-service records: survey responses with ``survey_id``,
-    contacts with ``direction``; any other is a customers file.
+    with ``customer_id``, ``survey_id``, ``direction`` or ``received_on`` (and neither
+    ``name`` nor ``created_on``) holds customer-service records: survey responses with
+    ``survey_id``, contacts with ``direction``, complaints with ``received_on``; any other
+    is a customers file.
 
     Raises:
         CsvImportError: unreadable, not UTF-8, a required column missing, or premiums or
@@ -394,18 +408,16 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
                 "(missed premiums)",
             )
         kind = premiums[0]
-    elif names & {"customer_id", "survey_id", "direction"} and not names & {"name", "created_on"}:
-        if "survey_id" in names:
-            kind = "survey responses"
-        elif "direction" in names:
-            kind = "contacts"
-        else:
+    elif names & {"customer_id", *_RECORD_MARKS} and not names & {"name", "created_on"}:
+        marked = [kind for mark, kind in _RECORD_MARKS.items() if mark in names]
+        if not marked:
             raise CsvImportError(
                 path,
                 1,
-                "wrong header: a file of customer records needs survey_id (survey responses) "
-                "or direction (contacts)",
+                "wrong header: a file of customer records needs survey_id (survey responses), "
+                "direction (contacts) or received_on (complaints)",
             )
+        kind = marked[0]
     else:
         kind = "customers"
     _, _, required, columns = next(k for k in KINDS if k[0] == kind)
@@ -611,8 +623,8 @@ def import_csv(
     batch: int = BATCH,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Import one file of customers, policies, renewals, missed premiums, contacts or
-    survey responses (the kind is read from its header).
+    """Import one file of customers, policies, renewals, missed premiums, contacts,
+    complaints or survey responses (the kind is read from its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
@@ -622,10 +634,11 @@ def import_csv(
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
-            force or ended started, a status reached, a renewal, a contact, a survey
-            response), or a missed premium due
-            on it or later, is refused, rule ``date.future``; a PENDING policy may start
-            later. None (the default) checks nothing; the command line passes today's date.
+            force or ended started, a status reached, a renewal, a contact, a complaint
+            received or one of its steps, a survey response), or a missed premium due on
+            it or later, is refused, rule ``date.future``; a PENDING policy may start later
+            and a complaint's answer be promised for later. None (the default) checks
+            nothing; the command line passes today's date.
 
     Raises:
         CsvImportError: the file cannot be read as a CSV of this layout (names the line;

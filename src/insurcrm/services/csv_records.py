@@ -1,6 +1,6 @@
-"""Import the customer-service records of a book from CSV: contacts (interactions) and
-survey responses, the history the early warning (§7.2) and the satisfaction indicators
-(§9) read.
+"""Import the customer-service records of a book from CSV: contacts (interactions),
+complaints and survey responses, the history the early warning (§7.2), the complaint
+figures (§3, §8) and the satisfaction indicators (§9) read.
 
 Column layout (as in :mod:`~insurcrm.services.csv_import`: a header in any order, only the
 required columns must be there):
@@ -13,14 +13,27 @@ required columns must be there):
   ``product_price``, ``industry``, holding an Answer name (at least one);
   ``expectation`` (an Answer name), ``praises_us`` and ``named_us`` (true/false; empty: not
   asked), ``comment``.
+* complaints: ``id``, ``customer_id``, ``received_on``, ``promised_by`` (required);
+  ``category`` (a ComplaintCategory name; empty: OTHER), ``text``, ``csr_id``; one column
+  per step done, the day it was done: ``vent_on``, ``understand_on``, ``apologise_on``,
+  ``find_solution_on``, ``start_solving_on``, ``compensate_on``, ``follow_up_on``;
+  ``compensation_skipped`` (true/false: ``compensate_on`` is then the day it was skipped)
+  and ``skip_reason``; ``closed_on``. The steps are filled in order, none before the one
+  done before it, and a complaint is closed only once every step is done (§8). One row is
+  one round of handling: a complaint reopened in the old system is imported as its first
+  round, and reopened with :func:`~insurcrm.services.complaints.reopen_complaint`.
 
 A record is checked as the live calls check it (:func:`~insurcrm.services.contacts.
 log_interaction`, :func:`~insurcrm.services.satisfaction.record_survey_response`): its
-customer must be stored, and an erased customer's record keeps no memo or comment; it is
-stored marked erased, as the erasure left the customer's other records. Two rules of the
+customer must be stored, and an erased customer's record keeps no memo, comment,
+complaint text or skip reason; it is stored marked erased, as the erasure left the
+customer's other records (a skipped compensation of theirs may come without its reason,
+which the erasure removed; anyone else's needs one). Two rules of the
 live calls do not apply to the past: the minimum interval between two surveys of a
 customer, and the refusal to survey an erased customer, are about asking, and the responses
-of the past were given. A record whose id is stored for the same customer is already
+of the past were given; an erased customer's complaints of the past count in the complaint
+figures of their periods. A complaint imported brings no events (nothing is announced of
+the past). A record whose id is stored for the same customer is already
 present (the stored one is kept); for another customer the row is refused.
 """
 
@@ -33,6 +46,7 @@ from typing import Any
 
 import attrs
 
+from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep, StepRecord
 from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.repositories import RecordRepository
 from insurcrm.domain.satisfaction import (
@@ -49,6 +63,7 @@ from insurcrm.services.csv_cells import (
     not_after,
     read_code,
     read_date,
+    read_flag,
     read_optional_flag,
     read_text,
     required,
@@ -56,12 +71,16 @@ from insurcrm.services.csv_cells import (
 )
 
 __all__ = [
+    "COMPLAINT_COLUMNS",
+    "COMPLAINT_REQUIRED",
     "CONTACT_COLUMNS",
     "CONTACT_REQUIRED",
     "DIMENSION_COLUMNS",
     "RECORDS",
+    "STEP_COLUMNS",
     "SURVEY_COLUMNS",
     "SURVEY_REQUIRED",
+    "Fault",
     "RecordKind",
     "store_records",
 ]
@@ -84,6 +103,22 @@ SURVEY_COLUMNS = (
     "praises_us",
     "named_us",
     "comment",
+)
+
+#: The columns a complaints file must have.
+COMPLAINT_REQUIRED = ("id", "customer_id", "received_on", "promised_by")
+#: The column of each step of handling a complaint: the day it was done.
+STEP_COLUMNS = {step: f"{step.name.lower()}_on" for step in ComplaintStep}
+#: Every column of a complaints file.
+COMPLAINT_COLUMNS = (
+    *COMPLAINT_REQUIRED,
+    "category",
+    "text",
+    "csr_id",
+    *STEP_COLUMNS.values(),
+    "compensation_skipped",
+    "skip_reason",
+    "closed_on",
 )
 
 _SEPARATOR = re.compile(r"\s*;\s*")
@@ -145,21 +180,123 @@ def _survey_response(row: dict[str, str], today: dt.date | None = None) -> Surve
     )
 
 
+def _moves(row: dict[str, str], skipped: bool) -> list[tuple[str, dt.date]]:
+    """The days of the steps done and of the closing, by column, checked to be in order:
+    none filled after an empty one, the skipped compensation's day given."""
+    columns = (*STEP_COLUMNS.values(), "closed_on")
+    days = [(column, read_date(row, column)) for column in columns]
+    for (column, day), (earlier, earlier_day) in zip(days[1:], days, strict=False):
+        if day is not None and earlier_day is None:
+            why = f"comes after {earlier}, which is empty (the steps are done in order)"
+            raise ValidationError(column, "step.order", why)
+    compensated = STEP_COLUMNS[ComplaintStep.COMPENSATE]
+    if skipped and dict(days)[compensated] is None:
+        raise ValidationError(compensated, "required", "is the day compensation was skipped")
+    return [(column, day) for column, day in days if day is not None]
+
+
+def _skip(complaint: Complaint, on: dt.date, reason: str | None) -> Complaint:
+    """``complaint`` with its compensation skipped on ``on``; without the reason (an erased
+    customer's, :func:`_complaint_fault`) the step is recorded as the erasure leaves it."""
+    if reason is None:
+        step = StepRecord(ComplaintStep.COMPENSATE, on, complaint.round, skipped=True)
+        return attrs.evolve(complaint, steps=(*complaint.steps, step))
+    try:
+        return complaint.skip_compensation(on, reason)
+    except ValidationError as error:  # the reason's own check names it "reason"
+        raise ValidationError("skip_reason", error.rule, error.message) from None
+
+
+def _complaint(row: dict[str, str], today: dt.date | None = None) -> Complaint:
+    """A row of a complaints file: the complaint received, then walked through the steps
+    the row dates with the moves of :class:`~insurcrm.domain.complaints.Complaint`, so
+    they are checked as the live calls check them; its events are left out."""
+    received = not_after(
+        required(read_date(row, "received_on"), "received_on"), "received_on", today
+    )
+    complaint = Complaint.receive(
+        id=required(read_text(row, "id"), "id"),
+        customer_id=required(read_text(row, "customer_id"), "customer_id"),
+        on=received,
+        promised_by=required(read_date(row, "promised_by"), "promised_by"),
+        category=read_code(row, "category", ComplaintCategory) or ComplaintCategory.OTHER,
+        text=read_text(row, "text"),
+        csr_id=read_text(row, "csr_id"),
+    )
+    skipped = read_flag(row, "compensation_skipped")
+    reason = read_text(row, "skip_reason")
+    if reason is not None and not skipped:
+        why = "is given only when compensation_skipped is true"
+        raise ValidationError("skip_reason", "skip.unexpected", why)
+    last = "received_on"
+    for column, day in _moves(row, skipped):
+        not_after(day, column, today)
+        if day < complaint.last_day:
+            raise ValidationError(column, "date.order", f"must not be before {last}")
+        if column == "closed_on":
+            complaint = complaint.close(day)
+        elif column == STEP_COLUMNS[ComplaintStep.COMPENSATE] and skipped:
+            complaint = _skip(complaint, day, reason)
+        else:
+            complaint = complaint.complete(ComplaintStep[column[: -len("_on")].upper()], day)
+        last = column
+    return attrs.evolve(complaint, events=())
+
+
+#: A fault of a record found once its customer is known: (column, rule, reason).
+Fault = tuple[str, str, str]
+
+
+def _erased_text(column: str, what: str) -> Callable[[Any, bool], Fault | None]:
+    """The fault of a record whose free text is in ``column``: an erased customer's keeps
+    none."""
+
+    def fault(record: Any, erased: bool) -> Fault | None:
+        if erased and getattr(record, column) is not None:
+            return column, "erased", f"the customer was erased: {what} of theirs keeps no {column}"
+        return None
+
+    return fault
+
+
+def _complaint_fault(complaint: Complaint, erased: bool) -> Fault | None:
+    """The fault of a complaint: an erased customer's keeps no text and no skip reason;
+    anyone else's skipped compensation has its reason."""
+    fault = _erased_text("text", "a complaint")(complaint, erased)
+    skip = next((s for s in complaint.steps if s.skipped), None)
+    if fault is not None or skip is None:
+        return fault
+    if erased and skip.skip_reason is not None:
+        why = "the customer was erased: a complaint of theirs keeps no skip_reason"
+        return "skip_reason", "erased", why
+    if not erased and skip.skip_reason is None:
+        return "skip_reason", "required", "is required when compensation was skipped"
+    return None
+
+
 @attrs.frozen
 class RecordKind:
     """How the rows of a file of one kind of customer-service record are read and stored."""
 
     build: Callable[..., Any]  # a row (and the import date) → the record
     repository: Callable[[UnitOfWork], RecordRepository[Any]]
-    text: str  # the column of the record's free text (personal data)
+    fault: Callable[[Any, bool], Fault | None]  # (record, customer erased) → its fault
     what: str  # what a record is, for the reasons
 
 
 #: The kinds of customer-service record files, by kind name.
 RECORDS = {
-    "contacts": RecordKind(_contact, lambda uow: uow.interactions, "memo", "a contact"),
+    "contacts": RecordKind(
+        _contact, lambda uow: uow.interactions, _erased_text("memo", "a contact"), "a contact"
+    ),
+    "complaints": RecordKind(
+        _complaint, lambda uow: uow.complaints, _complaint_fault, "a complaint"
+    ),
     "survey responses": RecordKind(
-        _survey_response, lambda uow: uow.surveys, "comment", "a survey response"
+        _survey_response,
+        lambda uow: uow.surveys,
+        _erased_text("comment", "a survey response"),
+        "a survey response",
     ),
 }
 
@@ -168,7 +305,8 @@ def _checked(
     uow: UnitOfWork, kind: RecordKind, items: Sequence[tuple[int, Any]]
 ) -> tuple[list[tuple[int, Any]], list[Reject]]:
     """The records to store, an erased customer's as erasure leaves them (§10.4), and the
-    rows refused: no such customer, or an erased customer's record with its text."""
+    rows refused: no such customer, or a fault of the kind (:attr:`RecordKind.fault`), such
+    as an erased customer's record with its text."""
     erased = uow.customers.erased_among(r.customer_id for _, r in items)
     good: list[tuple[int, Any]] = []
     rejects: list[Reject] = []
@@ -176,13 +314,13 @@ def _checked(
         if record.customer_id not in erased:
             reason = "no such customer stored"
             rejects.append(Reject(line, "customer_id", "reference.missing", reason))
-        elif not erased[record.customer_id]:
-            good.append((line, record))
-        elif getattr(record, kind.text) is None:
-            good.append((line, record.erase()))
+            continue
+        was_erased = erased[record.customer_id]
+        fault = kind.fault(record, was_erased)
+        if fault is not None:
+            rejects.append(Reject(line, *fault))
         else:
-            reason = f"the customer was erased: {kind.what} of theirs keeps no {kind.text}"
-            rejects.append(Reject(line, kind.text, "erased", reason))
+            good.append((line, record.erase() if was_erased else record))
     return good, rejects
 
 
