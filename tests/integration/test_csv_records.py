@@ -28,7 +28,7 @@ from insurcrm.services import csv_records
 from insurcrm.services.assessment import assess_portfolio
 from insurcrm.services.complaints import complete_step, receive_complaint, reopen_complaint
 from insurcrm.services.contacts import log_interaction
-from insurcrm.services.csv_import import CsvImportError, import_csv
+from insurcrm.services.csv_import import CsvImportError, ImportResult, import_csv
 from insurcrm.services.customers import erase_customer
 from insurcrm.testing import strategies as gen
 from tests.integration.test_csv_import import STORES, rejects, write
@@ -96,6 +96,16 @@ def _book(store: UnitOfWorkFactory, tmp_path: Path) -> None:
     erase_customer(store.unit_of_work(), "C3", dt.date(2026, 1, 1))
 
 
+def _imported(
+    backend: str, tmp_path: Path, name: str, text: str, *, bom: bool = False
+) -> tuple[UnitOfWorkFactory, ImportResult]:
+    """A store of ``backend`` holding :func:`_book`, and the import of ``text`` into it."""
+    store = STORES[backend]()
+    _book(store, tmp_path)
+    path = write(tmp_path / name, text, bom=bom)
+    return store, import_csv(store.unit_of_work(), path, today=TODAY)
+
+
 def _reported(path: Path | None) -> list[tuple[str, str, str]]:
     assert path is not None
     text = path.read_text(encoding="utf-8")
@@ -106,10 +116,7 @@ def _reported(path: Path | None) -> list[tuple[str, str, str]]:
 @pytest.mark.parametrize("backend", list(STORES))
 class TestContacts:
     def test_contacts_are_stored_and_bad_rows_reported(self, tmp_path: Path, backend: str) -> None:
-        store = STORES[backend]()
-        _book(store, tmp_path)
-        path = write(tmp_path / "contacts.csv", CONTACTS, bom=True)
-        result = import_csv(store.unit_of_work(), path, today=TODAY)
+        store, result = _imported(backend, tmp_path, "contacts.csv", CONTACTS, bom=True)
         assert (result.kind, result.rows, result.stored, result.rejected) == ("contacts", 10, 3, 7)
         assert _reported(result.rejects_path) == [
             ("4", "customer_id", "reference.missing"),
@@ -142,10 +149,7 @@ class TestContacts:
 
 @pytest.mark.parametrize("backend", list(STORES))
 def test_survey_responses_are_stored_and_bad_rows_reported(tmp_path: Path, backend: str) -> None:
-    store = STORES[backend]()
-    _book(store, tmp_path)
-    path = write(tmp_path / "surveys.csv", SURVEYS)
-    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    store, result = _imported(backend, tmp_path, "surveys.csv", SURVEYS)
     assert (result.kind, result.rows, result.stored, result.rejected) == (
         "survey responses",
         7,
@@ -172,7 +176,7 @@ def test_survey_responses_are_stored_and_bad_rows_reported(tmp_path: Path, backe
         )
         assert (r2.praises_us, r2.named_us, r2.comment) == (False, False, None)
         assert [r.id for r in uow.surveys.of_customer("C3")] == ["R7"]  # erased: no comment
-    again = import_csv(store.unit_of_work(), path, today=TODAY)
+    again = import_csv(store.unit_of_work(), result.path, today=TODAY)
     assert (again.stored, again.already_present) == (0, 3)
 
 
@@ -180,10 +184,7 @@ def test_survey_responses_are_stored_and_bad_rows_reported(tmp_path: Path, backe
 def test_complaints_are_stored_with_their_steps_and_bad_rows_reported(
     tmp_path: Path, backend: str
 ) -> None:
-    store = STORES[backend]()
-    _book(store, tmp_path)
-    path = write(tmp_path / "complaints.csv", COMPLAINTS)
-    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    store, result = _imported(backend, tmp_path, "complaints.csv", COMPLAINTS)
     assert (result.kind, result.rows, result.stored, result.rejected) == ("complaints", 16, 3, 13)
     assert _reported(result.rejects_path) == [
         ("3", "apologise_on", "step.order"),
@@ -224,7 +225,7 @@ def test_complaints_are_stored_with_their_steps_and_bad_rows_reported(
         False,  # the answer is promised for later
     )
     assert (q6.erased, q6.steps[5].skipped, q6.steps[5].skip_reason) == (True, True, None)
-    again = import_csv(store.unit_of_work(), path, today=TODAY)
+    again = import_csv(store.unit_of_work(), result.path, today=TODAY)
     assert (again.stored, again.already_present, again.rejected) == (0, 3, 13)
 
 
@@ -245,42 +246,33 @@ def test_imported_complaints_are_walked_on_as_live_ones(tmp_path: Path) -> None:
         receive_complaint(store.unit_of_work(), Complaint.receive("Q2", "C1", TODAY, TODAY))
 
 
-@pytest.mark.parametrize("backend", list(STORES))
-def test_the_assessment_counts_imported_complaints(tmp_path: Path, backend: str) -> None:
-    """The point of importing complaints: the early warning (§7.2) sees them."""
-    store = STORES[backend]()
-    _book(store, tmp_path)
-
-    def warning_of_c1() -> int:
-        rows = assess_portfolio(store.unit_of_work(), TODAY)
-        return next(r.warning_score for r in rows if r.customer_id == "C1")
-
-    before = warning_of_c1()
-    rows = COMPLAINT_HEADER + "".join(
-        f"Q{n},C1,2026-11-0{n},2026-11-09,,,,,,,,,,,,,\n" for n in range(1, 4)
-    )
-    import_csv(store.unit_of_work(), write(tmp_path / "q.csv", rows), today=TODAY)
-    assert warning_of_c1() > before
-
-
-@pytest.mark.parametrize("backend", list(STORES))
-def test_the_assessment_reads_the_signals_of_imported_contacts(
-    tmp_path: Path, backend: str
-) -> None:
-    """The point of importing contacts: the early warning (§7.2) sees what staff noted."""
-    store = STORES[backend]()
-    _book(store, tmp_path)
-
-    def warning_of_c1() -> int:
-        rows = assess_portfolio(store.unit_of_work(), TODAY)
-        return next(r.warning_score for r in rows if r.customer_id == "C1")
-
-    before = warning_of_c1()
-    contacts = "id,customer_id,on,channel,direction,purpose,signals\n" + "".join(
+#: Records of C1 in the early warning's window: every signal staff can note, and complaints.
+_WARNING_FILES = {
+    "contacts": "id,customer_id,on,channel,direction,purpose,signals\n"
+    + "".join(
         f"I{n},C1,2026-11-0{n},VISIT,INBOUND,INQUIRY,{signal.name}\n"
         for n, signal in enumerate(ObservedSignal, start=1)
-    )
-    import_csv(store.unit_of_work(), write(tmp_path / "contacts.csv", contacts), today=TODAY)
+    ),
+    "complaints": COMPLAINT_HEADER
+    + "".join(f"Q{n},C1,2026-11-0{n},2026-11-09,,,,,,,,,,,,,\n" for n in range(1, 4)),
+}
+
+
+@pytest.mark.parametrize("backend", list(STORES))
+@pytest.mark.parametrize("kind", list(_WARNING_FILES))
+def test_the_early_warning_reads_imported_records(tmp_path: Path, backend: str, kind: str) -> None:
+    """The point of importing contacts and complaints: the early warning (§7.2) sees what
+    staff noted and what customers complained of."""
+    store = STORES[backend]()
+    _book(store, tmp_path)
+
+    def warning_of_c1() -> int:
+        rows = assess_portfolio(store.unit_of_work(), TODAY)
+        return next(r.warning_score for r in rows if r.customer_id == "C1")
+
+    before = warning_of_c1()
+    path = write(tmp_path / f"{kind}.csv", _WARNING_FILES[kind])
+    assert import_csv(store.unit_of_work(), path, today=TODAY).kind == kind
     assert warning_of_c1() > before
 
 
