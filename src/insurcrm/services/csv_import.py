@@ -371,13 +371,8 @@ KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-#: The column that tells each kind of customer-service record file apart, the first found
-#: deciding.
-_RECORD_MARKS = {
-    "survey_id": "survey responses",
-    "direction": "contacts",
-    "received_on": "complaints",
-}
+#: The columns that tell the customer-service record files apart (:data:`KINDS`).
+_RECORD_MARKS = {mark for kind, mark, *_ in KINDS if kind in RECORDS}
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
@@ -409,7 +404,7 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
             )
         kind = premiums[0]
     elif names & {"customer_id", *_RECORD_MARKS} and not names & {"name", "created_on"}:
-        marked = [kind for mark, kind in _RECORD_MARKS.items() if mark in names]
+        marked = [kind for kind, mark, *_ in KINDS if kind in RECORDS and mark in names]
         if not marked:
             raise CsvImportError(
                 path,
