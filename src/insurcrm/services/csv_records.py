@@ -210,7 +210,8 @@ def _skip(complaint: Complaint, on: dt.date, reason: str | None) -> Complaint:
 def _complaint(row: dict[str, str], today: dt.date | None = None) -> Complaint:
     """A row of a complaints file: the complaint received, then walked through the steps
     the row dates with the moves of :class:`~insurcrm.domain.complaints.Complaint`, so
-    they are checked as the live calls check them; its events are left out."""
+    they are checked as the live calls check them; its events are left out. The text is
+    set last: the moves do not read it, and every move would check it again."""
     received = not_after(
         required(read_date(row, "received_on"), "received_on"), "received_on", today
     )
@@ -220,7 +221,6 @@ def _complaint(row: dict[str, str], today: dt.date | None = None) -> Complaint:
         on=received,
         promised_by=required(read_date(row, "promised_by"), "promised_by"),
         category=read_code(row, "category", ComplaintCategory) or ComplaintCategory.OTHER,
-        text=read_text(row, "text"),
         csr_id=read_text(row, "csr_id"),
     )
     skipped = read_flag(row, "compensation_skipped")
@@ -240,7 +240,7 @@ def _complaint(row: dict[str, str], today: dt.date | None = None) -> Complaint:
         else:
             complaint = complaint.complete(ComplaintStep[column[: -len("_on")].upper()], day)
         last = column
-    return attrs.evolve(complaint, events=())
+    return attrs.evolve(complaint, text=read_text(row, "text"), events=())
 
 
 #: A fault of a record found once its customer is known: (column, rule, reason).
