@@ -89,16 +89,18 @@ def baseline(store: SqlStore, rows: Sequence[tuple[str, dt.date]]) -> float:
 
 
 def arguments(
-    name: str, doc: str, baseline_rows: int, argv: Sequence[str] | None
+    name: str, doc: str, baseline_rows: int | None, argv: Sequence[str] | None
 ) -> argparse.Namespace:
-    """The options of the import benchmark ``name`` (``premiums``, ``records``)."""
+    """The options of the import benchmark ``name`` (``premiums``, ``records``, ``rerun``);
+    ``--baseline-rows`` (default ``baseline_rows``) only when it has a baseline."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "insurcrm-bench"
     )
-    parser.add_argument("--baseline-rows", type=int, default=baseline_rows)
+    if baseline_rows is not None:
+        parser.add_argument("--baseline-rows", type=int, default=baseline_rows)
     parser.add_argument(
         "--results",
         type=Path,

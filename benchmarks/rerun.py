@@ -34,7 +34,7 @@ from insurcrm.services.csv_import import import_csv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = arguments("rerun", __doc__, 0, argv)
+    args = arguments("rerun", __doc__, None, argv)
     book, _meta = ensure_book(args.workdir, args.customers, args.seed)
     people, policies = _csv_rows(book, args.customers * 10)  # every row
     files = []

@@ -44,7 +44,7 @@ I3,C9,2026-10-01,PHONE,INBOUND,INQUIRY,,,
 I4,C1,2026-10-01,FAX,INBOUND,INQUIRY,,,
 I5,C1,2026-10-01,PHONE,INBOUND,INQUIRY,,,LIKES_US
 I1,C2,2026-10-01,PHONE,INBOUND,INQUIRY,,,
-I6,C1,2027-01-01,PHONE,INBOUND,INQUIRY,,,
+I6,C1,2099-01-01,PHONE,INBOUND,INQUIRY,,,
 I7,C3,2026-10-01,PHONE,INBOUND,INQUIRY,,{MEMO},
 I8,C3,2026-10-02,PHONE,INBOUND,INQUIRY,,,
 I9,C1,2026-10-03,PHONE,INBOUND,,,,
@@ -84,7 +84,7 @@ Q11,C1,2026-11-02,2026-11-09,,,,2026-11-02,2026-11-02,2026-11-02,2026-11-05,2026
 Q12,C1,2026-11-02,2026-11-09,MOOD,,,,,,,,,,,,
 Q13,C9,2026-11-02,2026-11-09,,,,,,,,,,,,,
 Q14,C1,2026-11-02,2026-11-09,,,,2026-11-02,2026-11-02,2026-11-02,2026-11-01,,,,,,
-Q15,C1,2026-12-05,2026-12-09,,,,,,,,,,,,,
+Q15,C1,2099-12-05,2099-12-09,,,,,,,,,,,,,
 Q16,C3,2026-01-02,2026-01-09,,,,{_HANDLED},true,{MEMO},2026-01-10,
 """
 )
@@ -411,21 +411,24 @@ def test_the_command_line_imports_records_after_customers(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'book.db'}"
     files = [
         write(tmp_path / "surveys.csv", SURVEYS),
+        write(tmp_path / "complaints.csv", COMPLAINTS),
         write(tmp_path / "contacts.csv", CONTACTS),
         write(tmp_path / "customers.csv", CUSTOMERS),
     ]
     result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
     said = " ".join(result.output.split())
-    kinds = ["(customers)", "(contacts)", "(survey responses)"]
+    kinds = ["(customers)", "(contacts)", "(complaints)", "(survey responses)"]
     assert [said.index(kind) for kind in kinds] == sorted(said.index(kind) for kind in kinds)
     assert MEMO not in result.output
     # C3 is not erased here: its memo and comment are kept
     assert "contacts.csv (contacts): 10 rows, 4 stored, 0 already present, 6 rejected" in said
+    assert "complaints.csv (complaints): 16 rows, 4 stored, 0 already present, 12 rejected" in said
     assert "surveys.csv (survey responses): 7 rows, 4 stored, 0 already present, 3 rejected" in said
     store = SqlStore.open(url)
     try:
         with store.unit_of_work() as uow:
-            assert (uow.interactions.count(), uow.surveys.count()) == (4, 4)
+            counts = (uow.interactions.count(), uow.complaints.count(), uow.surveys.count())
+            assert counts == (4, 4, 4)
     finally:
         store.dispose()
 
