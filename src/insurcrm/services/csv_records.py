@@ -24,7 +24,8 @@ required columns must be there):
   round, and reopened with :func:`~insurcrm.services.complaints.reopen_complaint`.
 
 A record is checked as the live calls check it (:func:`~insurcrm.services.contacts.
-log_interaction`, :func:`~insurcrm.services.satisfaction.record_survey_response`): its
+log_interaction`, :func:`~insurcrm.services.complaints.receive_complaint` and the moves
+after it, :func:`~insurcrm.services.satisfaction.record_survey_response`): its
 customer must be stored, and an erased customer's record keeps no memo, comment,
 complaint text or skip reason; it is stored marked erased, as the erasure left the
 customer's other records (a skipped compensation of theirs may come without its reason,
