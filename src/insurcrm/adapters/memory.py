@@ -210,6 +210,11 @@ class _Table(Generic[A]):
             self.add(item)
         return len(batch)
 
+    def read_as(self, item: A) -> None:
+        """Refuse this unit of work's commit when ``item``, as read here, is changed by
+        another unit of work before it (as a save of it would be)."""
+        self.expected.setdefault(item.id, item.version)
+
     def get(self, key: str) -> A:
         item = self.current(key)
         if item is None:
@@ -309,8 +314,10 @@ class _Customers:
 
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         table = self._uow.table_customers()
-        found = ((i, table.current(i)) for i in sorted(set(customer_ids)))
-        return {i: c.is_erased for i, c in found if c is not None}
+        found = [c for c in map(table.current, sorted(set(customer_ids))) if c is not None]
+        for customer in found:
+            table.read_as(customer)  # a change meanwhile refuses the commit
+        return {c.id: c.is_erased for c in found}
 
     def save(self, customer: Customer) -> Customer:
         table = self._uow.table_customers()

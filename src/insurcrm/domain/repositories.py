@@ -89,7 +89,16 @@ class CustomerRepository(Protocol):
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         """Each stored customer among ``customer_ids``, by id, with whether they were
         erased (§10.4); an id not stored is left out. One light read for a batch (no card
-        is built), for checks that need to know only that."""
+        is built), for checks that need to know only that.
+
+        What it says holds until the unit of work ends: a customer it read cannot be
+        erased (or otherwise changed) by another writer in between unnoticed, so a record
+        stored after the check keeps no text of a customer erased meanwhile. Either the
+        other writer waits for this unit of work (PostgreSQL: the rows are read ``FOR
+        SHARE``), or this unit of work's first write or commit raises
+        :class:`~insurcrm.errors.ConcurrencyError` (SQLite: its read snapshot is stale;
+        memory: the customers read are checked at commit), and a try again sees the
+        change."""
         ...
 
     def save(self, customer: Customer) -> Customer:

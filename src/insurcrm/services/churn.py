@@ -37,6 +37,7 @@ from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
 from insurcrm.services.book import ServiceBook, by_holder, load_book
+from insurcrm.services.customers import is_erased
 
 __all__ = [
     "ChurnScan",
@@ -105,7 +106,7 @@ def record_churn(
             ``notes`` are given.
     """
     with uow:
-        if uow.customers.get(customer_id).is_erased and notes is not None:
+        if is_erased(uow, customer_id) and notes is not None:
             raise RuleViolation(
                 f"customer {customer_id} was erased: record the churn without notes"
             )
@@ -132,7 +133,7 @@ def analyse_churn(
     """
     with uow:
         record = uow.churns.get(churn_id)
-        if notes is not None and uow.customers.get(record.customer_id).is_erased:
+        if notes is not None and is_erased(uow, record.customer_id):
             raise RuleViolation(f"churn {churn_id}: the customer was erased; no notes can be added")
         stored = uow.churns.save(record.analysed(structure, causes, notes))
         uow.commit()

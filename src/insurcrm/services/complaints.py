@@ -15,6 +15,7 @@ from insurcrm.domain.complaint_handling import ComplaintHandling, complaint_hand
 from insurcrm.domain.complaints import Complaint, ComplaintStep
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
+from insurcrm.services.customers import is_erased
 
 __all__ = [
     "close_complaint",
@@ -35,7 +36,7 @@ def receive_complaint(uow: UnitOfWork, complaint: Complaint) -> Complaint:
         Duplicate: the complaint id is taken.
     """
     with uow:
-        if uow.customers.get(complaint.customer_id).is_erased:
+        if is_erased(uow, complaint.customer_id):
             raise RuleViolation(f"customer {complaint.customer_id} was erased")
         stored = uow.complaints.add(complaint)
         uow.commit()

@@ -14,6 +14,7 @@ from insurcrm.domain.visits import VisitConfig, VisitEntry, visit_plan
 from insurcrm.errors import RuleViolation
 from insurcrm.services.book import ServiceBook, load_book
 from insurcrm.services.churn import win_backs_in
+from insurcrm.services.customers import is_erased
 from insurcrm.services.future_value import renewal_model_of
 
 __all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in"]
@@ -28,10 +29,9 @@ def log_interaction(uow: UnitOfWork, interaction: Interaction) -> Interaction:
         Duplicate: the interaction id is taken.
     """
     with uow:
-        customer = uow.customers.get(interaction.customer_id)
-        if customer.is_erased and interaction.memo is not None:
+        if is_erased(uow, interaction.customer_id) and interaction.memo is not None:
             raise RuleViolation(
-                f"customer {customer.id} was erased: log the contact without a memo"
+                f"customer {interaction.customer_id} was erased: log the contact without a memo"
             )
         stored = uow.interactions.add(interaction)
         uow.commit()

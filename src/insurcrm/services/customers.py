@@ -1,4 +1,5 @@
-"""Customer use cases (客户): register a customer, erase one's personal data (DOMAIN.md §10.4).
+"""Customer use cases (客户): register a customer, erase one's personal data (DOMAIN.md §10.4),
+and tell, inside another use case, whether a customer was erased.
 
 Every function takes a :class:`~insurcrm.domain.unit_of_work.UnitOfWork`, runs
 in its own ``with uow:`` block (one transaction) and commits; on any error
@@ -12,8 +13,24 @@ import datetime as dt
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.repositories import RecordRepository, ServiceRecord
 from insurcrm.domain.unit_of_work import UnitOfWork
+from insurcrm.errors import NotFound
 
-__all__ = ["erase_customer", "erase_in", "register_customer"]
+__all__ = ["erase_customer", "erase_in", "is_erased", "register_customer"]
+
+
+def is_erased(uow: UnitOfWork, customer_id: str) -> bool:
+    """Whether the stored customer was erased (§10.4), inside a unit of work the caller
+    has entered, for a use case that stores a record of theirs after the check: read with
+    :meth:`~insurcrm.domain.repositories.CustomerRepository.erased_among`, so an erasure
+    by another writer cannot commit in between unnoticed (no card is built either).
+
+    Raises:
+        NotFound: no such customer.
+    """
+    found = uow.customers.erased_among([customer_id])
+    if customer_id not in found:
+        raise NotFound("customer", customer_id)
+    return found[customer_id]
 
 
 def register_customer(uow: UnitOfWork, customer: Customer) -> Customer:

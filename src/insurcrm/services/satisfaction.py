@@ -23,6 +23,7 @@ from insurcrm.domain.satisfaction import (
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY
 from insurcrm.errors import RuleViolation
+from insurcrm.services.customers import is_erased
 
 __all__ = [
     "may_survey_from",
@@ -53,9 +54,10 @@ def record_survey_response(
         Duplicate: the response id is taken.
     """
     with uow:
-        customer = uow.customers.get(response.customer_id)
-        if customer.is_erased:
-            raise RuleViolation(f"customer {customer.id} was erased and cannot be surveyed")
+        if is_erased(uow, response.customer_id):
+            raise RuleViolation(
+                f"customer {response.customer_id} was erased and cannot be surveyed"
+            )
         previous = [r.on for r in uow.surveys.of_customer(response.customer_id)]
         check_survey_interval(response.customer_id, previous, response.on, config)
         stored = uow.surveys.add(response)

@@ -17,6 +17,7 @@ Every test calls ``empty_store()`` for a store with no data, so each test
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -75,6 +76,7 @@ from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
 from insurcrm.serialization import unstructure
+from insurcrm.services.customers import erase_customer
 from insurcrm.services.events import deliver_pending
 from insurcrm.testing import strategies as gen
 
@@ -421,6 +423,36 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.customers.erased_among(["C3", "C2"]) == {"C2": True, "C3": False}
             assert uow.customers.erased_among([]) == {}
+
+    def test_an_erasure_meanwhile_leaves_no_text_of_the_erased_customer(self) -> None:
+        """A writer checks with ``erased_among`` that a customer is not erased, then stores
+        a record of theirs with its text (as an import does), while another erases the
+        customer. Whichever way the store orders them — the erasure waits and then erases
+        the new record, or the writer's write or commit raises ``ConcurrencyError`` and a
+        try again sees the erasure — no text of the erased customer stays stored."""
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        eraser = threading.Thread(target=erase_customer, args=(store.unit_of_work(), "C1", DAY))
+
+        def write() -> None:
+            with store.unit_of_work() as uow:
+                erased = uow.customers.erased_among(["C1"])["C1"]
+                if not eraser.is_alive() and not erased:
+                    eraser.start()
+                    eraser.join(timeout=1)  # time to slip in, where the store lets it
+                record = make_interaction("I1", "C1", DAY)
+                uow.interactions.add(record.erase() if erased else record)
+                uow.commit()
+
+        try:
+            write()
+        except ConcurrencyError:
+            write()  # as the import's retry does
+        eraser.join()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("C1").is_erased
+            (stored,) = uow.interactions.of_customer("C1")
+            assert stored.memo is None
 
     def test_get_unknown_customer_raises_not_found(self) -> None:
         with self.empty_store().unit_of_work() as uow, pytest.raises(NotFound):

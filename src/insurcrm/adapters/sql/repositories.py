@@ -276,8 +276,10 @@ class SqlCustomers:
         c = t.customers.c
         found: dict[str, bool] = {}
         for start in range(0, len(ids), BATCH):
-            statement = select(c.id, c.erased_on.is_not(None)).where(
-                c.id.in_(ids[start : start + BATCH])
+            statement = (
+                select(c.id, c.erased_on.is_not(None))
+                .where(c.id.in_(ids[start : start + BATCH]))
+                .with_for_update(read=True)  # FOR SHARE on PostgreSQL; SQLite: see the port
             )
             found.update((i, bool(erased)) for i, erased in self._conn.execute(statement))
         return found
