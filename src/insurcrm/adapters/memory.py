@@ -138,6 +138,7 @@ class _Table(Generic[A]):
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
         self.staged_keys: dict[str, str] = {}  # unique key -> id, of the staged items
+        self.groups: dict[str, tuple[Callable[[A], bool], frozenset[str]]] = {}
 
     def holder(self, key: str) -> str | None:
         """The id of the item holding the unique ``key``, staged or committed (none once
@@ -210,6 +211,14 @@ class _Table(Generic[A]):
             self.add(item)
         return len(batch)
 
+    def read_group(self, name: str, test: Callable[[A], bool]) -> None:
+        """Refuse this unit of work's commit when another commits, before it, a new item
+        passing ``test``: one this unit of work's read of the group ``name`` missed (as a
+        database's serializable transaction refuses a phantom)."""
+        if name not in self.groups:
+            seen = frozenset(k for k, item in self.committed.items() if test(item))
+            self.groups[name] = (test, seen)
+
     def read_as(self, item: A) -> None:
         """Refuse this unit of work's commit when ``item``, as read here, is changed by
         another unit of work before it (as a save of it would be)."""
@@ -239,6 +248,12 @@ class _Table(Generic[A]):
             now = self.committed.get(key)
             if (now.version if now is not None else 0) != version:
                 raise ConcurrencyError(f"{self.kind} {key}: changed by another unit of work")
+        for name, (test, seen) in self.groups.items():
+            if any(k not in seen for k, item in self.committed.items() if test(item)):
+                raise ConcurrencyError(
+                    f"{name}: another unit of work stored a new {self.kind} since this one "
+                    "read them"
+                )
         if self.unique is not None:
             for key, item_id in self.staged_keys.items():
                 owner = self.unique.holders.get(key)
@@ -264,6 +279,7 @@ class _Table(Generic[A]):
         self.staged.clear()
         self.expected.clear()
         self.staged_keys.clear()
+        self.groups.clear()
 
 
 _Tables = tuple[
@@ -311,6 +327,10 @@ class _Customers:
 
     def get(self, customer_id: str) -> Customer:
         return self._uow.table_customers().get(customer_id)
+
+    def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
+        table = self._uow.table_customers()
+        return {i for i in set(customer_ids) if table.current(i) is not None}
 
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         table = self._uow.table_customers()
@@ -545,7 +565,12 @@ class _Records(Generic[R]):
         return _copy(table.save(record))
 
     def of_customer(self, customer_id: str) -> Sequence[R]:
-        return self._sorted(lambda r: r.customer_id == customer_id)
+        def of_theirs(record: R) -> bool:
+            return record.customer_id == customer_id
+
+        # a record of theirs another unit of work commits before this one is a conflict
+        self._table().read_group(f"customer {customer_id}", of_theirs)
+        return self._sorted(of_theirs)
 
     def iterate(self) -> Iterator[R]:
         return iter(self._sorted(lambda r: True))

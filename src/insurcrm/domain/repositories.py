@@ -86,6 +86,12 @@ class CustomerRepository(Protocol):
         """
         ...
 
+    def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
+        """The ids among ``customer_ids`` of stored customers (erased ones too). One light
+        read for a batch that, unlike :meth:`erased_among`, holds nothing: for telling new
+        rows from stored ones."""
+        ...
+
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         """Each stored customer among ``customer_ids``, by id, with whether they were
         erased (§10.4); an id not stored is left out. One light read for a batch (no card

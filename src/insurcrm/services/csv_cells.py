@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -19,6 +20,7 @@ from insurcrm.errors import ValidationError
 
 __all__ = [
     "RETRIES",
+    "RETRY_PAUSE",
     "Reject",
     "not_after",
     "read_code",
@@ -37,8 +39,11 @@ T = TypeVar("T")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 #: How many times a batch is tried again when another writer changed (or added) one of its
-#: rows meanwhile, before the error is let through.
+#: rows meanwhile, or held the database (SQLite writes one at a time), before the error is
+#: let through.
 RETRIES = 3
+#: Seconds before the first try again; each next waits twice as long.
+RETRY_PAUSE = 0.05
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
@@ -57,13 +62,14 @@ class Reject:
 
 def retried(attempt: Callable[[], T], *races: type[Exception]) -> T:
     """``attempt()``, run again up to :data:`RETRIES` more times while it raises one of
-    ``races`` (another writer got in the way: each try reads afresh); the last try's error
-    is let through."""
-    for _ in range(RETRIES):
+    ``races`` (another writer got in the way: each try reads afresh, after a pause that
+    doubles from :data:`RETRY_PAUSE`, so a writer holding the database can finish); the
+    last try's error is let through."""
+    for n in range(RETRIES):
         try:
             return attempt()
         except races:
-            pass
+            time.sleep(RETRY_PAUSE * 2**n)
     return attempt()
 
 

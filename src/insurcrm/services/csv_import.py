@@ -438,12 +438,22 @@ def _store(
     """Store one batch in one transaction; returns (stored, already present, rejects).
 
     The whole batch goes through the bulk path when it can; a batch with a row already
-    stored (a re-run) or a missing reference is stored row by row to tell them apart.
+    stored (a re-run) or a missing reference is stored row by row to tell them apart. A
+    batch another writer got in the way of (``ConcurrencyError``) is tried again
+    (:func:`~insurcrm.services.csv_cells.retried`).
     """
     if kind in RECORDS:
         return store_records(uow, RECORDS[kind], items)
     if kind in _PREMIUMS:  # another writer may save one of its policies meanwhile
         return retried(lambda: _store_premiums(uow, _PREMIUMS[kind], items), ConcurrencyError)
+    return retried(lambda: _store_new_or_rows(uow, kind, items), ConcurrencyError)
+
+
+def _store_new_or_rows(
+    uow: UnitOfWork, kind: str, items: list[tuple[int, Any]]
+) -> tuple[int, int, list[Reject]]:
+    """Store a batch of customers or policies: through the bulk path when every row is new
+    and its references stored, else row by row (:func:`_store_rows`)."""
     with uow:
         try:
             if kind == "customers":
@@ -471,7 +481,7 @@ def _store_rows(
     with uow:
         ids = [item.id for _, item in items]
         if kind == "customers":
-            known = set(uow.customers.erased_among(ids))
+            known = uow.customers.stored_among(ids)
         else:
             known = {policy.id for policy in uow.policies.get_many(ids)}
         for line, item in items:

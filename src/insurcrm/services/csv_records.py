@@ -186,13 +186,13 @@ def _moves(row: dict[str, str], skipped: bool) -> list[tuple[str, dt.date]]:
     none filled after an empty one, the skipped compensation's day given."""
     columns = (*STEP_COLUMNS.values(), "closed_on")
     days = [(column, read_date(row, column)) for column in columns]
+    compensated = STEP_COLUMNS[ComplaintStep.COMPENSATE]
+    if skipped and dict(days)[compensated] is None:
+        raise ValidationError(compensated, "required", "is the day compensation was skipped")
     for (column, day), (earlier, earlier_day) in zip(days[1:], days, strict=False):
         if day is not None and earlier_day is None:
             why = f"comes after {earlier}, which is empty (the steps are done in order)"
             raise ValidationError(column, "step.order", why)
-    compensated = STEP_COLUMNS[ComplaintStep.COMPENSATE]
-    if skipped and dict(days)[compensated] is None:
-        raise ValidationError(compensated, "required", "is the day compensation was skipped")
     return [(column, day) for column, day in days if day is not None]
 
 

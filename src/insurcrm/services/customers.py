@@ -92,7 +92,11 @@ def erase_customer(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
 def erase_in(uow: UnitOfWork, customer_id: str, on: dt.date) -> Customer:
     """Erase a customer's personal data as :func:`erase_customer` does, inside a unit of
     work the caller has entered (``with uow:``) and commits: for erasures that must be
-    stored together with other writes, in one transaction.
+    stored together with other writes, in one transaction. Erase several customers in
+    one transaction in the order of their ids: a writer checking a batch of customers
+    (:meth:`~insurcrm.domain.repositories.CustomerRepository.erased_among`) holds them in
+    that order on PostgreSQL, so the other order could deadlock with it (the database
+    then refuses one of the two with ``ConcurrencyError``).
 
     Args:
         uow: a unit of work inside its ``with`` block.

@@ -1163,7 +1163,7 @@ def _write(uow: UnitOfWork, batch: _Batch, on: dt.date, erase: Sequence[str]) ->
         uow.interactions.add_many(batch.service.interactions)
         uow.surveys.add_many(batch.service.responses)
         uow.churns.add_many(batch.churns)
-        for customer in erase:
+        for customer in sorted(erase):  # in id order, as erased_among locks (erase_in)
             erase_in(uow, customer, on)
         uow.commit()
 

@@ -31,6 +31,7 @@ from insurcrm.domain.tier_membership import (
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation, ValidationError
+from insurcrm.services.customers import is_erased
 from insurcrm.services.segmentation import facts_of, gather_facts
 
 __all__ = [
@@ -319,7 +320,7 @@ def grant_customer_tier(
     grant = TierGrant(tier, kind, reason, on, expires_on)
     cfg = config or SegmentationConfig()
     with uow:
-        if uow.customers.get(customer_id).is_erased:
+        if is_erased(uow, customer_id):
             raise RuleViolation(f"customer {customer_id} was erased: no tier is granted")
         membership = uow.tiers.find(customer_id)
         if membership is None:

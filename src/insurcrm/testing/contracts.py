@@ -76,7 +76,7 @@ from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
 from insurcrm.serialization import unstructure
-from insurcrm.services.customers import erase_customer
+from insurcrm.services.customers import erase_customer, erase_in
 from insurcrm.services.events import deliver_pending
 from insurcrm.testing import strategies as gen
 
@@ -423,36 +423,85 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.customers.erased_among(["C3", "C2"]) == {"C2": True, "C3": False}
             assert uow.customers.erased_among([]) == {}
+            assert uow.customers.stored_among(["C3", "C9", "C2", "C3"]) == {"C2", "C3"}
+            assert uow.customers.stored_among([]) == set()
+
+    @staticmethod
+    def _store_checked(store: UnitOfWorkFactory, meanwhile: Callable[[], None]) -> None:
+        """Store I1, a contact of C1 with its memo, as an import does: check with
+        ``erased_among`` that C1 is not erased, run ``meanwhile``, then write the record
+        (without the memo if C1 was erased) and commit. A ``ConcurrencyError`` is tried
+        again once, as the import's retry does; a second one leaves the record unstored,
+        which is one of the outcomes the contract allows."""
+        for attempt in (1, 2):
+            try:
+                with store.unit_of_work() as uow:
+                    erased = uow.customers.erased_among(["C1"])["C1"]
+                    if attempt == 1:
+                        meanwhile()
+                    record = make_interaction("I1", "C1", DAY)
+                    uow.interactions.add(record.erase() if erased else record)
+                    uow.commit()
+                return
+            except ConcurrencyError:
+                pass
+
+    def _assert_no_text_stays(self, store: UnitOfWorkFactory) -> None:
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("C1").is_erased
+            assert [r.memo for r in uow.interactions.of_customer("C1")] in ([], [None])
 
     def test_an_erasure_meanwhile_leaves_no_text_of_the_erased_customer(self) -> None:
         """A writer checks with ``erased_among`` that a customer is not erased, then stores
-        a record of theirs with its text (as an import does), while another erases the
-        customer. Whichever way the store orders them — the erasure waits and then erases
-        the new record, or the writer's write or commit raises ``ConcurrencyError`` and a
-        try again sees the erasure — no text of the erased customer stays stored."""
+        a record of theirs with its text, while another erases the customer and commits.
+        Whichever way the store orders them — the erasure waits and then erases the new
+        record, or the writer's write or commit raises ``ConcurrencyError`` and a try
+        again sees the erasure — no text of the erased customer stays stored."""
         store = self.empty_store()
         self.stored(store, make_customer())
         eraser = threading.Thread(target=erase_customer, args=(store.unit_of_work(), "C1", DAY))
 
-        def write() -> None:
-            with store.unit_of_work() as uow:
-                erased = uow.customers.erased_among(["C1"])["C1"]
-                if not eraser.is_alive() and not erased:
-                    eraser.start()
-                    eraser.join(timeout=1)  # time to slip in, where the store lets it
-                record = make_interaction("I1", "C1", DAY)
-                uow.interactions.add(record.erase() if erased else record)
-                uow.commit()
+        def erase_meanwhile() -> None:
+            eraser.start()
+            eraser.join(timeout=1)  # time to slip in, where the store lets it
 
-        try:
-            write()
-        except ConcurrencyError:
-            write()  # as the import's retry does
+        self._store_checked(store, erase_meanwhile)
         eraser.join()
+        self._assert_no_text_stays(store)
+
+    def test_a_record_stored_while_an_erasure_is_open_is_erased_too(self) -> None:
+        """The other order: an erasure has read the customer's records and not yet
+        committed when a writer checks the customer and stores a record with its text.
+        Either the writer waits for the erasure and sees it, or one of the two is refused
+        with ``ConcurrencyError`` and done again; no text of the erased customer stays."""
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        writer = threading.Thread(target=self._store_checked, args=(store, lambda: None))
+        try:
+            with store.unit_of_work() as uow:
+                erase_in(uow, "C1", DAY)
+                writer.start()
+                writer.join(timeout=1)  # time to slip in, where the store lets it
+                uow.commit()
+        except ConcurrencyError:
+            writer.join()
+            erase_customer(store.unit_of_work(), "C1", DAY)  # as its caller would
+        writer.join()
+        self._assert_no_text_stays(store)
+
+    def test_telling_stored_customers_apart_holds_nothing(self) -> None:
+        """``stored_among`` is a plain read: another writer may save a customer it read
+        (without waiting), and the reading unit of work still commits."""
+        store = self.empty_store()
+        self.stored(store, make_customer())
         with store.unit_of_work() as uow:
-            assert uow.customers.get("C1").is_erased
-            (stored,) = uow.interactions.of_customer("C1")
-            assert stored.memo is None
+            assert uow.customers.stored_among(["C1"]) == {"C1"}
+            with store.unit_of_work() as other:
+                other.customers.save(other.customers.get("C1").updated(DAY, is_internal=True))
+                other.commit()
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert uow.customers.get("C1").version == 2
 
     def test_get_unknown_customer_raises_not_found(self) -> None:
         with self.empty_store().unit_of_work() as uow, pytest.raises(NotFound):

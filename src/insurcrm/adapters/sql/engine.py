@@ -38,6 +38,7 @@ BUSY_TIMEOUT_MS = 10_000
 #: The most connections reading the portfolio's figures of a SQLite file at once.
 MAX_READERS = 2
 
+_SQLITE_BUSY = 5
 _SQLITE_BUSY_SNAPSHOT = 517
 #: PostgreSQL's SQLSTATE for a unique key stored twice.
 _UNIQUE_VIOLATION = "23505"
@@ -179,6 +180,10 @@ def _translated(orig: BaseException, url: str | URL) -> InsurCRMError:
     if code == _SQLITE_BUSY_SNAPSHOT:
         return ConcurrencyError(
             "another writer changed the database since this unit of work read it"
+        )
+    if code is not None and code & 0xFF == _SQLITE_BUSY:  # at once after a read, else timed out
+        return ConcurrencyError(
+            "another writer holds the database (SQLite writes one at a time): try again"
         )
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate in ("40001", "40P01"):  # serialization failure, deadlock

@@ -271,6 +271,9 @@ class SqlCustomers:
             raise NotFound("customer", customer_id)
         return found[0]
 
+    def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
+        return existing(self._conn, t.customers, "id", customer_ids)
+
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         ids = sorted(set(customer_ids))
         c = t.customers.c
@@ -279,6 +282,7 @@ class SqlCustomers:
             statement = (
                 select(c.id, c.erased_on.is_not(None))
                 .where(c.id.in_(ids[start : start + BATCH]))
+                .order_by(c.id)  # rows locked in one order: no deadlock between two batches
                 .with_for_update(read=True)  # FOR SHARE on PostgreSQL; SQLite: see the port
             )
             found.update((i, bool(erased)) for i, erased in self._conn.execute(statement))
