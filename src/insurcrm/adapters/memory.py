@@ -138,7 +138,7 @@ class _Table(Generic[A]):
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
         self.staged_keys: dict[str, str] = {}  # unique key -> id, of the staged items
-        self.groups: dict[str, tuple[Callable[[A], bool], frozenset[str]]] = {}
+        self.groups: dict[str, frozenset[str]] = {}  # a customer's records read: their ids
 
     def holder(self, key: str) -> str | None:
         """The id of the item holding the unique ``key``, staged or committed (none once
@@ -211,13 +211,15 @@ class _Table(Generic[A]):
             self.add(item)
         return len(batch)
 
-    def read_group(self, name: str, test: Callable[[A], bool]) -> None:
+    def read_group(self, customer_id: str) -> None:
         """Refuse this unit of work's commit when another commits, before it, a new item
-        passing ``test``: one this unit of work's read of the group ``name`` missed (as a
-        database's serializable transaction refuses a phantom)."""
-        if name not in self.groups:
-            seen = frozenset(k for k, item in self.committed.items() if test(item))
-            self.groups[name] = (test, seen)
+        of the customer ``customer_id``: one this unit of work's read of their items missed
+        (as a database's serializable transaction refuses a phantom)."""
+        if customer_id not in self.groups:
+            found = self.committed.values()
+            self.groups[customer_id] = frozenset(
+                i.id for i in found if getattr(i, "customer_id", None) == customer_id
+            )
 
     def read_as(self, item: A) -> None:
         """Refuse this unit of work's commit when ``item``, as read here, is changed by
@@ -248,12 +250,14 @@ class _Table(Generic[A]):
             now = self.committed.get(key)
             if (now.version if now is not None else 0) != version:
                 raise ConcurrencyError(f"{self.kind} {key}: changed by another unit of work")
-        for name, (test, seen) in self.groups.items():
-            if any(k not in seen for k, item in self.committed.items() if test(item)):
-                raise ConcurrencyError(
-                    f"{name}: another unit of work stored a new {self.kind} since this one "
-                    "read them"
-                )
+        if self.groups:  # one pass over the items, whatever the number of customers read
+            for key, item in self.committed.items():
+                seen = self.groups.get(getattr(item, "customer_id", None) or "")
+                if seen is not None and key not in seen:
+                    raise ConcurrencyError(
+                        f"customer {getattr(item, 'customer_id', '')}: another unit of work "
+                        f"stored a new {self.kind} of theirs since this one read them"
+                    )
         if self.unique is not None:
             for key, item_id in self.staged_keys.items():
                 owner = self.unique.holders.get(key)
@@ -565,12 +569,9 @@ class _Records(Generic[R]):
         return _copy(table.save(record))
 
     def of_customer(self, customer_id: str) -> Sequence[R]:
-        def of_theirs(record: R) -> bool:
-            return record.customer_id == customer_id
-
         # a record of theirs another unit of work commits before this one is a conflict
-        self._table().read_group(f"customer {customer_id}", of_theirs)
-        return self._sorted(of_theirs)
+        self._table().read_group(customer_id)
+        return self._sorted(lambda r: r.customer_id == customer_id)
 
     def iterate(self) -> Iterator[R]:
         return iter(self._sorted(lambda r: True))
