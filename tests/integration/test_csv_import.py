@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -23,7 +24,8 @@ from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.domain.values import Money
 from insurcrm.errors import NotFound, RuleViolation
-from insurcrm.services import csv_import
+from insurcrm.services import csv_policy_history
+from insurcrm.services.csv_cells import Fault
 from insurcrm.services.csv_import import CsvImportError, import_csv
 from insurcrm.testing import strategies as gen
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
@@ -511,19 +513,20 @@ def test_a_batch_another_writer_got_in_the_way_of_is_tried_again(
 ) -> None:
     store = MemoryStore()
     _book(store, tmp_path)
-    renewals = csv_import._PREMIUMS["renewals"]
+    renewals = csv_policy_history.HISTORY["renewals"]
     calls: list[str] = []
 
-    def interfered(policy: Policy, on: dt.date, amount: Money) -> Policy:
+    def interfered(policy: Policy, entry: Any) -> Policy | Fault | None:
         calls.append(policy.id)
         if len(calls) == 1:  # another writer renews P1 between the batch's read and save
             with store.unit_of_work() as other:
                 p1 = other.policies.get("P1")
                 other.policies.save(p1.renew(dt.date(2023, 2, 1)))
                 other.commit()
-        return renewals.record(policy, on, amount)
+        return renewals.apply(policy, entry)
 
-    monkeypatch.setitem(csv_import._PREMIUMS, "renewals", attrs.evolve(renewals, record=interfered))
+    patched = attrs.evolve(renewals, apply=interfered)
+    monkeypatch.setitem(csv_policy_history.HISTORY, "renewals", patched)
     path = write(tmp_path / "r.csv", "policy_id,renewed_on\nP1,2021-02-01\nP2,2021-06-01\n")
     result = import_csv(store.unit_of_work(), path)
     assert (calls, result.stored, result.rejected) == (["P1", "P2", "P1", "P2"], 2, 0)
@@ -561,7 +564,9 @@ def test_a_missed_premium_is_due_before_the_import_date(tmp_path: Path) -> None:
     ("header", "match"),
     [
         ("id,name,created_on,due_date", "unknown or repeated columns due_date"),
-        ("policy_id,renewed", "a file of premiums needs renewed_on"),
+        ("policy_id,renewed", "history needs status .*, renewed_on .* or due_date"),
+        ("policy_id,status", "status changes need the columns on"),
+        ("status,on,end_reason", "status changes need the columns policy_id"),
         ("policy_id,due_date,amount", "unknown or repeated columns amount"),
         ("due_date,premium", "missed premiums need the columns policy_id"),
     ],

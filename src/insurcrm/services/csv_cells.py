@@ -21,6 +21,7 @@ from insurcrm.errors import ValidationError
 __all__ = [
     "RETRIES",
     "RETRY_PAUSE",
+    "Fault",
     "Reject",
     "not_after",
     "read_code",
@@ -47,6 +48,11 @@ RETRY_PAUSE = 0.05
 
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
+
+
+#: A row's fault found when it is stored (its customer or policy known): the column at
+#: fault, the rule and the reason, as in a :class:`Reject`.
+Fault = tuple[str, str, str]
 
 
 @attrs.frozen

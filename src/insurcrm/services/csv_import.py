@@ -1,5 +1,5 @@
-"""Import customers, policies, their premiums and customer-service records from CSV files
-BOM).
+"""Import customers, policies, their history and customer-service records from CSV files
+(UTF-8, with or without a BOM).
 
 Column layout (the header names the columns, in any order; only the required ones must be
 there; an unknown column is an error):
@@ -11,11 +11,8 @@ there; an unknown column is an error):
   ``start_date``, ``term_years``, ``sum_assured``, ``annual_premium`` (required);
   ``currency`` (CNY), ``insurer`` (empty: ours), ``status`` (IN_FORCE; or PENDING, or an end
   status), ``status_on`` (the day of an end status), ``end_reason``.
-* renewals (the renewal premiums paid on stored policies, a payment history): ``policy_id``,
-  ``renewed_on`` (required); ``premium`` (default: the policy's annual premium, in its
-  currency).
-* missed premiums (renewal premiums not paid by the end of their grace period):
-  ``policy_id``, ``due_date`` (required); ``premium`` (as for renewals).
+* status changes, renewals and missed premiums of stored policies: see
+  :mod:`~insurcrm.services.csv_policy_history`.
 * contacts, complaints and survey responses: see :mod:`~insurcrm.services.csv_records`.
 
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
@@ -39,7 +36,6 @@ import csv
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,9 +49,9 @@ from insurcrm.domain.customers import (
     LeadSource,
     id_number_taken,
 )
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine, PurchaseKind
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
-from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Money, Phone, ResidentId
+from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Phone, ResidentId
 from insurcrm.errors import (
     ConcurrencyError,
     Duplicate,
@@ -75,6 +71,17 @@ from insurcrm.services.csv_cells import (
     required,
     retried,
 )
+from insurcrm.services.csv_policy_history import (
+    CHANGE_COLUMNS,
+    CHANGE_REQUIRED,
+    HISTORY,
+    MISSED_COLUMNS,
+    MISSED_REQUIRED,
+    RENEWAL_COLUMNS,
+    RENEWAL_REQUIRED,
+    store_history,
+    without_number,
+)
 from insurcrm.services.csv_records import (
     COMPLAINT_COLUMNS,
     COMPLAINT_REQUIRED,
@@ -88,6 +95,7 @@ from insurcrm.services.csv_records import (
 )
 
 __all__ = [
+    "CHANGE_COLUMNS",
     "COMPLAINT_COLUMNS",
     "CONTACT_COLUMNS",
     "CUSTOMER_COLUMNS",
@@ -140,13 +148,6 @@ POLICY_COLUMNS = (
     "status_on",
     "end_reason",
 )
-
-RENEWAL_REQUIRED = ("policy_id", "renewed_on")
-#: Every column of a renewals file.
-RENEWAL_COLUMNS = (*RENEWAL_REQUIRED, "premium")
-MISSED_REQUIRED = ("policy_id", "due_date")
-#: Every column of a missed premiums file.
-MISSED_COLUMNS = (*MISSED_REQUIRED, "premium")
 
 #: Rows stored per transaction.
 BATCH = 1000
@@ -238,74 +239,7 @@ def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
     try:
         return policy.transition(status, on, read_code(row, "end_reason", EndReason))
     except RuleViolation as error:
-        raise ValidationError("status_on", "status.order", _reason(error, policy)) from None
-
-
-def _reason(error: RuleViolation, policy: Policy) -> str:
-    """The domain's reason without the policy number it starts with (a reject file names
-    lines, never values)."""
-    return str(error).removeprefix(f"policy {policy.number}: ")
-
-
-@attrs.frozen
-class _PremiumKind:
-    """How the rows of a renewals or missed premiums file are recorded on their policy."""
-
-    day: str  # the column of the day
-    stored: Callable[[Policy, dt.date], list[Money]]  # the amounts stored on that day
-    record: Callable[[Policy, dt.date, Money], Policy]
-    what: str  # what a row records, for the reasons
-    missed: bool = False  # a premium missed: its due date is before the import date
-
-
-_PREMIUMS = {
-    "renewals": _PremiumKind(
-        "renewed_on",
-        lambda policy, day: [
-            p.amount for p in policy.purchases if p.kind is PurchaseKind.RENEWAL and p.on == day
-        ],
-        Policy.record_renewal,
-        "a renewal",
-    ),
-    "missed premiums": _PremiumKind(
-        "due_date",
-        lambda policy, day: [m.amount for m in policy.missed_premiums if m.due_date == day],
-        Policy.record_unpaid_renewal,
-        "a missed premium",
-        missed=True,
-    ),
-}
-
-
-@attrs.frozen
-class _Premium:
-    """One row of a renewals or missed premiums file: a renewal premium paid, or missed,
-    on a stored policy on a day."""
-
-    policy_id: str
-    on: dt.date
-    amount: Decimal | None  # None: the policy's annual premium
-
-    @property
-    def id(self) -> str:
-        """The row's key within its file: one renewal (or missed premium) a policy a day."""
-        return f"{self.policy_id} {self.on.isoformat()}"
-
-
-def _premium_row(kind: _PremiumKind, row: dict[str, str], today: dt.date | None = None) -> _Premium:
-    """A row of a renewals or missed premiums file."""
-    amount = None
-    if read_text(row, "premium") is not None:  # in the policy's currency, read when stored
-        amount = read_money(row, "premium", DEFAULT_CURRENCY).amount
-    day = required(read_date(row, kind.day), kind.day)
-    if kind.missed and today is not None and day >= today:
-        reason = "is not before the import date: a premium is missed only after it falls due"
-        raise ValidationError(kind.day, "date.future", reason)
-    return _Premium(
-        required(read_text(row, "policy_id"), "policy_id"),
-        not_after(day, kind.day, today),
-        amount,
-    )
+        raise ValidationError("status_on", "status.order", without_number(error, policy)) from None
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -363,6 +297,7 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, s
 KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
     ("customers", None, CUSTOMER_REQUIRED, CUSTOMER_COLUMNS),
     ("policies", "policyholder_id", POLICY_REQUIRED, POLICY_COLUMNS),
+    ("status changes", "status", CHANGE_REQUIRED, CHANGE_COLUMNS),
     ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
     ("missed premiums", "due_date", MISSED_REQUIRED, MISSED_COLUMNS),
     ("contacts", "direction", CONTACT_REQUIRED, CONTACT_COLUMNS),
@@ -378,31 +313,32 @@ _RECORD_MARKS = {mark for kind, mark, *_ in KINDS if kind in RECORDS}
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
     ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
-    premiums: renewals with ``renewed_on``, missed premiums with ``due_date``; else one
+    history: status changes with ``status``, renewals with ``renewed_on``, missed premiums
+    with ``due_date``; else one
     with ``customer_id``, ``survey_id``, ``direction`` or ``received_on`` (and neither
     ``name`` nor ``created_on``) holds customer-service records: survey responses with
     ``survey_id``, contacts with ``direction``, complaints with ``received_on``; any other
     is a customers file.
 
     Raises:
-        CsvImportError: unreadable, not UTF-8, a required column missing, or premiums or
-            records without the column that tells their kind.
+        CsvImportError: unreadable, not UTF-8, a required column missing, or a policy
+            history or records without the column that tells their kind.
     """
     header = next(csv.reader(_lines(path)), [])
     names = {h.strip() for h in header}
-    days = {k.day for k in _PREMIUMS.values()}
+    marks = {k.mark for k in HISTORY.values()}
     if "policyholder_id" in names:
         kind = "policies"
-    elif "policy_id" in names or (names & days and "id" not in names):
-        premiums = [name for name, k in _PREMIUMS.items() if k.day in names]
-        if not premiums:
+    elif "policy_id" in names or (names & marks and "id" not in names):
+        marked = [name for name, k in HISTORY.items() if k.mark in names]
+        if not marked:
             raise CsvImportError(
                 path,
                 1,
-                "wrong header: a file of premiums needs renewed_on (renewals) or due_date "
-                "(missed premiums)",
+                "wrong header: a file of a policy's history needs status (status changes), "
+                "renewed_on (renewals) or due_date (missed premiums)",
             )
-        kind = premiums[0]
+        kind = marked[0]
     elif names & {"customer_id", *_RECORD_MARKS} and not names & {"name", "created_on"}:
         marked = [kind for kind, mark, *_ in KINDS if kind in RECORDS and mark in names]
         if not marked:
@@ -444,8 +380,8 @@ def _store(
     """
     if kind in RECORDS:
         return store_records(uow, RECORDS[kind], items)
-    if kind in _PREMIUMS:  # another writer may save one of its policies meanwhile
-        return retried(lambda: _store_premiums(uow, _PREMIUMS[kind], items), ConcurrencyError)
+    if kind in HISTORY:
+        return store_history(uow, HISTORY[kind], items)
     return retried(lambda: _store_new_or_rows(uow, kind, items), ConcurrencyError)
 
 
@@ -518,58 +454,6 @@ def _store_rows(
     return stored, present, rejects
 
 
-def _store_premiums(
-    uow: UnitOfWork, kind: _PremiumKind, items: list[tuple[int, _Premium]]
-) -> tuple[int, int, list[Reject]]:
-    """Record one batch of renewals (or missed premiums) in one transaction, its policies
-    read and saved together (the bulk path); returns (stored, already present, rejects).
-
-    One already stored on its day with the same premium is already present; with another
-    premium the row is refused, since one of the two is wrong.
-    """
-    stored = present = 0
-    rejects: list[Reject] = []
-    by_policy: dict[str, list[tuple[int, _Premium]]] = {}
-    for line, entry in items:
-        by_policy.setdefault(entry.policy_id, []).append((line, entry))
-    with uow:
-        found = {p.id: p for p in uow.policies.get_many(by_policy)}
-        changed: list[Policy] = []
-        for policy_id, entries in by_policy.items():
-            policy = found.get(policy_id)
-            if policy is None:
-                reason = "no such policy stored"
-                rejects += [Reject(n, "policy_id", "reference.missing", reason) for n, _ in entries]
-                continue
-            before = policy
-            for line, entry in entries:
-                amount = policy.annual_premium
-                if entry.amount is not None:
-                    amount = Money(entry.amount, policy.currency)
-                on_that_day = kind.stored(policy, entry.on)
-                if on_that_day and (entry.amount is None or amount in on_that_day):
-                    present += 1  # no premium given: whatever is stored that day is it
-                elif on_that_day:
-                    reason = f"the policy has {kind.what} stored on this day with another premium"
-                    rejects.append(Reject(line, "premium", "premium.conflict", reason))
-                elif not policy.is_ours:
-                    reason = "a policy of another insurer: its premiums are not ours to record"
-                    rejects.append(Reject(line, "policy_id", "premium.not_ours", reason))
-                else:
-                    try:
-                        policy = kind.record(policy, entry.on, amount)
-                    except RuleViolation as error:
-                        reason = _reason(error, policy)
-                        rejects.append(Reject(line, kind.day, "premium.order", reason))
-                    else:
-                        stored += 1
-            if policy is not before:
-                changed.append(policy)
-        uow.policies.save_many(changed)
-        uow.commit()
-    return stored, present, rejects
-
-
 #: The column of a row holding a key another record has, and who that is, by the kind of
 #: key (a repeated id is reported on ``id``).
 _DUPLICATES = {
@@ -594,7 +478,7 @@ def _column_naming(item: Customer | Policy, key: str) -> str:
 _BUILDERS: dict[str, Callable[..., Any]] = {
     "customers": _customer,
     "policies": _policy,
-    **{name: functools.partial(_premium_row, kind) for name, kind in _PREMIUMS.items()},
+    **{name: kind.build for name, kind in HISTORY.items()},
     **{name: kind.build for name, kind in RECORDS.items()},
 }
 
@@ -602,7 +486,7 @@ _BUILDERS: dict[str, Callable[..., Any]] = {
 _REPEATED = {
     "customers": ("the id is", "id"),
     "policies": ("the id is", "id"),
-    **{name: (f"{k.what} of this policy on this day is", k.day) for name, k in _PREMIUMS.items()},
+    **{name: (f"{k.repeated} on this day is", k.day) for name, k in HISTORY.items()},
     **dict.fromkeys(RECORDS, ("the id is", "id")),
 }
 
@@ -625,8 +509,8 @@ def import_csv(
     batch: int = BATCH,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Import one file of customers, policies, renewals, missed premiums, contacts,
-    complaints or survey responses (the kind is read from its header).
+    """Import one file of customers, policies, status changes, renewals, missed premiums,
+    contacts, complaints or survey responses (the kind is read from its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
@@ -636,11 +520,11 @@ def import_csv(
         progress: called with the rows read so far after each batch.
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
-            force or ended started, a status reached, a renewal, a contact, a complaint
-            received or one of its steps, a survey response), or a missed premium due on
-            it or later, is refused, rule ``date.future``; a PENDING policy may start later
-            and a complaint's answer be promised for later. None (the default) checks
-            nothing; the command line passes today's date.
+            force or ended started, a status reached or changed to, a renewal, a contact, a
+            complaint received or one of its steps, a survey response), or a missed premium
+            due on it or later, is refused, rule ``date.future``; a PENDING policy may start
+            later and a complaint's answer be promised for later. None (the default)
+            checks nothing; the command line passes today's date.
 
     Raises:
         CsvImportError: the file cannot be read as a CSV of this layout (names the line;

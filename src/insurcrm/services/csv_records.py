@@ -60,6 +60,7 @@ from insurcrm.domain.satisfaction import (
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, ValidationError
 from insurcrm.services.csv_cells import (
+    Fault,
     Reject,
     not_after,
     read_code,
@@ -81,7 +82,6 @@ __all__ = [
     "STEP_COLUMNS",
     "SURVEY_COLUMNS",
     "SURVEY_REQUIRED",
-    "Fault",
     "RecordKind",
     "store_records",
 ]
@@ -242,10 +242,6 @@ def _complaint(row: dict[str, str], today: dt.date | None = None) -> Complaint:
             complaint = complaint.complete(ComplaintStep[column[: -len("_on")].upper()], day)
         last = column
     return attrs.evolve(complaint, text=read_text(row, "text"), events=())
-
-
-#: A fault of a record found once its customer is known: (column, rule, reason).
-Fault = tuple[str, str, str]
 
 
 def _erased_text(column: str, what: str) -> Callable[[Any, bool], Fault | None]:
