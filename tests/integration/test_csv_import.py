@@ -63,6 +63,16 @@ def rejects(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def imported_by_cli(url: str, files: list[Path], kinds: list[str]) -> str:
+    """Run ``insurcrm import`` on ``files`` (given in any order) and check it imported the
+    ``kinds`` in that order; returns what it said, on one line."""
+    result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
+    said = " ".join(result.output.split())
+    positions = [said.index(f"({kind})") for kind in kinds]
+    assert positions == sorted(positions)
+    return said
+
+
 def counts(store: MemoryStore) -> tuple[int, int]:
     with store.unit_of_work() as uow:
         return uow.customers.count(), uow.policies.count()
@@ -602,10 +612,7 @@ def test_the_command_line_imports_premiums_after_policies(tmp_path: Path) -> Non
         write(tmp_path / "policies.csv", POLICIES),
         write(tmp_path / "customers.csv", CUSTOMERS),
     ]
-    result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
-    said = " ".join(result.output.split())
-    kinds = ["(customers)", "(policies)", "(renewals)", "(missed premiums)"]
-    assert [said.index(kind) for kind in kinds] == sorted(said.index(kind) for kind in kinds)
+    said = imported_by_cli(url, files, ["customers", "policies", "renewals", "missed premiums"])
     assert "renewals.csv (renewals): 1 rows, 1 stored" in said
     assert "missed.csv (missed premiums): 1 rows, 1 stored" in said
     store = SqlStore.open(url)
