@@ -1,4 +1,4 @@
-"""Importing a payment history (renewals) into a generated SQLite book.
+"""Importing a payment history (renewals) and status changes into a generated SQLite book.
 
 Run by hand (see ``benchmarks/README.md``)::
 
@@ -14,7 +14,10 @@ force that day and the day is not after the book's date), and measures:
 3. the baseline a user would write without the batch calls: one ``get``,
    ``record_renewal`` and ``save`` a policy, 1,000 rows a transaction, on the first
    ``--baseline-rows`` rows of the same file (no CSV reading or validation, so it is the
-   lighter of the two).
+   lighter of the two);
+4. a status changes file, a lapse on the book's date of every policy of ours then in force
+   with no premium recorded on or after that day, imported after the renewals (the same
+   batch calls, each row checked with ``Policy.transition``), and again.
 """
 
 from __future__ import annotations
@@ -58,6 +61,37 @@ def renewal_rows(store: SqlStore) -> list[tuple[str, dt.date]]:
             if day <= AS_OF and not taken and policy.status_on(day) is PolicyStatus.IN_FORCE:
                 rows.append((policy.id, day))
     return rows
+
+
+def lapse_rows(store: SqlStore) -> list[str]:
+    """The policies of ours in force on the book's date with no renewal or missed premium
+    recorded on or after it: a lapse that day is a legal change of each."""
+    ids: list[str] = []
+    with store.unit_of_work() as uow:
+        for policy in uow.policies.iterate():
+            days = [p.on for p in policy.purchases] + [m.due_date for m in policy.missed_premiums]
+            last = policy.history[-1].on if policy.history else None
+            if (
+                policy.is_ours
+                and policy.status is PolicyStatus.IN_FORCE
+                and all(day < AS_OF for day in days)
+                and (last is None or last <= AS_OF)
+            ):
+                ids.append(policy.id)
+    return ids
+
+
+def timed(store: SqlStore, path: Path, rows: int) -> tuple[float, float]:
+    """Seconds to import ``path`` (every row stored), and to import it again (every row
+    present)."""
+    times = []
+    for expected in ((rows, 0), (0, rows)):
+        start = time.perf_counter()
+        result = import_csv(store.unit_of_work(), path, today=AS_OF)
+        times.append(time.perf_counter() - start)
+        if (result.stored, result.already_present, result.rejected) != (*expected, 0):
+            raise SystemExit(f"expected {expected} stored and present: {result}")
+    return times[0], times[1]
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Iterable[object]]) -> None:
@@ -140,17 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_csv(path, ("policy_id", "renewed_on"), ((p, day.isoformat()) for p, day in rows))
     log(f"{len(rows):,} renewals written to {path}")
 
-    start = time.perf_counter()
-    first = import_csv(store.unit_of_work(), path, today=AS_OF)
-    seconds = time.perf_counter() - start
-    if (first.stored, first.rejected) != (len(rows), 0):
-        raise SystemExit(f"expected every renewal stored: {first}")
+    seconds, again_seconds = timed(store, path, len(rows))
     log(f"import: {seconds:.1f} s")
-    start = time.perf_counter()
-    again = import_csv(store.unit_of_work(), path, today=AS_OF)
-    again_seconds = time.perf_counter() - start
-    if (again.stored, again.already_present) != (0, len(rows)):
-        raise SystemExit(f"expected every renewal present: {again}")
+    lapses = lapse_rows(store)
+    changes = args.workdir / f"lapses-{args.customers}.csv"
+    write_csv(changes, ("policy_id", "status", "on"), ((i, "LAPSED", AS_OF) for i in lapses))
+    lapse_seconds, lapse_again = timed(store, changes, len(lapses))
+    log(f"status changes: {len(lapses):,} in {lapse_seconds:.1f} s")
     store.dispose()
 
     sample = rows[: args.baseline_rows]
@@ -169,6 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| {len(rows) / again_seconds:,.0f} |",
         f"| baseline: get + record_renewal + save a policy | {len(sample):,} "
         f"| {base_seconds:.1f} | {base_rate:,.0f} |",
+        f"| status changes: a lapse of each policy in force | {len(lapses):,} "
+        f"| {lapse_seconds:.1f} | {len(lapses) / lapse_seconds:,.0f} |",
+        f"| the same file again (all present) | {len(lapses):,} | {lapse_again:.1f} "
+        f"| {len(lapses) / lapse_again:,.0f} |",
         "",
         f"insurcrm import / baseline: {rate / base_rate:.1f}× the rows a second",
     ]
