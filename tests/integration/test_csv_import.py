@@ -67,6 +67,7 @@ def imported_by_cli(url: str, files: list[Path], kinds: list[str]) -> str:
     """Run ``insurcrm import`` on ``files`` (given in any order) and check it imported the
     ``kinds`` in that order; returns what it said, on one line."""
     result = CliRunner().invoke(cli, ["import", "--db", url, *map(str, files)])
+    assert result.exit_code in (0, REJECTS_EXIT_CODE), result.output
     said = " ".join(result.output.split())
     positions = [said.index(f"({kind})") for kind in kinds]
     assert positions == sorted(positions)

@@ -72,7 +72,7 @@ def test_status_changes_are_recorded_and_bad_rows_reported(tmp_path: Path, backe
     )
     assert result.rejects_path is not None
     assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
-        ("5", "on", "status.order"),  # IN_FORCE → IN_FORCE is no move
+        ("5", "status", "status.order"),  # IN_FORCE → IN_FORCE is no move
         ("6", "on", "status.order"),  # before the policy's last change
         ("7", "policy_id", "reference.missing"),
         ("8", "status", "code.unknown"),
@@ -112,23 +112,76 @@ def test_a_change_stored_with_another_end_reason_is_refused(tmp_path: Path) -> N
     ]
 
 
-def test_a_change_that_would_put_a_recorded_renewal_out_of_force_is_refused(
-    tmp_path: Path,
+_RENEWED = "policy_id,renewed_on\nP1,2021-02-01\nP1,2021-04-01\nP1,2022-02-01\n"
+
+
+@pytest.mark.parametrize(
+    ("changes", "stored", "refused"),
+    [
+        # reinstated before the renewal of 2021-04-01: the lapse stands with its reinstatement
+        ("P1,LAPSED,2021-03-01,NON_PAYMENT\nP1,IN_FORCE,2021-03-20,\n", 2, []),
+        # a lapse after the last renewal
+        ("P1,LAPSED,2022-05-01,\n", 1, []),
+        # the renewal of 2021-04-01 falls in the lapse: refused, and what builds on it
+        (
+            "P1,LAPSED,2021-03-01,\nP1,IN_FORCE,2021-06-01,\nP1,SURRENDERED,2023-01-01,\n",
+            0,
+            [
+                ("2", "on", "status.premium"),
+                ("3", "on", "status.order"),
+                ("4", "on", "status.order"),
+            ],
+        ),
+        # the first lapse and reinstatement stand; the second lapse leaves 2022-02-01 out
+        (
+            "P1,LAPSED,2021-05-01,\nP1,IN_FORCE,2021-06-01,\nP1,LAPSED,2022-01-01,\n",
+            2,
+            [("4", "on", "status.premium")],
+        ),
+    ],
+)
+def test_changes_are_judged_with_the_renewals_recorded_since(
+    tmp_path: Path, changes: str, stored: int, refused: list[tuple[str, str, str]]
 ) -> None:
-    """Imported the other way round (premiums first), a lapse must not leave a renewal
-    recorded during it: the renewal import would have refused that renewal."""
+    """Renewals imported first (or recorded live): a policy's status changes are judged
+    together, so a lapse is accepted with the reinstatement that follows it, and refused
+    only when the premiums recorded since would fall on a day out of force."""
     store = MemoryStore()
     _book(store, tmp_path)
-    renewals = write(tmp_path / "r.csv", "policy_id,renewed_on\nP1,2021-04-01\n")
-    assert import_csv(store.unit_of_work(), renewals).stored == 1
-    lapse = "policy_id,status,on,end_reason\nP1,LAPSED,2021-03-01,\nP1,LAPSED,2021-05-01,\n"
-    result = import_csv(store.unit_of_work(), write(tmp_path / "s.csv", lapse))
-    assert (result.stored, result.rejected) == (1, 1)  # the lapse after the renewal is fine
+    assert import_csv(store.unit_of_work(), write(tmp_path / "r.csv", _RENEWED)).stored == 3
+    path = write(tmp_path / "s.csv", "policy_id,status,on,end_reason\n" + changes)
+    result = import_csv(store.unit_of_work(), path)
+    assert (result.stored, result.rejected) == (stored, len(refused))
+    if refused:
+        assert result.rejects_path is not None
+        assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == refused
+    with store.unit_of_work() as uow:
+        policy = uow.policies.get("P1")
+    assert len(policy.history) == 1 + stored
+    assert all(policy.status_on(p.on) is PolicyStatus.IN_FORCE for p in policy.purchases)
+
+
+def test_a_batch_keeps_a_policys_changes_together(tmp_path: Path) -> None:
+    """Batches of two rows: P1's lapse and reinstatement would fall in two batches, and the
+    lapse alone leaves the renewal of 2021-04-01 out of force; kept together, both stand."""
+    store = MemoryStore()
+    _book(store, tmp_path)
+    import_csv(store.unit_of_work(), write(tmp_path / "r.csv", _RENEWED))
+    rows = "P2,LAPSED,2021-03-01,\nP1,LAPSED,2021-03-01,\nP1,IN_FORCE,2021-03-20,\n"
+    path = write(tmp_path / "s.csv", "policy_id,status,on,end_reason\n" + rows)
+    result = import_csv(store.unit_of_work(), path, batch=2)
+    assert (result.stored, result.rejected) == (3, 0)
+
+
+def test_an_end_reason_is_only_for_a_lapse_or_an_end(tmp_path: Path) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    rows = "policy_id,status,on,end_reason\nP1,LAPSED,2021-03-01,\nP1,IN_FORCE,2021-06-01,FRAUD\n"
+    result = import_csv(store.unit_of_work(), write(tmp_path / "s.csv", rows))
     assert result.rejects_path is not None
     assert [(r["line"], r["field"], r["rule"]) for r in rejects(result.rejects_path)] == [
-        ("2", "on", "status.order")
+        ("3", "end_reason", "reason.unexpected")
     ]
-    assert _history(store, "P1")[-1] == ("LAPSED", dt.date(2021, 5, 1), None)
 
 
 def test_the_command_line_imports_status_changes_before_premiums(tmp_path: Path) -> None:
@@ -142,6 +195,7 @@ def test_the_command_line_imports_status_changes_before_premiums(tmp_path: Path)
         write(tmp_path / "customers.csv", CUSTOMERS),
     ]
     said = imported_by_cli(url, files, ["customers", "policies", "status changes", "renewals"])
+    assert "changes.csv (status changes): 12 rows, 5 stored, 0 already present, 7 rejected" in said
     assert "renewals.csv (renewals): 2 rows, 1 stored, 0 already present, 1 rejected" in said
     store = SqlStore.open(url)
     try:

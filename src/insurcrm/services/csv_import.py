@@ -500,6 +500,19 @@ def _write_rejects(target: Path, path: Path, rejects: list[Reject]) -> None:
             writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
 
 
+def _batch_end(kind: str, pending: list[tuple[int, Any]]) -> int:
+    """Where a full batch ends: the rows of a policy history that follow one another for
+    the same policy stay together (its status changes are judged together), so the last
+    policy's rows wait for the next batch, unless they fill it."""
+    if kind not in HISTORY:
+        return len(pending)
+    last = pending[-1][1].policy_id
+    cut = len(pending)
+    while cut and pending[cut - 1][1].policy_id == last:
+        cut -= 1
+    return cut or len(pending)
+
+
 def import_csv(
     uow: UnitOfWork,
     path: Path,
@@ -572,7 +585,9 @@ def import_csv(
                 else:
                     pending.append((line, item))
             if len(pending) >= batch:
-                flush(pending, last_try=False)
+                cut = _batch_end(kind, pending)
+                head, pending[:] = pending[:cut], pending[cut:]
+                flush(head, last_try=False)
         flush(pending, last_try=False)
         if later:  # a referrer or policyholder further down the file is stored by now
             flush(sorted(later, key=lambda e: e[0]), last_try=True)

@@ -10,21 +10,25 @@ required columns must be there):
 * missed premiums (renewal premiums not paid by the end of their grace period):
   ``policy_id``, ``due_date`` (required); ``premium`` (as for renewals).
 * status changes: ``policy_id``, ``status`` (a PolicyStatus name), ``on`` (required);
-  ``end_reason`` (an EndReason name). The changes after the status a policy's row gave:
-  a policy lapsed and reinstated (LAPSED, then IN_FORCE) and perhaps ended since is
-  imported with status IN_FORCE (or PENDING) in the policies file and its changes here,
-  in the order they happened.
+  ``end_reason`` (an EndReason name, for a lapse or an end). The changes after the status
+  a policy's row gave: a policy lapsed and reinstated (LAPSED, then IN_FORCE) and perhaps
+  ended since is imported with status IN_FORCE (or PENDING, or its first lapse) in the
+  policies file and its changes here, a policy's rows together in the order they
+  happened (a batch keeps them together).
 
 Each row is recorded on its stored policy with the policy's own moves
 (:meth:`~insurcrm.domain.policies.Policy.record_renewal`,
 :meth:`~insurcrm.domain.policies.Policy.record_unpaid_renewal`,
 :meth:`~insurcrm.domain.policies.Policy.transition`), so it is checked as they check it: a
 premium on a day the policy was ours and in force, a status change that is a legal move
-not before the last one. A row already recorded (the same premium, or the same status on
-the same day) is already present, so a file can be imported again; one that contradicts
-what is recorded that day is refused. A batch's policies are read at once and saved at
-once (``PolicyRepository.get_many``, ``save_many``). As with the policies file, a status
-change recorded is announced as a ``PolicyStatusChanged`` event with its day.
+not before the last one. A policy's status changes are then judged together against the
+premiums recorded since: the first that would leave one on a day out of force is refused,
+with the changes after it (:func:`_settle_changes`). A row already recorded (the same
+premium, or the same status on the same day) is already present, so a file can be
+imported again; one that contradicts what is recorded that day is refused. A batch's
+policies are read at once and saved at once (``PolicyRepository.get_many``,
+``save_many``). As with the policies file, a status change recorded is announced as a
+``PolicyStatusChanged`` event with its day.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from typing import Any
 
 import attrs
 
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, PurchaseKind
+from insurcrm.domain.policies import TRANSITIONS, EndReason, Policy, PolicyStatus, PurchaseKind
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY, Money
 from insurcrm.errors import ConcurrencyError, RuleViolation, ValidationError
@@ -167,40 +171,83 @@ class _StatusChange:
         return f"{self.policy_id} {self.on.isoformat()} {self.status.name}"
 
 
+#: The statuses a change carries an end reason to (a lapse, or an end).
+_ENDINGS = frozenset(PolicyStatus) - {PolicyStatus.PENDING, PolicyStatus.IN_FORCE}
+
+
 def _read_change(row: dict[str, str], today: dt.date | None = None) -> _StatusChange:
     """A row of a status changes file."""
+    status = required(read_code(row, "status", PolicyStatus), "status")
+    reason = read_code(row, "end_reason", EndReason)
+    if reason is not None and status not in _ENDINGS:
+        why = "is given only for a lapse or an end"
+        raise ValidationError("end_reason", "reason.unexpected", why)
     return _StatusChange(
         required(read_text(row, "policy_id"), "policy_id"),
-        required(read_code(row, "status", PolicyStatus), "status"),
+        status,
         not_after(required(read_date(row, "on"), "on"), "on", today),
-        read_code(row, "end_reason", EndReason),
+        reason,
     )
 
 
 def _apply_change(policy: Policy, change: _StatusChange) -> Policy | Fault | None:
     """``policy`` moved to the row's status on its day; None when that change is recorded
-    already (the same reason, or none given); or the row's fault: an illegal move, or one
-    that would leave a renewal or missed premium recorded since on a day out of force (the
-    days :meth:`~insurcrm.domain.policies.Policy.record_renewal` accepts)."""
+    already (the same reason, or none given; or PENDING for a policy still pending); or
+    the row's fault: a move the lifecycle forbids (on ``status``), or one before the last
+    change (on ``on``). Whether the premiums recorded since stay in force is checked once
+    the policy's rows of the batch are all applied (:func:`_settle_changes`)."""
     for stored in policy.history:
         if stored.on == change.on and stored.to_status is change.status:
             if change.reason is None or change.reason is stored.reason:
                 return None
             reason = "the policy has this change stored on this day with another end reason"
             return "end_reason", "status.conflict", reason
+    if change.status is PolicyStatus.PENDING and not policy.history:
+        return None
+    column = "status" if change.status not in TRANSITIONS[policy.status] else "on"
     try:
-        moved = policy.transition(change.status, change.on, change.reason)
+        return policy.transition(change.status, change.on, change.reason)
     except RuleViolation as error:
-        return "on", "status.order", without_number(error, policy)
-    premium_days = [p.on for p in moved.purchases if p.kind is PurchaseKind.RENEWAL]
-    premium_days += [m.due_date for m in moved.missed_premiums]
-    if any(moved.status_on(d) is not PolicyStatus.IN_FORCE for d in premium_days if d >= change.on):
-        reason = (
-            "the policy has a renewal or missed premium recorded on a later day that this "
-            "change would leave out of force (import the status changes first)"
-        )
-        return "on", "status.order", reason
-    return moved
+        return column, "status.order", without_number(error, policy)
+
+
+def _out_of_force(start: Policy, policy: Policy, since: dt.date) -> bool:
+    """Whether a renewal or missed premium on ``since`` or later, on a day ``start`` was
+    in force, falls on a day ``policy`` (``start`` with changes from ``since``) is not (a
+    day :meth:`~insurcrm.domain.policies.Policy.record_renewal` refuses)."""
+    days = [p.on for p in start.purchases if p.kind is PurchaseKind.RENEWAL]
+    days += [m.due_date for m in start.missed_premiums]
+    return any(
+        start.status_on(d) is PolicyStatus.IN_FORCE
+        and policy.status_on(d) is not PolicyStatus.IN_FORCE
+        for d in days
+        if d >= since
+    )
+
+
+def _settle_changes(
+    start: Policy, accepted: list[tuple[int, Policy]]
+) -> tuple[Policy, list[Reject]]:
+    """The policy after the longest run of its accepted changes (line, the policy after
+    it) that leaves every renewal and missed premium recorded on a day in force, and the
+    rows after that run, refused: the first because it leaves one out of force, the rest
+    because they build on it. The rows of one policy are settled together, so a lapse
+    followed by its reinstatement is judged with it."""
+    since = accepted[0][1].history[-1].on
+    keep = len(accepted)
+    while keep and _out_of_force(start, accepted[keep - 1][1], since):
+        keep -= 1
+    if keep == len(accepted):
+        return accepted[-1][1], []
+    culprit = accepted[keep][0]
+    reason = (
+        "the policy has a renewal or missed premium recorded on a day this change would "
+        "leave out of force"
+    )
+    rejects = [Reject(culprit, "on", "status.premium", reason)]
+    after = f"comes after a change of this policy refused on line {culprit}"
+    rejects += [Reject(line, "on", "status.order", after) for line, _ in accepted[keep + 1 :]]
+    return (accepted[keep - 1][1] if keep else start), rejects
 
 
 # -- the kinds -----------------------------------------------------------------------------
@@ -215,6 +262,9 @@ class HistoryKind:
     build: Callable[..., Any]  # a row (and the import date) → the entry
     apply: Callable[[Policy, Any], Policy | Fault | None]  # see _PremiumKind.apply
     repeated: str  # what a row repeats when its key is repeated in a file
+    #: (the policy before, its rows recorded: line and the policy after) → the policy to
+    #: save and the rows refused after all (see :func:`_settle_changes`); None: all stand
+    settle: Callable[[Policy, list[tuple[int, Policy]]], tuple[Policy, list[Reject]]] | None = None
 
 
 _RENEWALS = _PremiumKind(
@@ -237,7 +287,12 @@ _MISSED = _PremiumKind(
 #: them: the status changes first, since a premium is checked against the status that day.
 HISTORY = {
     "status changes": HistoryKind(
-        "status", "on", _read_change, _apply_change, "a change to this status of this policy"
+        "status",
+        "on",
+        _read_change,
+        _apply_change,
+        "a change to this status of this policy",
+        _settle_changes,
     ),
     **{
         name: HistoryKind(k.day, k.day, k.read, k.apply, f"{k.what} of this policy")
@@ -265,15 +320,21 @@ def _recorded(
                 rejects += [Reject(n, "policy_id", "reference.missing", reason) for n, _ in entries]
                 continue
             before = policy
+            accepted: list[tuple[int, Policy]] = []
             for line, entry in entries:
                 outcome = kind.apply(policy, entry)
                 if outcome is None:
                     present += 1
                 elif isinstance(outcome, Policy):
                     policy = outcome
-                    stored += 1
+                    accepted.append((line, policy))
                 else:
                     rejects.append(Reject(line, *outcome))
+            if kind.settle is not None and accepted:
+                policy, refused = kind.settle(before, accepted)
+                rejects += refused
+                stored -= len(refused)
+            stored += len(accepted)
             if policy is not before:
                 changed.append(policy)
         uow.policies.save_many(changed)
