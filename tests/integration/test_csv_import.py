@@ -58,6 +58,18 @@ def write(path: Path, text: str, *, bom: bool = False, encoding: str = "utf-8") 
     return path
 
 
+def cell(value: Any) -> str:
+    """A value as a cell of the import layouts: an enum by name, a tuple of enums by names
+    separated by ``;``, a flag as true/false, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return ";".join(v.name for v in value)
+    return str(getattr(value, "name", value))
+
+
 def rejects(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))

@@ -29,7 +29,7 @@ from insurcrm.services.contacts import log_interaction
 from insurcrm.services.csv_import import CsvImportError, ImportResult, import_csv
 from insurcrm.services.customers import erase_customer
 from insurcrm.testing import strategies as gen
-from tests.integration.test_csv_import import STORES, imported_by_cli, rejects, write
+from tests.integration.test_csv_import import STORES, cell, imported_by_cli, rejects, write
 
 TODAY = dt.date(2026, 12, 4)
 CUSTOMERS = "id,name,created_on\nC1,王小明,2020-01-05\nC2,李娜,2020-01-05\nC3,赵六,2020-01-05\n"
@@ -384,7 +384,10 @@ def _contact(contact_id: str, customer_id: str) -> Interaction:
 @pytest.mark.parametrize(
     ("header", "match"),
     [
-        ("id,customer_id,on,channel", "needs survey_id .*, direction .* or received_on"),
+        (
+            "id,customer_id,on,channel",
+            "needs survey_id .*, direction .*, received_on .* or insurer",
+        ),
         ("id,customer_id,received_on,category", "complaints need the columns promised_by"),
         ("id,customer_id,received_on,promised_by,fixed_on", "unknown or repeated columns fixed_on"),
         ("id,customer_id,on,channel,direction", "contacts need the columns purpose"),
@@ -432,21 +435,11 @@ def test_the_command_line_imports_records_after_customers(tmp_path: Path) -> Non
 # -- the same records as the live calls, whatever the rows ---------------------------------
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple):
-        return ";".join(v.name for v in value)
-    return str(getattr(value, "name", value))
-
-
 def _csv(header: list[str], rows: list[list[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
+    writer.writerows([[cell(v) for v in row] for row in rows])
     return out.getvalue()
 
 

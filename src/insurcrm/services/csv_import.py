@@ -10,7 +10,9 @@ there; an unknown column is an error):
 * policies: ``id``, ``number``, ``policyholder_id``, ``insured_id``, ``product_line``,
   ``start_date``, ``term_years``, ``sum_assured``, ``annual_premium`` (required);
   ``currency`` (CNY), ``insurer`` (empty: ours), ``status`` (IN_FORCE; or PENDING, or an end
-  status), ``status_on`` (the day of an end status), ``end_reason``.
+  status), ``status_on`` (the day of an end status), ``end_reason``, ``campaign`` (the
+  reward programme it was sold under, 激励; empty: none).
+* holdings on stored customers' cards: see :mod:`~insurcrm.services.csv_holdings`.
 * status changes, renewals and missed premiums of stored policies: see
   :mod:`~insurcrm.services.csv_policy_history`.
 * contacts, complaints and survey responses: see :mod:`~insurcrm.services.csv_records`.
@@ -71,6 +73,12 @@ from insurcrm.services.csv_cells import (
     required,
     retried,
 )
+from insurcrm.services.csv_holdings import (
+    HOLDING_COLUMNS,
+    HOLDING_REQUIRED,
+    read_holding,
+    store_holdings,
+)
 from insurcrm.services.csv_policy_history import (
     CHANGE_COLUMNS,
     CHANGE_REQUIRED,
@@ -99,6 +107,7 @@ __all__ = [
     "COMPLAINT_COLUMNS",
     "CONTACT_COLUMNS",
     "CUSTOMER_COLUMNS",
+    "HOLDING_COLUMNS",
     "KINDS",
     "MISSED_COLUMNS",
     "POLICY_COLUMNS",
@@ -147,6 +156,7 @@ POLICY_COLUMNS = (
     "status",
     "status_on",
     "end_reason",
+    "campaign",
 )
 
 #: Rows stored per transaction.
@@ -227,6 +237,7 @@ def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
         sum_assured=read_money(row, "sum_assured", currency),
         annual_premium=read_money(row, "annual_premium", currency),
         insurer=read_text(row, "insurer"),
+        campaign=read_text(row, "campaign"),
     )
     status = read_code(row, "status", PolicyStatus) or PolicyStatus.IN_FORCE
     if status is PolicyStatus.PENDING:
@@ -296,6 +307,7 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, s
 #: required and its every columns, in the order a command line imports them.
 KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
     ("customers", None, CUSTOMER_REQUIRED, CUSTOMER_COLUMNS),
+    ("holdings", "insurer", HOLDING_REQUIRED, HOLDING_COLUMNS),
     ("policies", "policyholder_id", POLICY_REQUIRED, POLICY_COLUMNS),
     ("status changes", "status", CHANGE_REQUIRED, CHANGE_COLUMNS),
     ("renewals", "renewed_on", RENEWAL_REQUIRED, RENEWAL_COLUMNS),
@@ -306,19 +318,21 @@ KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
-#: The columns that tell the customer-service record files apart (:data:`KINDS`).
-_RECORD_MARKS = {mark for kind, mark, *_ in KINDS if kind in RECORDS}
+#: The kinds of file whose rows name a stored customer (``customer_id``).
+_OF_CUSTOMERS = ("holdings", *RECORDS)
+#: The columns that tell the files of :data:`_OF_CUSTOMERS` apart (:data:`KINDS`).
+_RECORD_MARKS = {mark for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS}
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
     ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
     history: status changes with ``status``, renewals with ``renewed_on``, missed premiums
-    with ``due_date``; else one
-    with ``customer_id``, ``survey_id``, ``direction`` or ``received_on`` (and neither
-    ``name`` nor ``created_on``) holds customer-service records: survey responses with
-    ``survey_id``, contacts with ``direction``, complaints with ``received_on``; any other
-    is a customers file.
+    with ``due_date``; else one with ``customer_id``, ``survey_id``, ``direction``,
+    ``received_on`` or ``insurer`` (and neither ``name`` nor ``created_on``) holds rows of
+    stored customers: survey responses with ``survey_id``, contacts with ``direction``,
+    complaints with ``received_on``, holdings with ``insurer``; any other is a customers
+    file.
 
     Raises:
         CsvImportError: unreadable, not UTF-8, a required column missing, or a policy
@@ -340,13 +354,13 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
             )
         kind = marked[0]
     elif names & {"customer_id", *_RECORD_MARKS} and not names & {"name", "created_on"}:
-        marked = [kind for kind, mark, *_ in KINDS if kind in RECORDS and mark in names]
+        marked = [kind for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS and mark in names]
         if not marked:
             raise CsvImportError(
                 path,
                 1,
                 "wrong header: a file of customer records needs survey_id (survey responses), "
-                "direction (contacts) or received_on (complaints)",
+                "direction (contacts), received_on (complaints) or insurer (holdings)",
             )
         kind = marked[0]
     else:
@@ -382,6 +396,8 @@ def _store(
         return store_records(uow, RECORDS[kind], items)
     if kind in HISTORY:
         return store_history(uow, HISTORY[kind], items)
+    if kind == "holdings":
+        return store_holdings(uow, items)
     return retried(lambda: _store_new_or_rows(uow, kind, items), ConcurrencyError)
 
 
@@ -477,6 +493,7 @@ def _column_naming(item: Customer | Policy, key: str) -> str:
 #: How each kind of row is read from its columns.
 _BUILDERS: dict[str, Callable[..., Any]] = {
     "customers": _customer,
+    "holdings": read_holding,
     "policies": _policy,
     **{name: kind.build for name, kind in HISTORY.items()},
     **{name: kind.build for name, kind in RECORDS.items()},
@@ -485,6 +502,7 @@ _BUILDERS: dict[str, Callable[..., Any]] = {
 #: What a row repeats when its key is repeated in a file, and the column it is reported on.
 _REPEATED = {
     "customers": ("the id is", "id"),
+    "holdings": ("the same holding of this customer is", "insurer"),
     "policies": ("the id is", "id"),
     **{name: (f"{k.repeated} on this day is", k.day) for name, k in HISTORY.items()},
     **dict.fromkeys(RECORDS, ("the id is", "id")),
@@ -522,8 +540,8 @@ def import_csv(
     batch: int = BATCH,
     today: dt.date | None = None,
 ) -> ImportResult:
-    """Import one file of customers, policies, status changes, renewals, missed premiums,
-    contacts, complaints or survey responses (the kind is read from its header).
+    """Import one file of customers, holdings, policies, status changes, renewals, missed
+    premiums, contacts, complaints or survey responses (the kind is read from its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
