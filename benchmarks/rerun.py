@@ -1,18 +1,19 @@
-"""Importing customers and policies, then the same files again, into an empty SQLite store.
+"""Importing customers, their holdings and policies, then the same files again, into an
+empty SQLite store.
 
 Run by hand (see ``benchmarks/README.md``)::
 
     python benchmarks/rerun.py --customers 20000
 
-It writes the customers and policies of the book of ``assess.py`` (generated when missing)
-to CSV files in the layout of ``docs/how-to/import-your-book.md`` (the erased customers
-left out, so their referrals and policies are refused), imports both into a new SQLite
-store, and measures:
+It writes the customers, the holdings on their cards and the policies of the book of
+``assess.py`` (generated when missing) to CSV files in the layout of
+``docs/how-to/import-your-book.md`` (the erased customers left out, so their referrals,
+holdings and policies are refused), imports them into a new SQLite store, and measures:
 
 1. ``insurcrm import`` of each file (``import_csv``), in rows a second;
 2. the same files again, every good row already present: what a resumed or repeated
-   import costs (each batch's stored ids found with one read, ``customers.erased_among``
-   or ``policies.get_many``).
+   import costs (each batch's stored ids found with one read, ``customers.stored_among``
+   or ``policies.get_many``; a holding is looked up on its customer's card).
 
 There is no baseline: the point is the cost of a run again against the first run.
 """
@@ -30,7 +31,34 @@ from assess import _csv_rows, ensure_book, log
 from premiums import arguments, save_report, write_csv
 
 from insurcrm.adapters.sql import SqlStore
+from insurcrm.services.csv_holdings import HOLDING_COLUMNS
 from insurcrm.services.csv_import import import_csv
+
+
+def holding_rows(book: Path) -> list[list[object]]:
+    """The holdings on the cards of the book's customers, as rows of a holdings file."""
+    store = SqlStore.open(f"sqlite:///{book}")
+    rows: list[list[object]] = []
+    try:
+        with store.unit_of_work() as uow:
+            for customer in uow.customers.iterate():
+                for h in customer.holdings:
+                    money = [m for m in (h.sum_assured, h.annual_premium) if m is not None]
+                    rows.append(
+                        [
+                            customer.id,
+                            h.insurer,
+                            h.line.name,
+                            h.start_date or "",
+                            h.term_years or "",
+                            h.sum_assured.amount if h.sum_assured else "",
+                            h.annual_premium.amount if h.annual_premium else "",
+                            money[0].currency if money else "",
+                        ]
+                    )
+    finally:
+        store.dispose()
+    return rows
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         path = args.workdir / f"rerun-{kind}-{args.customers}.csv"
         write_csv(path, list(rows[0]), (row.values() for row in rows))
         files.append((kind, path))
+    holdings = args.workdir / f"rerun-holdings-{args.customers}.csv"
+    write_csv(holdings, HOLDING_COLUMNS, holding_rows(book))
+    files.insert(1, ("holdings", holdings))
 
     db = args.workdir / f"rerun-{args.customers}.db"
     for suffix in ("", "-wal", "-shm"):
