@@ -170,6 +170,12 @@ class _Table(Generic[A]):
     def current(self, key: str) -> A | None:
         return self.staged.get(key) or self.committed.get(key)
 
+    def current_many(self, keys: Iterable[str]) -> list[A]:
+        """The items among ``keys`` as this unit of work sees them, by key; a key not
+        stored is left out."""
+        found = (self.current(k) for k in sorted(set(keys)))
+        return [item for item in found if item is not None]
+
     def values(self) -> list[A]:
         merged = {**self.committed, **self.staged}
         return [merged[k] for k in sorted(merged)]
@@ -333,12 +339,11 @@ class _Customers:
         return self._uow.table_customers().get(customer_id)
 
     def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
-        table = self._uow.table_customers()
-        return {i for i in set(customer_ids) if table.current(i) is not None}
+        return {c.id for c in self._uow.table_customers().current_many(customer_ids)}
 
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         table = self._uow.table_customers()
-        found = [c for c in map(table.current, sorted(set(customer_ids))) if c is not None]
+        found = table.current_many(customer_ids)
         for customer in found:
             table.read_as(customer)  # a change meanwhile refuses the commit
         return {c.id: c.is_erased for c in found}
@@ -413,9 +418,7 @@ class _Policies:
         return self._uow.table_policies().get(policy_id)
 
     def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
-        table = self._uow.table_policies()
-        found = (table.current(i) for i in sorted(set(policy_ids)))
-        return [p for p in found if p is not None]
+        return self._uow.table_policies().current_many(policy_ids)
 
     def get_by_number(self, number: str) -> Policy:
         table = self._uow.table_policies()
@@ -558,9 +561,7 @@ class _Records(Generic[R]):
         return _copy(self._table().get(record_id))
 
     def get_many(self, record_ids: Iterable[str]) -> Sequence[R]:
-        table = self._table()
-        found = (table.current(i) for i in sorted(set(record_ids)))
-        return [_copy(r) for r in found if r is not None]
+        return [_copy(r) for r in self._table().current_many(record_ids)]
 
     def save(self, record: R) -> R:
         table = self._table()
