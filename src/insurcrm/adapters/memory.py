@@ -338,8 +338,11 @@ class _Customers:
     def get(self, customer_id: str) -> Customer:
         return self._uow.table_customers().get(customer_id)
 
+    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
+        return self._uow.table_customers().current_many(customer_ids)
+
     def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
-        return {c.id for c in self._uow.table_customers().current_many(customer_ids)}
+        return {c.id for c in self.get_many(customer_ids)}
 
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
         table = self._uow.table_customers()

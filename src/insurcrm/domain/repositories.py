@@ -86,6 +86,11 @@ class CustomerRepository(Protocol):
         """
         ...
 
+    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
+        """The stored customers among ``customer_ids`` (erased ones too), by id; an id not
+        stored is left out. One read for a batch where :meth:`get` reads one customer."""
+        ...
+
     def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
         """The ids among ``customer_ids`` of stored customers (erased ones too). One light
         read for a batch that, unlike :meth:`erased_among`, holds nothing: for telling new

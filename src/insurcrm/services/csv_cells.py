@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ __all__ = [
     "RETRY_PAUSE",
     "Fault",
     "Reject",
+    "grouped",
     "not_after",
     "read_code",
     "read_date",
@@ -77,6 +78,17 @@ def retried(attempt: Callable[[], T], *races: type[Exception]) -> T:
         except races:
             time.sleep(RETRY_PAUSE * 2**n)
     return attempt()
+
+
+def grouped(
+    items: Iterable[tuple[int, T]], key: Callable[[T], str]
+) -> dict[str, list[tuple[int, T]]]:
+    """A batch's rows (line, entry) by the record they change (``key`` of the entry), in
+    the order of the file: a batch reads each record once and saves it once."""
+    groups: dict[str, list[tuple[int, T]]] = {}
+    for line, entry in items:
+        groups.setdefault(key(entry), []).append((line, entry))
+    return groups
 
 
 def read_text(row: dict[str, str], name: str) -> str | None:

@@ -10,8 +10,9 @@ their card in the order of the file.
 
 A holding already on the card (every field the same) is already present, so a file can be
 imported again. An erased customer's card is not filled again (§10.4): their rows are
-refused (``erased``). A batch's customers are each read and saved once, in one transaction;
-a batch another writer got in the way of is tried again.
+refused (``erased``). A batch's customers are read at once (``customers.get_many``) and
+each saved once, in one transaction; a batch another writer got in the way of is tried
+again.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from insurcrm.domain.card import Holding
 from insurcrm.domain.policies import ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY
-from insurcrm.errors import ConcurrencyError, NotFound, ValidationError
+from insurcrm.errors import ConcurrencyError, ValidationError
 from insurcrm.services.csv_cells import (
     Reject,
+    grouped,
     not_after,
     read_code,
     read_date,
@@ -92,14 +94,12 @@ def _added(uow: UnitOfWork, items: list[tuple[int, Any]]) -> tuple[int, int, lis
     :func:`store_holdings`)."""
     stored = present = 0
     rejects: list[Reject] = []
-    by_customer: dict[str, list[tuple[int, _HoldingRow]]] = {}
-    for line, entry in items:
-        by_customer.setdefault(entry.customer_id, []).append((line, entry))
+    by_customer = grouped(items, lambda entry: entry.customer_id)
     with uow:
+        found = {c.id: c for c in uow.customers.get_many(by_customer)}
         for customer_id, entries in by_customer.items():
-            try:
-                customer = uow.customers.get(customer_id)
-            except NotFound:
+            customer = found.get(customer_id)
+            if customer is None:
                 reason = "no such customer stored"
                 rejects += [
                     Reject(n, "customer_id", "reference.missing", reason) for n, _ in entries

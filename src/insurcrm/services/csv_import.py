@@ -321,7 +321,7 @@ KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
 #: The kinds of file whose rows name a stored customer (``customer_id``).
 _OF_CUSTOMERS = ("holdings", *RECORDS)
 #: The columns that tell the files of :data:`_OF_CUSTOMERS` apart (:data:`KINDS`).
-_RECORD_MARKS = {mark for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS}
+_CUSTOMER_MARKS = {mark for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS}
 
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
@@ -353,7 +353,7 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
                 "renewed_on (renewals) or due_date (missed premiums)",
             )
         kind = marked[0]
-    elif names & {"customer_id", *_RECORD_MARKS} and not names & {"name", "created_on"}:
+    elif names & {"customer_id", *_CUSTOMER_MARKS} and not names & {"name", "created_on"}:
         marked = [kind for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS and mark in names]
         if not marked:
             raise CsvImportError(

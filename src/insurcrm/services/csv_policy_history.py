@@ -47,6 +47,7 @@ from insurcrm.errors import ConcurrencyError, RuleViolation, ValidationError
 from insurcrm.services.csv_cells import (
     Fault,
     Reject,
+    grouped,
     not_after,
     read_code,
     read_date,
@@ -307,9 +308,7 @@ def _recorded(
     """One batch recorded on its policies in one transaction (see :func:`store_history`)."""
     stored = present = 0
     rejects: list[Reject] = []
-    by_policy: dict[str, list[tuple[int, Any]]] = {}
-    for line, entry in items:
-        by_policy.setdefault(entry.policy_id, []).append((line, entry))
+    by_policy = grouped(items, lambda entry: entry.policy_id)
     with uow:
         found = {p.id: p for p in uow.policies.get_many(by_policy)}
         changed: list[Policy] = []

@@ -425,6 +425,9 @@ class StoreContract:
             assert uow.customers.erased_among([]) == {}
             assert uow.customers.stored_among(["C3", "C9", "C2", "C3"]) == {"C2", "C3"}
             assert uow.customers.stored_among([]) == set()
+            stored = uow.customers.get_many(["C3", "C9", "C1", "C3"])
+            assert stored == [uow.customers.get("C1"), uow.customers.get("C3")]
+            assert uow.customers.get_many([]) == []
 
     @staticmethod
     def _store_checked(store: UnitOfWorkFactory, meanwhile: Callable[[], None]) -> None:

@@ -271,6 +271,9 @@ class SqlCustomers:
             raise NotFound("customer", customer_id)
         return found[0]
 
+    def get_many(self, customer_ids: Iterable[str]) -> Sequence[Customer]:
+        return _read_many(customer_ids, t.customers.c.id, self._select)
+
     def stored_among(self, customer_ids: Iterable[str]) -> set[str]:
         return existing(self._conn, t.customers, "id", customer_ids)
 
