@@ -4,18 +4,25 @@ the file is imported, read by the share of wallet, the same on every backend."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from decimal import Decimal
 from pathlib import Path
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from insurcrm.domain.card import Holding
 from insurcrm.domain.policies import ProductLine
 from insurcrm.domain.values import Money
 from insurcrm.services.assessment import assess_portfolio
 from insurcrm.services.csv_import import import_csv
 from insurcrm.services.customers import erase_customer
-from tests.integration.test_csv_import import STORES, imported_by_cli, rejects, write
+from insurcrm.testing import strategies as gen
+from tests.integration.test_csv_import import STORES, cell, imported_by_cli, rejects, write
 
 TODAY = dt.date(2026, 12, 4)
 CUSTOMERS = "id,name,created_on\nC1,王小明,2020-01-05\nC2,李娜,2020-01-05\nC3,赵六,2020-01-05\n"
@@ -101,3 +108,50 @@ def test_the_command_line_imports_holdings_after_customers(tmp_path: Path) -> No
     # C3 is not erased here: its row is added
     assert "holdings.csv (holdings): 9 rows, 4 stored, 0 already present, 5 rejected" in said
     assert INSURER not in said
+
+
+def _as_read(holding: Holding) -> Holding:
+    """A holding as its row gives it back: the insurer without surrounding spaces."""
+    return attrs.evolve(holding, insurer=holding.insurer.strip())
+
+
+def _row(holding: Holding) -> str:
+    amounts = [m for m in (holding.sum_assured, holding.annual_premium) if m is not None]
+    cells = [
+        "C1",
+        holding.insurer,
+        holding.line,
+        holding.start_date,
+        holding.term_years,
+        holding.sum_assured.amount if holding.sum_assured else None,
+        holding.annual_premium.amount if holding.annual_premium else None,
+        amounts[0].currency if amounts else None,
+    ]
+    out = io.StringIO()
+    csv.writer(out).writerow([cell(v) for v in cells])
+    return out.getvalue()
+
+
+@settings(
+    max_examples=25 if settings().max_examples < 100 else 100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(drawn=st.lists(gen.holdings(on=TODAY), max_size=5, unique_by=_as_read))
+def test_imported_holdings_are_the_drawn_ones_on_the_card(
+    tmp_path_factory: pytest.TempPathFactory, drawn: list[Holding]
+) -> None:
+    """Whatever holdings a card can hold come back from their rows, in order; a second
+    import finds them all present."""
+    tmp_path = tmp_path_factory.mktemp("holdings")
+    store = STORES["memory"]()
+    import_csv(store.unit_of_work(), write(tmp_path / "c.csv", CUSTOMERS))
+    header = "customer_id,insurer,product_line,start_date,term_years,sum_assured,"
+    path = write(
+        tmp_path / "h.csv", header + "annual_premium,currency\n" + "".join(map(_row, drawn))
+    )
+    result = import_csv(store.unit_of_work(), path, today=TODAY)
+    assert (result.stored, result.rejected) == (len(drawn), 0)
+    with store.unit_of_work() as uow:
+        assert list(uow.customers.get("C1").holdings) == [_as_read(h) for h in drawn]
+    assert import_csv(store.unit_of_work(), path).already_present == len(drawn)
