@@ -231,8 +231,8 @@ def _generate(
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 def import_files(url: str, files: tuple[Path, ...]) -> None:
     """Import customers, holdings, policies, status changes, renewals, missed premiums,
-    contacts, complaints and survey responses from CSV files (in that order, whatever the
-    order given).
+    contacts, complaints, survey responses and churn records from CSV files (in that order,
+    whatever the order given).
 
     Bad rows of FILE.csv go to FILE.rejects.csv beside it, with their line, field and
     reason; the values are never printed. Running the same import again adds nothing; an

@@ -386,8 +386,10 @@ def _contact(contact_id: str, customer_id: str) -> Interaction:
     [
         (
             "id,customer_id,on,channel",
-            "needs survey_id .*, direction .*, received_on .* or insurer",
+            "needs survey_id .*, direction .*, received_on .*, churned_on .* or insurer",
         ),
+        ("id,churned_on,policy_id", "churn records need the columns customer_id"),
+        ("customer_id,churned_on,reason", "unknown or repeated columns reason"),
         ("id,customer_id,received_on,category", "complaints need the columns promised_by"),
         ("id,customer_id,received_on,promised_by,fixed_on", "unknown or repeated columns fixed_on"),
         ("id,customer_id,on,channel,direction", "contacts need the columns purpose"),

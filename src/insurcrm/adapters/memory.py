@@ -577,6 +577,13 @@ class _Records(Generic[R]):
         self._table().read_group(customer_id)
         return self._sorted(lambda r: r.customer_id == customer_id)
 
+    def of_customers(self, customer_ids: Iterable[str]) -> Sequence[R]:
+        wanted = set(customer_ids)
+        for customer_id in sorted(wanted):
+            self._table().read_group(customer_id)  # as of_customer does, for each
+        found = self._sorted(lambda r: r.customer_id in wanted)
+        return sorted(found, key=lambda r: r.customer_id)  # by day then id within each
+
     def iterate(self) -> Iterator[R]:
         return iter(self._sorted(lambda r: True))
 

@@ -388,6 +388,11 @@ class RecordRepository(Protocol[ServiceRecord]):
         """The customer's records, by day then id (none for an unknown customer)."""
         ...
 
+    def of_customers(self, customer_ids: Iterable[str]) -> Sequence[ServiceRecord]:
+        """The records of the customers among ``customer_ids``, by customer, then day, then
+        id. One read for a batch where :meth:`of_customer` reads one customer's."""
+        ...
+
     def iterate(self) -> Iterator[ServiceRecord]:
         """Every record, by day then id; streams rather than loading all at once."""
         ...

@@ -26,6 +26,7 @@ __all__ = [
     "grouped",
     "not_after",
     "read_code",
+    "read_codes",
     "read_date",
     "read_flag",
     "read_money",
@@ -47,6 +48,7 @@ RETRIES = 3
 #: Seconds before the first try again; each next waits twice as long.
 RETRY_PAUSE = 0.05
 
+_SEPARATOR = re.compile(r"\s*;\s*")
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 
@@ -126,6 +128,19 @@ def read_code(row: dict[str, str], name: str, kind: type[E]) -> E | None:
         return kind[value.upper()]
     except KeyError:
         raise ValidationError(name, "code.unknown", f"not a {kind.__name__} name") from None
+
+
+def read_codes(row: dict[str, str], name: str, kind: type[E]) -> tuple[E, ...]:
+    """Enum names of ``kind`` (any case) separated by ``;``, in their order; empty is
+    none."""
+    value = read_text(row, name)
+    if value is None:
+        return ()
+    try:
+        return tuple(kind[code.upper()] for code in _SEPARATOR.split(value) if code)
+    except KeyError:
+        reason = f"not {kind.__name__} names separated by ;"
+        raise ValidationError(name, "code.unknown", reason) from None
 
 
 def required(value: Any, name: str) -> Any:

@@ -15,7 +15,8 @@ there; an unknown column is an error):
 * holdings on stored customers' cards: see :mod:`~insurcrm.services.csv_holdings`.
 * status changes, renewals and missed premiums of stored policies: see
   :mod:`~insurcrm.services.csv_policy_history`.
-* contacts, complaints and survey responses: see :mod:`~insurcrm.services.csv_records`.
+* contacts, complaints, survey responses and churn records: see
+  :mod:`~insurcrm.services.csv_records`.
 
 Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are the enum
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
@@ -91,6 +92,8 @@ from insurcrm.services.csv_policy_history import (
     without_number,
 )
 from insurcrm.services.csv_records import (
+    CHURN_COLUMNS,
+    CHURN_REQUIRED,
     COMPLAINT_COLUMNS,
     COMPLAINT_REQUIRED,
     CONTACT_COLUMNS,
@@ -104,6 +107,7 @@ from insurcrm.services.csv_records import (
 
 __all__ = [
     "CHANGE_COLUMNS",
+    "CHURN_COLUMNS",
     "COMPLAINT_COLUMNS",
     "CONTACT_COLUMNS",
     "CUSTOMER_COLUMNS",
@@ -315,6 +319,7 @@ KINDS: tuple[tuple[str, str | None, tuple[str, ...], tuple[str, ...]], ...] = (
     ("contacts", "direction", CONTACT_REQUIRED, CONTACT_COLUMNS),
     ("complaints", "received_on", COMPLAINT_REQUIRED, COMPLAINT_COLUMNS),
     ("survey responses", "survey_id", SURVEY_REQUIRED, SURVEY_COLUMNS),
+    ("churn records", "churned_on", CHURN_REQUIRED, CHURN_COLUMNS),
 )
 
 
@@ -326,13 +331,14 @@ _CUSTOMER_MARKS = {mark for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS}
 
 def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     """``(kind, the columns)`` of a file, from its header (:data:`KINDS`): a header with
-    ``policyholder_id`` is a policies file; else one with ``policy_id`` holds a policy's
-    history: status changes with ``status``, renewals with ``renewed_on``, missed premiums
-    with ``due_date``; else one with ``customer_id``, ``survey_id``, ``direction``,
-    ``received_on`` or ``insurer`` (and neither ``name`` nor ``created_on``) holds rows of
-    stored customers: survey responses with ``survey_id``, contacts with ``direction``,
-    complaints with ``received_on``, holdings with ``insurer``; any other is a customers
-    file.
+    ``policyholder_id`` is a policies file; else one with ``churned_on`` is a churn records
+    file (its ``policy_id`` names the policy whose end made the churn); else one with
+    ``policy_id`` holds a policy's history: status changes with ``status``, renewals with
+    ``renewed_on``, missed premiums with ``due_date``; else one with ``customer_id``,
+    ``survey_id``, ``direction``, ``received_on`` or ``insurer`` (and neither ``name`` nor
+    ``created_on``) holds rows of stored customers: survey responses with ``survey_id``,
+    contacts with ``direction``, complaints with ``received_on``, holdings with ``insurer``;
+    any other is a customers file.
 
     Raises:
         CsvImportError: unreadable, not UTF-8, a required column missing, or a policy
@@ -343,6 +349,8 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     marks = {k.mark for k in HISTORY.values()}
     if "policyholder_id" in names:
         kind = "policies"
+    elif "churned_on" in names:
+        kind = "churn records"
     elif "policy_id" in names or (names & marks and "id" not in names):
         marked = [name for name, k in HISTORY.items() if k.mark in names]
         if not marked:
@@ -360,7 +368,8 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
                 path,
                 1,
                 "wrong header: a file of customer records needs survey_id (survey responses), "
-                "direction (contacts), received_on (complaints) or insurer (holdings)",
+                "direction (contacts), received_on (complaints), churned_on (churn records) or "
+                "insurer (holdings)",
             )
         kind = marked[0]
     else:
@@ -506,6 +515,7 @@ _REPEATED = {
     "policies": ("the id is", "id"),
     **{name: (f"{k.repeated} on this day is", k.day) for name, k in HISTORY.items()},
     **dict.fromkeys(RECORDS, ("the id is", "id")),
+    "churn records": ("the id (without one: the customer's churn on this day) is", "id"),
 }
 
 
@@ -541,7 +551,8 @@ def import_csv(
     today: dt.date | None = None,
 ) -> ImportResult:
     """Import one file of customers, holdings, policies, status changes, renewals, missed
-    premiums, contacts, complaints or survey responses (the kind is read from its header).
+    premiums, contacts, complaints, survey responses or churn records (the kind is read from
+    its header).
 
     Args:
         uow: the unit of work to store with (not inside a ``with`` block).
@@ -552,7 +563,8 @@ def import_csv(
         batch: rows stored per transaction.
         today: the import date: a row dated after it (a customer created, a policy in
             force or ended started, a status reached or changed to, a renewal, a contact, a
-            complaint received or one of its steps, a survey response), or a missed premium
+            complaint received or one of its steps, a survey response, a churn or its
+            win-back), or a missed premium
             due on it or later, is refused, rule ``date.future``; a PENDING policy may start
             later and a complaint's answer be promised for later. None (the default)
             checks nothing; the command line passes today's date.

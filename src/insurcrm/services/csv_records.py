@@ -1,6 +1,7 @@
 """Import the customer-service records of a book from CSV: contacts (interactions),
-complaints and survey responses, the history the early warning (§7.2), the complaint
-figures (§3, §8) and the satisfaction indicators (§9) read.
+complaints, survey responses and churn records, the history the early warning (§7.2), the
+complaint figures (§3, §8), the satisfaction indicators (§9) and the churn figures and
+win-back decisions (§7.1, §7.3) read.
 
 Column layout (as in :mod:`~insurcrm.services.csv_import`: a header in any order, only the
 required columns must be there):
@@ -22,31 +23,44 @@ required columns must be there):
   done before it, and a complaint is closed only once every step is done (§8). One row is
   one round of handling: a complaint reopened in the old system is imported as its first
   round, and reopened with :func:`~insurcrm.services.complaints.reopen_complaint`.
+* churn records: ``customer_id``, ``churned_on`` (required); ``id`` (empty: the id the live
+  calls give the customer's churn on that day), ``structure`` (a ChurnStructure name;
+  empty: not analysed yet), ``causes`` (ChurnCause names separated by ``;``), ``notes``,
+  ``automatic`` (true/false: recorded because the last policy in force ended),
+  ``policy_id`` (that policy, one the customer holds as policyholder), ``won_back_on``
+  (the day they had a policy of ours in force again; empty: not won back). A customer
+  churns once at a time: a record open on a day another of theirs is open (stored, or on
+  an earlier line) is refused, as :func:`~insurcrm.services.churn.record_churn` refuses a
+  second open record. The records are taken as the old system kept them: they are not
+  checked against the policies' history (a churn recorded by hand need not follow an
+  ending), and :func:`~insurcrm.services.churn.detect_churn` run after the import records
+  the churns the policies show and the file lacks.
 
 A record is checked as the live calls check it (:func:`~insurcrm.services.contacts.
 log_interaction`, :func:`~insurcrm.services.complaints.receive_complaint` and the moves
-after it, :func:`~insurcrm.services.satisfaction.record_survey_response`): its
-customer must be stored, and an erased customer's record keeps no memo, comment,
-complaint text or skip reason; it is stored marked erased, as the erasure left the
-customer's other records (a skipped compensation of theirs may come without its reason,
-which the erasure removed; anyone else's needs one). Two rules of the
-live calls do not apply to the past: the minimum interval between two surveys of a
-customer, and the refusal to survey an erased customer, are about asking, and the responses
-of the past were given; an erased customer's complaints of the past count in the complaint
-figures of their periods. A complaint imported brings no events (nothing is announced of
-the past). A record whose id is stored for the same customer is already
-present (the stored one is kept); for another customer the row is refused.
+after it, :func:`~insurcrm.services.satisfaction.record_survey_response`,
+:func:`~insurcrm.services.churn.record_churn`): its customer must be stored, and an erased
+customer's record keeps no memo, comment, complaint text, skip reason or churn notes; it is
+stored marked erased, as the erasure left the customer's other records (a skipped
+compensation of theirs may come without its reason, which the erasure removed; anyone else's
+needs one). Two rules of the live calls do not apply to the past: the minimum interval
+between two surveys of a customer, and the refusal to survey an erased customer, are about
+asking, and the responses of the past were given; an erased customer's complaints of the
+past count in the complaint figures of their periods. A complaint or churn record imported
+brings no events (nothing is announced of the past). A record whose id is stored for the
+same customer is already present (the stored one is kept); for another customer the row is
+refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
+from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure, churn_id
 from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep, StepRecord
 from insurcrm.domain.interactions import Channel, Direction, Interaction, ObservedSignal, Purpose
 from insurcrm.domain.repositories import RecordRepository
@@ -64,6 +78,7 @@ from insurcrm.services.csv_cells import (
     Reject,
     not_after,
     read_code,
+    read_codes,
     read_date,
     read_flag,
     read_optional_flag,
@@ -73,6 +88,8 @@ from insurcrm.services.csv_cells import (
 )
 
 __all__ = [
+    "CHURN_COLUMNS",
+    "CHURN_REQUIRED",
     "COMPLAINT_COLUMNS",
     "COMPLAINT_REQUIRED",
     "CONTACT_COLUMNS",
@@ -122,22 +139,23 @@ COMPLAINT_COLUMNS = (
     "closed_on",
 )
 
-_SEPARATOR = re.compile(r"\s*;\s*")
+#: The columns a churn records file must have.
+CHURN_REQUIRED = ("customer_id", "churned_on")
+#: Every column of a churn records file.
+CHURN_COLUMNS = (
+    *CHURN_REQUIRED,
+    "id",
+    "structure",
+    "causes",
+    "notes",
+    "automatic",
+    "policy_id",
+    "won_back_on",
+)
 
 
 def _day(row: dict[str, str], today: dt.date | None) -> dt.date:
     return not_after(required(read_date(row, "on"), "on"), "on", today)
-
-
-def _signals(row: dict[str, str]) -> tuple[ObservedSignal, ...]:
-    value = read_text(row, "signals")
-    if value is None:
-        return ()
-    try:
-        return tuple(ObservedSignal[name.upper()] for name in _SEPARATOR.split(value) if name)
-    except KeyError:
-        reason = "not ObservedSignal names separated by ;"
-        raise ValidationError("signals", "code.unknown", reason) from None
 
 
 def _contact(row: dict[str, str], today: dt.date | None = None) -> Interaction:
@@ -151,7 +169,7 @@ def _contact(row: dict[str, str], today: dt.date | None = None) -> Interaction:
         purpose=required(read_code(row, "purpose", Purpose), "purpose"),
         memo=read_text(row, "memo"),
         csr_id=read_text(row, "csr_id"),
-        signals=_signals(row),
+        signals=read_codes(row, "signals", ObservedSignal),
     )
 
 
@@ -244,6 +262,66 @@ def _complaint(row: dict[str, str], today: dt.date | None = None) -> Complaint:
     return attrs.evolve(complaint, text=read_text(row, "text"), events=())
 
 
+def _churn(row: dict[str, str], today: dt.date | None = None) -> ChurnRecord:
+    """A row of a churn records file; without an id, the one :func:`~insurcrm.domain.
+    churn.churn_id` gives the customer's churn on that day (the live calls' id). Its
+    event is left out."""
+    customer_id = required(read_text(row, "customer_id"), "customer_id")
+    on = not_after(required(read_date(row, "churned_on"), "churned_on"), "churned_on", today)
+    won_back_on = read_date(row, "won_back_on")
+    if won_back_on is not None:
+        not_after(won_back_on, "won_back_on", today)
+    return ChurnRecord(
+        id=read_text(row, "id") or churn_id(customer_id, on),
+        customer_id=customer_id,
+        on=on,
+        structure=read_code(row, "structure", ChurnStructure),
+        causes=read_codes(row, "causes", ChurnCause),
+        notes=read_text(row, "notes"),
+        automatic=read_flag(row, "automatic"),
+        policy_id=read_text(row, "policy_id"),
+        won_back_on=won_back_on,
+    )
+
+
+def _span(record: ChurnRecord) -> tuple[dt.date, dt.date]:
+    """The days a churn record is open: from its churn to the day before its win-back."""
+    return record.on, record.won_back_on or dt.date.max
+
+
+def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[Reject]:
+    """The churn records of a batch that do not fit their customer's others: a policy not
+    the customer's (as policyholder), or a churn open on a day another record of the
+    customer, stored or on an earlier line, is open (a customer churns once at a time, as
+    :func:`~insurcrm.services.churn.record_churn` refuses a second open record)."""
+    named = (r.policy_id for _, r in items if r.policy_id is not None)
+    holder = {p.id: p.policyholder_id for p in uow.policies.get_many(named)}
+    spans: dict[str, list[tuple[dt.date, dt.date]]] = {}
+    for record in uow.churns.of_customers(r.customer_id for _, r in items):
+        spans.setdefault(record.customer_id, []).append(_span(record))
+    rejects: list[Reject] = []
+    for line, record in items:
+        if record.policy_id is not None and holder.get(record.policy_id) != record.customer_id:
+            reason = "no such policy of this customer (as policyholder) stored"
+            rejects.append(Reject(line, "policy_id", "reference.missing", reason))
+            continue
+        start, end = _span(record)
+        taken = spans.setdefault(record.customer_id, [])
+        if any(start < other_end and other_start < end for other_start, other_end in taken):
+            why = (
+                "the customer has another churn record open on one of its days (stored, or "
+                "on an earlier line): a customer churns once at a time"
+            )
+            rejects.append(Reject(line, "churned_on", "churn.overlap", why))
+            continue
+        taken.append((start, end))
+    return rejects
+
+
+def _no_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[Reject]:
+    return []
+
+
 def _erased_text(column: str, what: str) -> Callable[[Any, bool], Fault | None]:
     """The fault of a record whose free text is in ``column``: an erased customer's keeps
     none."""
@@ -279,6 +357,8 @@ class RecordKind:
     repository: Callable[[UnitOfWork], RecordRepository[Any]]
     fault: Callable[[Any, bool], Fault | None]  # (record, customer erased) → its fault
     what: str  # what a record is, for the reasons
+    #: (unit of work, a batch's good rows) → the rows refused for the customer's others
+    conflicts: Callable[[UnitOfWork, Sequence[tuple[int, Any]]], list[Reject]] = _no_conflicts
 
 
 #: The kinds of customer-service record files, by kind name.
@@ -295,6 +375,13 @@ RECORDS = {
         _erased_text("comment", "a survey response"),
         "a survey response",
     ),
+    "churn records": RecordKind(
+        _churn,
+        lambda uow: uow.churns,
+        _erased_text("notes", "a churn record"),
+        "a churn record",
+        _churn_conflicts,
+    ),
 }
 
 
@@ -302,8 +389,9 @@ def _checked(
     uow: UnitOfWork, kind: RecordKind, items: Sequence[tuple[int, Any]]
 ) -> tuple[list[tuple[int, Any]], list[Reject]]:
     """The records to store, an erased customer's as erasure leaves them (§10.4), and the
-    rows refused: no such customer, or a fault of the kind (:attr:`RecordKind.fault`), such
-    as an erased customer's record with its text."""
+    rows refused: no such customer, a fault of the kind (:attr:`RecordKind.fault`), such
+    as an erased customer's record with its text, or a conflict with the customer's other
+    records (:attr:`RecordKind.conflicts`)."""
     erased = uow.customers.erased_among(r.customer_id for _, r in items)
     good: list[tuple[int, Any]] = []
     rejects: list[Reject] = []
@@ -318,7 +406,11 @@ def _checked(
             rejects.append(Reject(line, *fault))
         else:
             good.append((line, record.erase() if was_erased else record))
-    return good, rejects
+    refused = kind.conflicts(uow, good)
+    if refused:
+        lines = {r.line for r in refused}
+        good = [(line, record) for line, record in good if line not in lines]
+    return good, rejects + refused
 
 
 def _store_new(

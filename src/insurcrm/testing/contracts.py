@@ -1906,6 +1906,32 @@ class StoreContract:
             assert {r.id: r for r in kind.repository(uow).iterate()} == added
 
     @_each_kind
+    def test_of_customers_reads_the_records_of_many_customers(self, kind: RecordKind) -> None:
+        store = self.empty_store()
+        self.stored(store, *(make_customer(f"C{i}") for i in range(1, 4)))
+        wanted = [
+            ("R3", "C2", days(2)),
+            ("R1", "C2", days(2)),
+            ("R2", "C1", days(1)),
+            ("R4", "C2", DAY),
+            ("R5", "C3", DAY),
+        ]
+
+        def check(records: RecordRepository[Any]) -> None:
+            read = records.of_customers(["C2", "C9", "C1", "C2"])
+            assert [r.id for r in read] == ["R2", "R4", "R1", "R3"]
+            assert read == [*records.of_customer("C1"), *records.of_customer("C2")]
+            assert records.of_customers([]) == []
+
+        with store.unit_of_work() as uow:
+            for w in wanted:
+                kind.repository(uow).add(kind.make(*w))
+            check(kind.repository(uow))  # its own writes
+            uow.commit()
+        with store.unit_of_work() as uow:
+            check(kind.repository(uow))
+
+    @_each_kind
     def test_records_iterate_by_day_then_id_across_batches(self, kind: RecordKind) -> None:
         store = self.empty_store()
         self.stored(store, make_customer("C1"))

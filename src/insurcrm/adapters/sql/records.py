@@ -152,6 +152,10 @@ class SqlRecords(Generic[ServiceRecord]):
     def of_customer(self, customer_id: str) -> Sequence[ServiceRecord]:
         return self._select(self._table.c.customer_id == customer_id)
 
+    def of_customers(self, customer_ids: Iterable[str]) -> Sequence[ServiceRecord]:
+        found = _read_many(customer_ids, self._table.c.customer_id, self._select)
+        return sorted(found, key=lambda r: (r.customer_id, getattr(r, self._day), r.id))
+
     def iterate(self) -> Iterator[ServiceRecord]:
         c = self._table.c
         query = select(c.id, c.day, c.data, c.version).order_by(c.day, c.id).limit(BATCH)

@@ -103,8 +103,9 @@ def _read_many(
     column: ColumnElement[str],
     load: Callable[[ColumnElement[bool]], list[Identified]],
 ) -> list[Identified]:
-    """What ``load`` reads of the rows whose ``column`` (their id) is among ``ids``,
-    :data:`BATCH` ids a statement, by id as Python orders them (on any collation)."""
+    """What ``load`` reads of the rows whose ``column`` (their id, or their customer's) is
+    among ``ids``, :data:`BATCH` ids a statement, by id as Python orders them (on any
+    collation)."""
     unique = sorted(set(ids))
     found: list[Identified] = []
     for start in range(0, len(unique), BATCH):
