@@ -1,17 +1,18 @@
-"""Importing a service history (contacts, complaints and survey responses) into a generated
-SQLite book.
+"""Importing a service history (contacts, complaints, survey responses and churn records)
+into a generated SQLite book.
 
 Run by hand (see ``benchmarks/README.md``)::
 
     python benchmarks/records.py --customers 20000
 
 It copies the book of ``assess.py`` (generated when missing), writes its contacts,
-complaints and survey responses to CSV files in the layout of
-``docs/how-to/import-your-book.md``, empties the three tables of the copy, and measures:
+complaints, survey responses and churn records to CSV files in the layout of
+``docs/how-to/import-your-book.md``, empties the four tables of the copy, and measures:
 
 1. ``insurcrm import`` of each file (``import_csv``: each batch of 1,000 rows checked
-   against its customers, read with ``customers.get_many``, and stored with
-   ``add_many``), in rows a second;
+   against its customers, read with ``customers.erased_among``, churn records also against
+   the customers' stored churns and their policies, and stored with ``add_many``), in rows
+   a second;
 2. the same files again (every row already present);
 3. the baseline a user would write without the import: ``log_interaction`` a contact, one
    transaction each (as the application logs one), on the first ``--baseline-rows``
@@ -40,7 +41,12 @@ from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.satisfaction import Dimension, SurveyResponse
 from insurcrm.services.contacts import log_interaction
 from insurcrm.services.csv_import import import_csv
-from insurcrm.services.csv_records import COMPLAINT_COLUMNS, CONTACT_COLUMNS, SURVEY_COLUMNS
+from insurcrm.services.csv_records import (
+    CHURN_COLUMNS,
+    COMPLAINT_COLUMNS,
+    CONTACT_COLUMNS,
+    SURVEY_COLUMNS,
+)
 
 
 def cell(value: Any) -> str:
@@ -69,12 +75,13 @@ def complaint_cells(complaint: Complaint) -> list[str]:
 def write_files(
     store: SqlStore, workdir: Path, customers: int
 ) -> tuple[list[Path], list[Interaction]]:
-    """The book's contacts, complaints and survey responses as three CSV files; returns
-    them and the contacts."""
+    """The book's contacts, complaints, survey responses and churn records as four CSV
+    files; returns them and the contacts."""
     with store.unit_of_work() as uow:
         contacts = list(uow.interactions.iterate())
         complaints = list(uow.complaints.iterate())
         responses: list[SurveyResponse] = list(uow.surveys.iterate())
+        churns = list(uow.churns.iterate())
     contacts_path = workdir / f"contacts-{customers}.csv"
     columns = CONTACT_COLUMNS  # each the name of an Interaction attribute
     write_csv(contacts_path, columns, ([cell(getattr(i, c)) for c in columns] for i in contacts))
@@ -96,15 +103,24 @@ def write_files(
             for r in responses
         ),
     )
-    return [contacts_path, complaints_path, surveys_path], contacts
+    churns_path = workdir / f"churns-{customers}.csv"
+    write_csv(
+        churns_path,
+        CHURN_COLUMNS,
+        (
+            [cell(r.on if c == "churned_on" else getattr(r, c)) for c in CHURN_COLUMNS]
+            for r in churns
+        ),
+    )
+    return [contacts_path, complaints_path, surveys_path, churns_path], contacts
 
 
 def emptied(store: SqlStore) -> SqlStore:
-    """``store`` with no contacts, complaints or survey responses."""
+    """``store`` with no contacts, complaints, survey responses or churn records."""
     path = store.engine.url.database
     store.dispose()
     with sqlite3.connect(str(path)) as conn:
-        for table in ("interactions", "complaints", "survey_responses"):
+        for table in ("interactions", "complaints", "survey_responses", "churn_records"):
             conn.execute(f"DELETE FROM {table}")
     return SqlStore.open(f"sqlite:///{path}")
 
@@ -127,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths, contacts = write_files(store, args.workdir, args.customers)
     store = emptied(store)
     measured: list[tuple[str, int, float, float]] = []
-    for kind, path in zip(("contacts", "complaints", "survey responses"), paths, strict=True):
+    kinds = ("contacts", "complaints", "survey responses", "churn records")
+    for kind, path in zip(kinds, paths, strict=True):
         seconds, stored, _ = timed_import(store, path)
         log(f"{kind}: {stored:,} rows in {seconds:.1f} s")
         again, _, present = timed_import(store, path)

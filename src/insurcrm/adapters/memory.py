@@ -221,11 +221,19 @@ class _Table(Generic[A]):
         """Refuse this unit of work's commit when another commits, before it, a new item
         of the customer ``customer_id``: one this unit of work's read of their items missed
         (as a database's serializable transaction refuses a phantom)."""
-        if customer_id not in self.groups:
-            found = self.committed.values()
-            self.groups[customer_id] = frozenset(
-                i.id for i in found if getattr(i, "customer_id", None) == customer_id
-            )
+        self.read_groups((customer_id,))
+
+    def read_groups(self, customer_ids: Iterable[str]) -> None:
+        """:meth:`read_group` for each of ``customer_ids``, in one pass over the items."""
+        new = set(customer_ids) - self.groups.keys()
+        if not new:
+            return
+        found: dict[str, set[str]] = {customer_id: set() for customer_id in new}
+        for item in self.committed.values():
+            ids = found.get(getattr(item, "customer_id", ""))  # "": not a customer's item
+            if ids is not None:
+                ids.add(item.id)
+        self.groups.update((customer_id, frozenset(ids)) for customer_id, ids in found.items())
 
     def read_as(self, item: A) -> None:
         """Refuse this unit of work's commit when ``item``, as read here, is changed by
@@ -423,6 +431,9 @@ class _Policies:
     def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
         return self._uow.table_policies().current_many(policy_ids)
 
+    def holders_among(self, policy_ids: Iterable[str]) -> dict[str, str]:
+        return {p.id: p.policyholder_id for p in self.get_many(policy_ids)}
+
     def get_by_number(self, number: str) -> Policy:
         table = self._uow.table_policies()
         holder = table.holder(number)
@@ -579,8 +590,7 @@ class _Records(Generic[R]):
 
     def of_customers(self, customer_ids: Iterable[str]) -> Sequence[R]:
         wanted = set(customer_ids)
-        for customer_id in sorted(wanted):
-            self._table().read_group(customer_id)  # as of_customer does, for each
+        self._table().read_groups(wanted)  # as of_customer does, for each
         found = self._sorted(lambda r: r.customer_id in wanted)
         return sorted(found, key=lambda r: r.customer_id)  # by day then id within each
 

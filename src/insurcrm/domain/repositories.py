@@ -194,6 +194,12 @@ class PolicyRepository(Protocol):
         One read for a batch where :meth:`get` reads one policy."""
         ...
 
+    def holders_among(self, policy_ids: Iterable[str]) -> dict[str, str]:
+        """The policyholder of each stored policy among ``policy_ids``, by policy id; an id
+        not stored is left out. One light read for a batch (no history, no purchases) that
+        holds nothing: for telling new rows from stored ones, and whose a policy is."""
+        ...
+
     def get_by_number(self, number: str) -> Policy:
         """The policy with this policy number.
 
@@ -390,7 +396,8 @@ class RecordRepository(Protocol[ServiceRecord]):
 
     def of_customers(self, customer_ids: Iterable[str]) -> Sequence[ServiceRecord]:
         """The records of the customers among ``customer_ids``, by customer, then day, then
-        id. One read for a batch where :meth:`of_customer` reads one customer's."""
+        id (as Python orders them, on any collation). A few statements for a batch where
+        :meth:`of_customer` reads one customer's."""
         ...
 
     def iterate(self) -> Iterator[ServiceRecord]:

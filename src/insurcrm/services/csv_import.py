@@ -444,7 +444,7 @@ def _store_rows(
         if kind == "customers":
             known = uow.customers.stored_among(ids)
         else:
-            known = {policy.id for policy in uow.policies.get_many(ids)}
+            known = set(uow.policies.holders_among(ids))
         for line, item in items:
             if item.id in known:
                 present += 1

@@ -25,16 +25,19 @@ required columns must be there):
   round, and reopened with :func:`~insurcrm.services.complaints.reopen_complaint`.
 * churn records: ``customer_id``, ``churned_on`` (required); ``id`` (empty: the id the live
   calls give the customer's churn on that day), ``structure`` (a ChurnStructure name;
-  empty: not analysed yet), ``causes`` (ChurnCause names separated by ``;``), ``notes``,
-  ``automatic`` (true/false: recorded because the last policy in force ended),
-  ``policy_id`` (that policy, one the customer holds as policyholder), ``won_back_on``
-  (the day they had a policy of ours in force again; empty: not won back). A customer
-  churns once at a time: a record open on a day another of theirs is open (stored, or on
-  an earlier line) is refused, as :func:`~insurcrm.services.churn.record_churn` refuses a
-  second open record. The records are taken as the old system kept them: they are not
-  checked against the policies' history (a churn recorded by hand need not follow an
-  ending), and :func:`~insurcrm.services.churn.detect_churn` run after the import records
-  the churns the policies show and the file lacks.
+  empty: not analysed yet), ``causes`` (ChurnCause names separated by ``;``, kept in the
+  glossary's order without repeats), ``notes``, ``automatic`` (true/false: recorded because
+  the last policy in force ended), ``policy_id`` (that policy, one the customer holds as
+  policyholder; a churn recorded by hand may name one too), ``won_back_on`` (the day they
+  had a policy of ours in force again; empty: not won back). A customer churns once at a
+  time: a record open on a day another of theirs is open (stored, or on an earlier line) is
+  refused, as :func:`~insurcrm.services.churn.record_churn` refuses a second open record; a
+  customer won back the day they churned was open on no day. The records are taken as the
+  old system kept them: they are not checked against the policies' history (a churn
+  recorded by hand need not follow an ending). :func:`~insurcrm.services.churn.
+  detect_churn`, run after the import, records a churn for each customer whose last policy
+  ended and who has no open record nor one on that day, and closes the open records of
+  customers in force again.
 
 A record is checked as the live calls check it (:func:`~insurcrm.services.contacts.
 log_interaction`, :func:`~insurcrm.services.complaints.receive_complaint` and the moves
@@ -285,8 +288,15 @@ def _churn(row: dict[str, str], today: dt.date | None = None) -> ChurnRecord:
 
 
 def _span(record: ChurnRecord) -> tuple[dt.date, dt.date]:
-    """The days a churn record is open: from its churn to the day before its win-back."""
+    """The days a churn record is open (:meth:`~insurcrm.domain.churn.ChurnRecord.open_on`),
+    from the first up to the one after the last: from its churn to the day before its
+    win-back (none for a customer won back the day they churned), or for good."""
     return record.on, record.won_back_on or dt.date.max
+
+
+def _open_together(span: tuple[dt.date, dt.date], other: tuple[dt.date, dt.date]) -> bool:
+    """True when two records are open on a same day: their spans share one."""
+    return max(span[0], other[0]) < min(span[1], other[1])
 
 
 def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[Reject]:
@@ -295,7 +305,7 @@ def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[
     customer, stored or on an earlier line, is open (a customer churns once at a time, as
     :func:`~insurcrm.services.churn.record_churn` refuses a second open record)."""
     named = (r.policy_id for _, r in items if r.policy_id is not None)
-    holder = {p.id: p.policyholder_id for p in uow.policies.get_many(named)}
+    holder = uow.policies.holders_among(named)
     spans: dict[str, list[tuple[dt.date, dt.date]]] = {}
     for record in uow.churns.of_customers(r.customer_id for _, r in items):
         spans.setdefault(record.customer_id, []).append(_span(record))
@@ -305,16 +315,16 @@ def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[
             reason = "no such policy of this customer (as policyholder) stored"
             rejects.append(Reject(line, "policy_id", "reference.missing", reason))
             continue
-        start, end = _span(record)
+        span = _span(record)
         taken = spans.setdefault(record.customer_id, [])
-        if any(start < other_end and other_start < end for other_start, other_end in taken):
+        if any(_open_together(span, other) for other in taken):
             why = (
                 "the customer has another churn record open on one of its days (stored, or "
                 "on an earlier line): a customer churns once at a time"
             )
             rejects.append(Reject(line, "churned_on", "churn.overlap", why))
             continue
-        taken.append((start, end))
+        taken.append(span)
     return rejects
 
 

@@ -571,6 +571,15 @@ class SqlPolicies:
     def get_many(self, policy_ids: Iterable[str]) -> Sequence[Policy]:
         return _read_many(policy_ids, t.policies.c.id, self._load)
 
+    def holders_among(self, policy_ids: Iterable[str]) -> dict[str, str]:
+        ids = sorted(set(policy_ids))
+        c = t.policies.c
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), BATCH):
+            statement = select(c.id, c.policyholder_id).where(c.id.in_(ids[start : start + BATCH]))
+            found.update((key, holder) for key, holder in self._conn.execute(statement))
+        return found
+
     def get_by_number(self, number: str) -> Policy:
         found = self._load(t.policies.c.number == number)
         if not found:
