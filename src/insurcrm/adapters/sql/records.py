@@ -17,7 +17,7 @@ import attrs
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, or_, select
 
 from insurcrm.adapters.sql import tables as t
-from insurcrm.adapters.sql.bulk import existing
+from insurcrm.adapters.sql.bulk import cell_writer, existing, insert_rows
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
@@ -125,7 +125,12 @@ class SqlRecords(Generic[ServiceRecord]):
         for record in items:
             if record.customer_id not in known:
                 raise NotFound("customer", record.customer_id)
-        self._conn.execute(insert(self._table), [self._values(r, 1) for r in items])
+        names = [c.name for c in self._table.columns]
+        cell = cell_writer(self._conn.dialect.name)
+        rows = (self._values(r, 1) for r in items)  # the bulk path: driver-form tuples
+        insert_rows(
+            self._conn, self._table, names, (tuple(cell(v[n]) for n in names) for v in rows)
+        )
         for record in items:
             self._outbox.record(getattr(record, "events", ()))
         return len(items)
