@@ -29,6 +29,7 @@ from insurcrm.domain.satisfaction import (
 )
 from insurcrm.domain.visits import VisitReason
 from insurcrm.errors import Duplicate, NotFound, RuleViolation
+from insurcrm.services import churn as churn_service
 from insurcrm.services.churn import (
     analyse_churn,
     churn_rates_for,
@@ -154,6 +155,34 @@ class TestChurn:
             ("C1", dt.date(2024, 8, 1))
         ]
         assert detect_churn(store.unit_of_work(), dt.date(2024, 9, 1)) == again.__class__((), ())
+
+    def test_detect_churn_in_small_batches_records_what_one_batch_does(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The book is read a few policyholders at a time; the records made, and their
+        order, do not depend on how many."""
+
+        def book() -> MemoryStore:
+            policies = []
+            for i in range(20):
+                p = policy(f"P{i:02d}", f"C{i:02d}")
+                if i % 3 == 0:
+                    p = p.lapse(dt.date(2024, 6, 1))
+                if i % 6 == 0:
+                    p = p.reinstate(dt.date(2024, 8, 1))
+                policies.append(p)
+            return store_with(*(customer(f"C{i:02d}") for i in range(20)), *policies)
+
+        scans = {}
+        for size in (3, 500):
+            monkeypatch.setattr(churn_service, "DETECT_BATCH", size)
+            store = book()
+            first = detect_churn(store.unit_of_work(), dt.date(2024, 7, 1))
+            scans[size] = (first, detect_churn(store.unit_of_work(), dt.date(2024, 9, 1)))
+        assert scans[3] == scans[500]
+        first, second = scans[3]
+        assert [r.customer_id for r in first.churned] == [f"C{i:02d}" for i in range(0, 20, 3)]
+        assert [r.customer_id for r in second.won_back] == ["C00", "C06", "C12", "C18"]
 
     def test_rates_use_customers_at_the_start(self) -> None:
         store = store_with(

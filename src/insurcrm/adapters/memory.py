@@ -491,6 +491,12 @@ class _Policies:
     def iterate(self) -> Iterator[Policy]:
         return iter(self._uow.table_policies().values())
 
+    def iterate_by_holder(self) -> Iterator[tuple[str, Sequence[Policy]]]:
+        held: dict[str, list[Policy]] = {}
+        for policy in self._uow.table_policies().values():  # by id
+            held.setdefault(policy.policyholder_id, []).append(policy)
+        return iter(sorted(held.items()))
+
     def count(self) -> int:
         return len(self._uow.table_policies().values())
 

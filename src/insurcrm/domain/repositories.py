@@ -248,6 +248,13 @@ class PolicyRepository(Protocol):
         """Every policy, by id; streams rather than loading all at once."""
         ...
 
+    def iterate_by_holder(self) -> Iterator[tuple[str, Sequence[Policy]]]:
+        """Every policyholder's id with the policies they hold (ours and other insurers'),
+        by id, one policyholder at a time, by policyholder id (in the store's order);
+        streams rather than loading all at once, for a rule over the whole book that reads
+        a customer's policies together (:func:`~insurcrm.services.churn.detect_churn`)."""
+        ...
+
     def count(self) -> int:
         """How many policies are stored."""
         ...

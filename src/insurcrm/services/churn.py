@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
@@ -36,7 +36,7 @@ from insurcrm.domain.recovery import RecoveryConfig, RecoveryDecision, decide_re
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
-from insurcrm.services.book import ServiceBook, by_holder, load_book
+from insurcrm.services.book import ServiceBook, load_book
 from insurcrm.services.customers import is_erased
 
 __all__ = [
@@ -159,6 +159,27 @@ def _back_in_force(policies: Sequence[Policy], after: dt.date, as_of: dt.date) -
     return min(days) if days else None
 
 
+#: Policyholders whose churn records :func:`detect_churn` reads at once.
+DETECT_BATCH = 500
+
+
+def _held_in_batches(
+    uow: UnitOfWork,
+) -> Iterator[list[tuple[str, tuple[Policy, ...]]]]:
+    """Our policies by policyholder, :data:`DETECT_BATCH` policyholders at a time (those
+    holding none of ours left out)."""
+    batch: list[tuple[str, tuple[Policy, ...]]] = []
+    for holder, policies in uow.policies.iterate_by_holder():
+        ours = tuple(p for p in policies if p.is_ours)
+        if ours:
+            batch.append((holder, ours))
+        if len(batch) == DETECT_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
     """Record every churn due as of ``as_of`` and close the records of customers won back.
 
@@ -166,31 +187,32 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
     churn record gets one (automatic, dated the day it ended); an open record whose
     customer has a policy in force again at ``as_of`` is closed on the day it went in
     force. Erased customers are included (their records hold no personal data).
-    Running it again for the same date changes nothing.
+    Running it again for the same date changes nothing. The book is read a few hundred
+    policyholders at a time (:meth:`~insurcrm.domain.repositories.PolicyRepository.
+    iterate_by_holder`), in one transaction, so memory does not grow with it; the
+    records made are listed by customer id.
     """
     churned: list[ChurnRecord] = []
     won: list[ChurnRecord] = []
     with uow:
-        held = by_holder(uow.policies.iterate())
-        open_records: dict[str, ChurnRecord] = {}
-        closed: set[tuple[str, dt.date]] = set()
-        for record in uow.churns.iterate():
-            if record.is_open:
-                open_records[record.customer_id] = record
-            else:
-                closed.add((record.customer_id, record.on))
-        for customer_id in sorted(held):
-            policies = held[customer_id]
-            still = open_records.get(customer_id)
-            if still is not None:
-                back = _back_in_force(policies, still.on, as_of)
-                if back is not None and customer_id in customers_in_force(policies, as_of):
-                    won.append(uow.churns.save(still.won_back(back)))
-                continue
-            due = churn_on(customer_id, policies, as_of)
-            if due is not None and (customer_id, due.on) not in closed:
-                churned.append(uow.churns.add(due))
+        for batch in _held_in_batches(uow):
+            records: defaultdict[str, list[ChurnRecord]] = defaultdict(list)
+            for record in uow.churns.of_customers(holder for holder, _ in batch):
+                records[record.customer_id].append(record)  # by day, then id
+            for customer_id, policies in batch:
+                known = records[customer_id]
+                still = next((r for r in reversed(known) if r.is_open), None)  # the latest
+                if still is not None:
+                    back = _back_in_force(policies, still.on, as_of)
+                    if back is not None and customer_id in customers_in_force(policies, as_of):
+                        won.append(uow.churns.save(still.won_back(back)))
+                    continue
+                due = churn_on(customer_id, policies, as_of)
+                if due is not None and all(r.on != due.on for r in known):
+                    churned.append(uow.churns.add(due))
         uow.commit()
+    churned.sort(key=lambda r: r.customer_id)
+    won.sort(key=lambda r: r.customer_id)
     return ChurnScan(tuple(churned), tuple(won))
 
 

@@ -877,6 +877,29 @@ class StoreContract:
             assert [p.id for p in uow.policies.iterate()] == ids
             assert uow.policies.count() == len(ids)
 
+    def test_policies_iterate_by_holder_across_batches(self) -> None:
+        store = self.empty_store()
+        holders = [f"C{i:04d}" for i in range(523)]  # more than one SQL batch (500)
+        with store.unit_of_work() as uow:
+            uow.customers.add_many(make_customer(h) for h in holders)
+            policies = [
+                make_policy(
+                    f"P{i:04d}", holders[i * 7 % 523], insurer="其他保险" if i % 5 else None
+                )
+                for i in range(1200)
+            ]
+            uow.policies.add_many(policies)
+            uow.commit()
+        expected: dict[str, list[str]] = {}
+        for policy in policies:  # in id order
+            expected.setdefault(policy.policyholder_id, []).append(policy.id)
+        with store.unit_of_work() as uow:
+            read = [(h, [p.id for p in held]) for h, held in uow.policies.iterate_by_holder()]
+            assert read == sorted(expected.items())
+            assert all(
+                p.policyholder_id == h for h, held in uow.policies.iterate_by_holder() for p in held
+            )
+
     def test_cancelled_policy_reason_survives(self) -> None:
         store = self.empty_store()
         self.stored(store, make_customer())

@@ -690,6 +690,22 @@ class SqlPolicies:
             yield from self._load(t.policies.c.id.in_(ids))
             last = ids[-1]
 
+    def iterate_by_holder(self) -> Iterator[tuple[str, Sequence[Policy]]]:
+        c = t.policies.c
+        last: str | None = None
+        while True:  # BATCH policyholders a read, from the policyholder index
+            query = select(c.policyholder_id).distinct().order_by(c.policyholder_id).limit(BATCH)
+            if last is not None:
+                query = query.where(c.policyholder_id > last)
+            holders = list(self._conn.execute(query).scalars())
+            if not holders:
+                return
+            held: dict[str, list[Policy]] = {holder: [] for holder in holders}
+            for policy in self._load(c.policyholder_id.in_(holders)):  # by id
+                held[policy.policyholder_id].append(policy)
+            yield from held.items()
+            last = holders[-1]
+
     def count(self) -> int:
         return int(self._conn.execute(select(func.count()).select_from(t.policies)).scalar_one())
 
