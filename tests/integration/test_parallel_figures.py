@@ -152,6 +152,22 @@ def test_a_reader_that_dies_is_a_storage_error(book: SqlStore) -> None:
             together.reset()
 
 
+def test_a_reader_that_ended_with_a_message_unsent_closes_quietly(
+    book: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader process that ended before taking a message (the parent's buffer still holds
+    it) closes without raising: its readers are closed on the way to reading alone."""
+    monkeypatch.setattr(reader_process, "_ENTRY", "import sys; sys.exit(3)")
+    reader = reader_process.ReaderProcess(book.engine.url.render_as_string(hide_password=False))
+    with pytest.raises(StorageError):  # ready() closes it: a fresh one below
+        reader.ready()
+    reader = reader_process.ReaderProcess(book.engine.url.render_as_string(hide_password=False))
+    reader._process.wait()
+    with pytest.raises(StorageError):
+        reader._send(("stop",))  # the pipe is broken: the message stays in the buffer
+    reader.close()
+
+
 def test_without_reader_processes_one_connection_reads(
     book: SqlStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -140,7 +140,9 @@ class ReaderProcess:
                 self._process.wait()
         for pipe in (self._process.stdin, self._process.stdout):
             if pipe is not None:
-                pipe.close()
+                # a message the ended process did not take is still buffered: let it go
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
 
 def _commands(stdin: IO[bytes], box: queue.Queue[Any]) -> None:
