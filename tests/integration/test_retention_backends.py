@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
+from insurcrm.adapters.sql import repositories as sql_repositories
 from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep
@@ -30,7 +31,8 @@ from insurcrm.domain.satisfaction import (
     SurveyResponse,
 )
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
-from insurcrm.services.churn import end_policy
+from insurcrm.services import churn as churn_service
+from insurcrm.services.churn import detect_churn, end_policy
 from insurcrm.services.complaints import complete_step, receive_complaint
 from insurcrm.services.contacts import log_interaction
 from insurcrm.services.customers import erase_customer
@@ -38,6 +40,7 @@ from insurcrm.services.retention import RetentionReport, retention_report
 from insurcrm.services.sample_portfolio import customer_id, generate_sample
 from insurcrm.services.satisfaction import record_survey_response
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
+from tests.unit.store_examples import customer, policy
 
 EXAMPLES = settings(
     max_examples=8 if settings().max_examples < 100 else 20,
@@ -200,3 +203,57 @@ def test_same_retention_answers_on_every_backend(scenario: Scenario) -> None:
         assert outcome.records == expected.records, name
         assert outcome.before == expected.before, name
         assert outcome.after == expected.after, name
+
+
+def _churn_book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
+    """Twelve policyholders: some lapse (some of those are reinstated), some also hold a
+    policy of another insurer or only that, some have churn records already (closed on the
+    day of the lapse, or open)."""
+    lapse, back = dt.date(2024, 6, 1), dt.date(2024, 8, 1)
+    with store.unit_of_work() as uow:
+        for i in range(12):
+            uow.customers.add(customer(f"C{i:02d}"))
+            ours = policy(f"P{i:02d}", f"C{i:02d}")
+            if i % 2 == 0:
+                ours = ours.lapse(lapse)
+            if i % 4 == 0:
+                ours = ours.reinstate(back)
+            if i != 11:  # C11 holds another insurer's policy only
+                uow.policies.add(ours)
+            if i % 3 == 0:
+                uow.policies.add(attrs.evolve(policy(f"Q{i:02d}", f"C{i:02d}"), insurer="某某人寿"))
+        uow.churns.add(ChurnRecord(id="K02", customer_id="C02", on=lapse, won_back_on=lapse))
+        uow.churns.add(ChurnRecord(id="K04", customer_id="C04", on=dt.date(2024, 1, 1)))
+        uow.churns.add(ChurnRecord(id="K04b", customer_id="C04", on=dt.date(2024, 5, 1)))
+        uow.commit()
+    return store
+
+
+def test_detect_churn_in_small_batches_records_the_same_on_sqlite_as_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read two policyholders a statement and three a batch, SQLite's scan records and
+    closes what memory's does in one batch, in the same order."""
+    scans = {}
+    for name, make in (("memory", MemoryStore), ("sqlite", empty_sqlite_store)):
+        with monkeypatch.context() as patched:
+            if name == "sqlite":
+                patched.setattr(sql_repositories, "BATCH", 2)
+                patched.setattr(churn_service, "DETECT_BATCH", 3)
+            store = _churn_book(make())
+            first = detect_churn(store.unit_of_work(), dt.date(2024, 7, 1))
+            second = detect_churn(store.unit_of_work(), dt.date(2024, 9, 1))
+            with store.unit_of_work() as uow:
+                scans[name] = (first, second, list(uow.churns.iterate()))
+    assert scans["sqlite"] == scans["memory"]
+    first, second, _ = scans["memory"]
+    # C02's closed record is on the day it lapsed; C04 has an open record already
+    assert [r.customer_id for r in first.churned] == ["C00", "C06", "C08", "C10"]
+    # the latest open record of C04 is the one closed; the records come by customer
+    back = dt.date(2024, 8, 1)
+    made = {r.customer_id: r.id for r in first.churned}
+    assert [(r.customer_id, r.id, r.won_back_on) for r in second.won_back] == [
+        ("C00", made["C00"], back),
+        ("C04", "K04b", back),
+        ("C08", made["C08"], back),
+    ]

@@ -93,6 +93,8 @@ class MemoryStore:
         self.complaints: dict[str, Complaint] = {}
         self.interactions: dict[str, Interaction] = {}
         self.surveys: dict[str, SurveyResponse] = {}
+        #: The ids of each customer's committed records, by record kind (an index).
+        self.owners: dict[str, dict[str, set[str]]] = {}
         self.outbox: dict[str, OutboxEvent] = {}
         self.positions = 0
         self.id_numbers: _UniqueKey[Customer] = _UniqueKey(ID_NUMBER, id_number_of, id_number_taken)
@@ -121,7 +123,8 @@ class _Table(Generic[A]):
     who holds a key as this unit of work sees it, :meth:`check_free` refuses an item whose
     key another holds (``add_many`` checks it, and repeats in the batch, itself), and a
     commit is refused when another unit of work committed an item holding a key staged
-    here since.
+    here since. ``owners``, if given, indexes the committed items (records, which belong to
+    one customer for good) by customer, for :meth:`of_owners` and :meth:`read_groups`.
     """
 
     def __init__(
@@ -130,11 +133,13 @@ class _Table(Generic[A]):
         committed: dict[str, A],
         record: Callable[[A], None],
         unique: _UniqueKey[A] | None = None,
+        owners: dict[str, set[str]] | None = None,
     ) -> None:
         self.kind = kind
         self.committed = committed
         self.record = record
         self.unique = unique
+        self.owners = owners
         self.staged: dict[str, A] = {}
         self.expected: dict[str, int] = {}
         self.staged_keys: dict[str, str] = {}  # unique key -> id, of the staged items
@@ -217,23 +222,28 @@ class _Table(Generic[A]):
             self.add(item)
         return len(batch)
 
-    def read_group(self, customer_id: str) -> None:
-        """Refuse this unit of work's commit when another commits, before it, a new item
-        of the customer ``customer_id``: one this unit of work's read of their items missed
-        (as a database's serializable transaction refuses a phantom)."""
-        self.read_groups((customer_id,))
+    def _owners(self) -> dict[str, set[str]]:
+        if self.owners is None:
+            raise TypeError(f"{self.kind}: items not indexed by customer")
+        return self.owners
 
     def read_groups(self, customer_ids: Iterable[str]) -> None:
-        """:meth:`read_group` for each of ``customer_ids``, in one pass over the items."""
+        """Refuse this unit of work's commit when another commits, before it, a new item of
+        one of the customers ``customer_ids``: one this unit of work's read of their items
+        missed (as a database's serializable transaction refuses a phantom)."""
+        owners = self._owners()
         new = set(customer_ids) - self.groups.keys()
-        if not new:
-            return
-        found: dict[str, set[str]] = {customer_id: set() for customer_id in new}
-        for item in self.committed.values():
-            ids = found.get(getattr(item, "customer_id", ""))  # "": not a customer's item
-            if ids is not None:
-                ids.add(item.id)
-        self.groups.update((customer_id, frozenset(ids)) for customer_id, ids in found.items())
+        self.groups.update((c, frozenset(owners.get(c, ()))) for c in new)
+
+    def of_owners(self, customer_ids: set[str]) -> list[A]:
+        """The items of the customers ``customer_ids`` as this unit of work sees them, by
+        id, from the index (no pass over the table)."""
+        owners = self._owners()
+        keys = {k for c in customer_ids for k in owners.get(c, ())}
+        keys.update(
+            k for k, i in self.staged.items() if getattr(i, "customer_id", "") in customer_ids
+        )
+        return self.current_many(keys)
 
     def read_as(self, item: A) -> None:
         """Refuse this unit of work's commit when ``item``, as read here, is changed by
@@ -264,14 +274,12 @@ class _Table(Generic[A]):
             now = self.committed.get(key)
             if (now.version if now is not None else 0) != version:
                 raise ConcurrencyError(f"{self.kind} {key}: changed by another unit of work")
-        if self.groups:  # one pass over the items, whatever the number of customers read
-            for key, item in self.committed.items():
-                seen = self.groups.get(getattr(item, "customer_id", None) or "")
-                if seen is not None and key not in seen:
-                    raise ConcurrencyError(
-                        f"customer {getattr(item, 'customer_id', '')}: another unit of work "
-                        f"stored a new {self.kind} of theirs since this one read them"
-                    )
+        for customer_id, seen in self.groups.items():  # a customer's records read
+            if self.owners is not None and self.owners.get(customer_id, seen) - seen:
+                raise ConcurrencyError(
+                    f"customer {customer_id}: another unit of work stored a new "
+                    f"{self.kind} of theirs since this one read them"
+                )
         if self.unique is not None:
             for key, item_id in self.staged_keys.items():
                 owner = self.unique.holders.get(key)
@@ -290,6 +298,9 @@ class _Table(Generic[A]):
                 if old is not None and holders.get(old) == item_id:
                     del holders[old]
             holders.update(self.staged_keys)
+        if self.owners is not None:
+            for item_id, item in self.staged.items():
+                self.owners.setdefault(getattr(item, "customer_id", ""), set()).add(item_id)
         self.committed.update(self.staged)
         self.clear()
 
@@ -589,15 +600,18 @@ class _Records(Generic[R]):
         self._uow.customers.get(record.customer_id)
         return _copy(table.save(record))
 
-    def of_customer(self, customer_id: str) -> Sequence[R]:
+    def _of(self, customer_ids: set[str]) -> list[R]:
+        table = self._table()
         # a record of theirs another unit of work commits before this one is a conflict
-        self._table().read_group(customer_id)
-        return self._sorted(lambda r: r.customer_id == customer_id)
+        table.read_groups(customer_ids)
+        found = [_copy(r) for r in table.of_owners(customer_ids)]
+        return sorted(found, key=lambda r: (self._day(r), r.id))
+
+    def of_customer(self, customer_id: str) -> Sequence[R]:
+        return self._of({customer_id})
 
     def of_customers(self, customer_ids: Iterable[str]) -> Sequence[R]:
-        wanted = set(customer_ids)
-        self._table().read_groups(wanted)  # as of_customer does, for each
-        found = self._sorted(lambda r: r.customer_id in wanted)
+        found = self._of(set(customer_ids))
         return sorted(found, key=lambda r: r.customer_id)  # by day then id within each
 
     def iterate(self) -> Iterator[R]:
@@ -735,6 +749,11 @@ class MemoryUnitOfWork:
     def table_surveys(self) -> _Table[SurveyResponse]:
         return self._active()[7]
 
+    def _records_table(self, kind: str, committed: dict[str, R]) -> _Table[R]:
+        """The table of one kind of record, with the store's index of it by customer."""
+        owners = self.store.owners.setdefault(kind, {})
+        return _Table(kind, committed, self._record, owners=owners)
+
     def __enter__(self) -> Self:
         if self._tables is not None:
             raise StorageError("this unit of work is already in a `with` block")
@@ -743,10 +762,10 @@ class MemoryUnitOfWork:
             _Table("policy", self.store.policies, self._record, self.store.policy_numbers),
             _Table("household", self.store.households, self._record),
             _Table("tier membership", self.store.tiers, self._record),
-            _Table("churn record", self.store.churns, self._record),
-            _Table("complaint", self.store.complaints, self._record),
-            _Table("interaction", self.store.interactions, self._record),
-            _Table("survey response", self.store.surveys, self._record),
+            self._records_table("churn record", self.store.churns),
+            self._records_table("complaint", self.store.complaints),
+            self._records_table("interaction", self.store.interactions),
+            self._records_table("survey response", self.store.surveys),
         )
         return self
 

@@ -189,8 +189,14 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
     force. Erased customers are included (their records hold no personal data).
     Running it again for the same date changes nothing. The book is read a few hundred
     policyholders at a time (:meth:`~insurcrm.domain.repositories.PolicyRepository.
-    iterate_by_holder`), in one transaction, so memory does not grow with it; the
-    records made are listed by customer id.
+    iterate_by_holder`), so on SQL its memory grows with the records made, not with the
+    book; they are written once the book is read, in the same transaction (on SQLite the
+    other writers are not kept waiting while it reads), and listed by customer id.
+
+    Raises:
+        ConcurrencyError: another writer changed the churn records it read (in memory: a
+            churn record of a customer it read) or, on SQLite, committed while it read:
+            run it again.
     """
     churned: list[ChurnRecord] = []
     won: list[ChurnRecord] = []
@@ -205,15 +211,17 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
                 if still is not None:
                     back = _back_in_force(policies, still.on, as_of)
                     if back is not None and customer_id in customers_in_force(policies, as_of):
-                        won.append(uow.churns.save(still.won_back(back)))
+                        won.append(still.won_back(back))
                     continue
                 due = churn_on(customer_id, policies, as_of)
                 if due is not None and all(r.on != due.on for r in known):
-                    churned.append(uow.churns.add(due))
+                    churned.append(due)
+        stored = ChurnScan(
+            tuple(uow.churns.add(r) for r in sorted(churned, key=lambda r: r.customer_id)),
+            tuple(uow.churns.save(r) for r in sorted(won, key=lambda r: r.customer_id)),
+        )
         uow.commit()
-    churned.sort(key=lambda r: r.customer_id)
-    won.sort(key=lambda r: r.customer_id)
-    return ChurnScan(tuple(churned), tuple(won))
+    return stored
 
 
 def churn_rates_for(uow: UnitOfWork, start: dt.date, end: dt.date) -> ChurnRates:

@@ -702,7 +702,7 @@ class SqlPolicies:
                 return
             held: dict[str, list[Policy]] = {holder: [] for holder in holders}
             for policy in self._load(c.policyholder_id.in_(holders)):  # by id
-                held[policy.policyholder_id].append(policy)
+                held.setdefault(policy.policyholder_id, []).append(policy)
             yield from held.items()
             last = holders[-1]
 
