@@ -45,6 +45,7 @@ from insurcrm.domain.tier_membership import TIER_MOVES, TierChangeKind, TierEval
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.assessment import FORMATS
+from insurcrm.services.churn import detect_churn
 from insurcrm.services.csv_import import KINDS, ImportResult, import_csv, kind_of
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.retention import retention_report
@@ -456,6 +457,39 @@ def assess(url: str, as_of: dt.date, fmt: str, out: Path | None, ladder_file: st
     where = f" to {escape(str(out))}" if out is not None else ""
     written = f"; rows written as {fmt}{where}" if fmt != "table" else ""
     console.print(f"Assessed in {time.perf_counter() - started:.1f} s{written}.")
+
+
+@cli.group()
+def churn() -> None:
+    """Churn (客户流失): the churn records of the book."""
+
+
+@churn.command("detect")
+@_db_option(required=True)
+@_as_of_option
+def churn_detect(url: str, as_of: dt.date) -> None:
+    """Record every churn due as of a date and close the records of customers won back.
+
+    A customer whose last policy of ours in force has ended, and who has no open churn
+    record, gets one (dated the day it ended); an open record of a customer with a policy
+    in force again is closed. Run it after an import, or every night: running it again for
+    the same date changes nothing.
+    """
+    console = Console(highlight=False)
+    store = SqlStore.open(url)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        scan = _with_progress(
+            console,
+            "Reading the policies",
+            lambda progress: detect_churn(store.unit_of_work(), as_of, progress=progress),
+        )
+    finally:
+        store.dispose()
+    console.print(
+        f"As of {as_of.isoformat()}: churns recorded {len(scan.churned):,}, "
+        f"customers won back {len(scan.won_back):,}."
+    )
 
 
 @cli.group()

@@ -172,6 +172,39 @@ class TestVersion:
         assert __version__ in done.stdout
 
 
+class TestChurn:
+    def test_detect_records_the_churns_an_imported_book_shows_once(
+        self, url: str, tmp_path: Path
+    ) -> None:
+        customers = tmp_path / "customers.csv"
+        customers.write_text("id,name,created_on\nC1,王小明,2020-01-05\nC2,李娜,2020-01-05\n")
+        policies = tmp_path / "policies.csv"
+        policies.write_text(
+            "id,number,policyholder_id,insured_id,product_line,start_date,term_years,"
+            "sum_assured,annual_premium,status,status_on,end_reason\n"
+            "P1,N1,C1,C1,LIFE,2020-02-01,20,500000,12000,LAPSED,2024-06-01,NON_PAYMENT\n"
+            "P2,N2,C2,C2,LIFE,2020-02-01,20,500000,12000,,,\n"
+        )
+        assert run("import", "--db", url, str(customers), str(policies)).exit_code == 0
+        first = run("churn", "detect", "--db", url, "--as-of", "2025-01-01")
+        assert first.exit_code == 0, first.output
+        assert "As of 2025-01-01: churns recorded 1, customers won back 0." in first.stdout
+        again = run("churn", "detect", "--db", url, "--as-of", "2025-01-01")
+        assert "churns recorded 0, customers won back 0." in again.stdout
+        store = SqlStore.open(url)
+        try:
+            with store.unit_of_work() as uow:
+                (record,) = uow.churns.of_customer("C1")
+        finally:
+            store.dispose()
+        assert (record.on, record.automatic, record.policy_id) == (dt.date(2024, 6, 1), True, "P1")
+
+    def test_detect_on_a_database_without_the_schema_says_to_upgrade(self, url: str) -> None:
+        result = run("churn", "detect", "--db", url)
+        assert_clean_failure(result)
+        assert "insurcrm db upgrade" in result.stderr
+
+
 class TestTiers:
     def test_demo_reports_tiers_changes_and_downgrades_due(self, url: str) -> None:
         result = run("demo", "--db", url, "--customers", "200")

@@ -38,6 +38,7 @@ from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
 from insurcrm.services.book import ServiceBook, load_book
 from insurcrm.services.customers import is_erased
+from insurcrm.services.segmentation import Progress
 
 __all__ = [
     "ChurnScan",
@@ -164,23 +165,30 @@ DETECT_BATCH = 500
 
 
 def _held_in_batches(
-    uow: UnitOfWork,
+    uow: UnitOfWork, progress: Progress | None
 ) -> Iterator[list[tuple[str, tuple[Policy, ...]]]]:
     """Our policies by policyholder, :data:`DETECT_BATCH` policyholders at a time (those
-    holding none of ours left out)."""
+    holding none of ours left out); ``progress`` hears of the policies read of all."""
+    total = uow.policies.count() if progress is not None else 0
+    read = 0
     batch: list[tuple[str, tuple[Policy, ...]]] = []
     for holder, policies in uow.policies.iterate_by_holder():
+        read += len(policies)
         ours = tuple(p for p in policies if p.is_ours)
         if ours:
             batch.append((holder, ours))
         if len(batch) == DETECT_BATCH:
             yield batch
             batch = []
+            if progress is not None:
+                progress(read, total)
     if batch:
         yield batch
+    if progress is not None:
+        progress(read, total)
 
 
-def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
+def detect_churn(uow: UnitOfWork, as_of: dt.date, *, progress: Progress | None = None) -> ChurnScan:
     """Record every churn due as of ``as_of`` and close the records of customers won back.
 
     A customer whose last policy of ours in force ended by ``as_of`` and who has no open
@@ -193,6 +201,8 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
     book; they are written once the book is read, in the same transaction (on SQLite the
     other writers are not kept waiting while it reads), and listed by customer id.
 
+    ``progress``, if given, is called with the policies read so far and all of them.
+
     Raises:
         ConcurrencyError: another writer changed the churn records it read (in memory: a
             churn record of a customer it read) or, on SQLite, committed while it read:
@@ -201,7 +211,7 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date) -> ChurnScan:
     churned: list[ChurnRecord] = []
     won: list[ChurnRecord] = []
     with uow:
-        for batch in _held_in_batches(uow):
+        for batch in _held_in_batches(uow, progress):
             records: defaultdict[str, list[ChurnRecord]] = defaultdict(list)
             for record in uow.churns.of_customers(holder for holder, _ in batch):
                 records[record.customer_id].append(record)  # by day, then id
