@@ -592,6 +592,8 @@ def test_a_missed_premium_is_due_before_the_import_date(tmp_path: Path) -> None:
         ("status,on,end_reason", "status changes need the columns policy_id"),
         ("policy_id,due_date,amount", "unknown or repeated columns amount"),
         ("due_date,premium", "missed premiums need the columns policy_id"),
+        ("id,status,on", r"policies file needs policyholder_id, .* policy_id \(not id\)"),
+        ("id,number,insured_id,product_line,status", "a policies file needs policyholder_id"),
     ],
 )
 def test_a_header_is_told_apart_by_policy_id_and_its_day(

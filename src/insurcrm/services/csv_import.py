@@ -361,6 +361,15 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
                 "renewed_on (renewals) or due_date (missed premiums)",
             )
         kind = marked[0]
+    elif names & marks and not names & {"name", "created_on"}:
+        # "id" beside status, renewed_on or due_date: a policies file that lost its
+        # policyholder_id, or a policy's history that names its policy in "id"
+        raise CsvImportError(
+            path,
+            1,
+            "wrong header: a policies file needs policyholder_id, and a file of a policy's "
+            "history names its policy in policy_id (not id)",
+        )
     elif names & {"customer_id", *_CUSTOMER_MARKS} and not names & {"name", "created_on"}:
         marked = [kind for kind, mark, *_ in KINDS if kind in _OF_CUSTOMERS and mark in names]
         if not marked:
