@@ -338,7 +338,9 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     ``survey_id``, ``direction``, ``received_on`` or ``insurer`` (and neither ``name`` nor
     ``created_on``) holds rows of stored customers: survey responses with ``survey_id``,
     contacts with ``direction``, complaints with ``received_on``, holdings with ``insurer``;
-    any other is a customers file.
+    any other is a customers file. A header with ``id`` beside ``status``, ``renewed_on`` or
+    ``due_date`` (and neither ``name`` nor ``created_on``) is refused, naming both columns it
+    may lack: ``policyholder_id`` (a policies file) and ``policy_id`` (a policy's history).
 
     Raises:
         CsvImportError: unreadable, not UTF-8, a required column missing, or a policy
