@@ -113,6 +113,20 @@ def _read_many(
     return sorted(found, key=lambda item: item.id)
 
 
+def _column_by_id(
+    conn: Connection, table: Table, column: str, ids: Iterable[str]
+) -> dict[str, Any]:
+    """``column`` of each row of ``table`` whose id is among ``ids``, by id (a light read:
+    nothing else of the row), :data:`BATCH` ids a statement."""
+    unique = sorted(set(ids))
+    c = table.c
+    found: dict[str, Any] = {}
+    for start in range(0, len(unique), BATCH):
+        query = select(c.id, c[column]).where(c.id.in_(unique[start : start + BATCH]))
+        found.update((key, value) for key, value in conn.execute(query))
+    return found
+
+
 def _versioned(aggregate: V, version: int) -> V:
     """The copy handed back after a write: the new version, its events gone to the outbox."""
     return attrs.evolve(aggregate, version=version, events=())
@@ -572,13 +586,7 @@ class SqlPolicies:
         return _read_many(policy_ids, t.policies.c.id, self._load)
 
     def holders_among(self, policy_ids: Iterable[str]) -> dict[str, str]:
-        ids = sorted(set(policy_ids))
-        c = t.policies.c
-        found: dict[str, str] = {}
-        for start in range(0, len(ids), BATCH):
-            statement = select(c.id, c.policyholder_id).where(c.id.in_(ids[start : start + BATCH]))
-            found.update((key, holder) for key, holder in self._conn.execute(statement))
-        return found
+        return _column_by_id(self._conn, t.policies, "policyholder_id", policy_ids)
 
     def get_by_number(self, number: str) -> Policy:
         found = self._load(t.policies.c.number == number)
@@ -599,15 +607,6 @@ class SqlPolicies:
         self._outbox.record(policy.events)
         return _versioned(policy, policy.version + 1)
 
-    def _versions(self, ids: Sequence[str]) -> dict[str, int]:
-        """The stored version of each policy of ``ids`` that is stored."""
-        c = t.policies.c
-        found: dict[str, int] = {}
-        for start in range(0, len(ids), BATCH):
-            query = select(c.id, c.version).where(c.id.in_(ids[start : start + BATCH]))
-            found.update((i, v) for i, v in self._conn.execute(query))
-        return found
-
     def save_many(self, policies: Iterable[Policy]) -> int:
         given = list(policies)
         if not given:
@@ -616,7 +615,7 @@ class SqlPolicies:
         items = sorted(given, key=lambda p: p.id)
         ids = [p.id for p in items]
         c = t.policies.c
-        stored = self._versions(ids)
+        stored = _column_by_id(self._conn, t.policies, "version", ids)
         holders: dict[str, str] = {}
         numbers = [p.number for p in items]
         for start in range(0, len(items), BATCH):
