@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure, churn_id
-from insurcrm.services import csv_records
 from insurcrm.services.assessment import assess_portfolio
 from insurcrm.services.churn import record_churn
 from insurcrm.services.csv_import import CHURN_COLUMNS, import_csv
@@ -32,6 +31,7 @@ from tests.integration.test_csv_records import (
     _book,
     _csv,
     _reported,
+    interfere,
 )
 
 POLICIES = (
@@ -192,27 +192,11 @@ def test_a_churn_recorded_meanwhile_is_seen_when_the_batch_is_tried_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = _churn_book("memory", tmp_path)
-    kind = csv_records.RECORDS["churn records"]
-    calls: list[int] = []
 
-    class Interfering:
-        """The churn records, with staff recording C2's churn before the first bulk write
-        commits."""
+    def staff_record_c2() -> None:  # before the first bulk write commits
+        record_churn(store.unit_of_work(), "C2", dt.date(2025, 6, 1))
 
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.inner, name)
-
-        def add_many(self, records: Any) -> int:
-            calls.append(1)
-            if len(calls) == 1:
-                record_churn(store.unit_of_work(), "C2", dt.date(2025, 6, 1))
-            return int(self.inner.add_many(records))
-
-    patched = attrs.evolve(kind, repository=lambda uow: Interfering(uow.churns))
-    monkeypatch.setitem(csv_records.RECORDS, "churn records", patched)
+    interfere(monkeypatch, "churn records", at_call=1, meanwhile=staff_record_c2)
     path = write(tmp_path / "churns.csv", "customer_id,churned_on\nC2,2025-01-01\n")
     result = import_csv(store.unit_of_work(), path, today=TODAY)
     assert (result.stored, result.rejected) == (0, 1)

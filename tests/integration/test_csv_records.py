@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -337,18 +338,15 @@ def test_batches_give_the_same_records_as_one_batch(tmp_path: Path) -> None:
         assert list(a.interactions.iterate()) == list(b.interactions.iterate())
 
 
-def test_a_batch_another_writer_got_in_the_way_of_is_tried_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = MemoryStore()
-    _book(store, tmp_path)
-    import_csv(store.unit_of_work(), write(tmp_path / "a.csv", _HEADER + _contact_row("I2", "C1")))
-    kind = csv_records.RECORDS["contacts"]
+def interfere(
+    monkeypatch: pytest.MonkeyPatch, kind: str, *, at_call: int, meanwhile: Callable[[], object]
+) -> list[int]:
+    """Make the ``kind`` records' ``at_call``-th bulk write of an import first run
+    ``meanwhile`` (another writer); returns the bulk writes made, one item each."""
     calls: list[int] = []
+    record_kind = csv_records.RECORDS[kind]
 
     class Interfering:
-        """The contacts, with another writer logging I1 before the second bulk write."""
-
         def __init__(self, inner: Any) -> None:
             self.inner = inner
 
@@ -357,14 +355,30 @@ def test_a_batch_another_writer_got_in_the_way_of_is_tried_again(
 
         def add_many(self, records: Any) -> int:
             calls.append(1)
-            if len(calls) == 2:
-                with store.unit_of_work() as other:
-                    other.interactions.add(_contact("I1", "C1"))
-                    other.commit()
+            if len(calls) == at_call:
+                meanwhile()
             return int(self.inner.add_many(records))
 
-    patched = attrs.evolve(kind, repository=lambda uow: Interfering(uow.interactions))
-    monkeypatch.setitem(csv_records.RECORDS, "contacts", patched)
+    def repository(uow: Any) -> Interfering:
+        return Interfering(record_kind.repository(uow))
+
+    monkeypatch.setitem(csv_records.RECORDS, kind, attrs.evolve(record_kind, repository=repository))
+    return calls
+
+
+def test_a_batch_another_writer_got_in_the_way_of_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore()
+    _book(store, tmp_path)
+    import_csv(store.unit_of_work(), write(tmp_path / "a.csv", _HEADER + _contact_row("I2", "C1")))
+
+    def log_i1() -> None:
+        with store.unit_of_work() as other:
+            other.interactions.add(_contact("I1", "C1"))
+            other.commit()
+
+    calls = interfere(monkeypatch, "contacts", at_call=2, meanwhile=log_i1)
     path = write(tmp_path / "b.csv", _HEADER + _contact_row("I1", "C1") + _contact_row("I2", "C1"))
     result = import_csv(store.unit_of_work(), path)
     assert (len(calls), result.stored, result.already_present, result.rejected) == (4, 0, 2, 0)
