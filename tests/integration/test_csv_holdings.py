@@ -9,6 +9,7 @@ import datetime as dt
 import io
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -115,10 +116,12 @@ def _as_read(holding: Holding) -> Holding:
     return attrs.evolve(holding, insurer=holding.insurer.strip())
 
 
-def _row(holding: Holding) -> str:
+def holding_cells(customer_id: str, holding: Holding) -> list[Any]:
+    """A holding of ``customer_id``'s card as the cells of its row, in the order of
+    ``HOLDING_COLUMNS``."""
     amounts = [m for m in (holding.sum_assured, holding.annual_premium) if m is not None]
-    cells = [
-        "C1",
+    return [
+        customer_id,
         holding.insurer,
         holding.line,
         holding.start_date,
@@ -127,8 +130,11 @@ def _row(holding: Holding) -> str:
         holding.annual_premium.amount if holding.annual_premium else None,
         amounts[0].currency if amounts else None,
     ]
+
+
+def _row(holding: Holding) -> str:
     out = io.StringIO()
-    csv.writer(out).writerow([cell(v) for v in cells])
+    csv.writer(out).writerow([cell(v) for v in holding_cells("C1", holding)])
     return out.getvalue()
 
 

@@ -15,7 +15,6 @@ from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.cli import cli
 from insurcrm.domain.assessment import AssessmentRow
-from insurcrm.domain.card import Holding
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.policies import Policy, PurchaseKind
@@ -33,6 +32,7 @@ from insurcrm.services.csv_records import (
 )
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, generate_sample
 from tests.integration.test_csv_churns import churn_row
+from tests.integration.test_csv_holdings import holding_cells
 from tests.integration.test_csv_import import cell
 
 
@@ -64,21 +64,6 @@ def _customer(c: Customer) -> list[Any]:
         "agent_id": c.agent_id,
     }
     return [cells[k] for k in CUSTOMER_COLUMNS]
-
-
-def _holding(c: Customer, h: Holding) -> list[Any]:
-    amounts = [m for m in (h.sum_assured, h.annual_premium) if m is not None]
-    currency = amounts[0].currency if amounts else None
-    return [
-        c.id,
-        h.insurer,
-        h.line,
-        h.start_date,
-        h.term_years,
-        h.sum_assured.amount if h.sum_assured else None,
-        h.annual_premium.amount if h.annual_premium else None,
-        currency,
-    ]
 
 
 def _policy(p: Policy) -> list[Any]:
@@ -157,7 +142,7 @@ def _files(store: UnitOfWorkFactory, folder: Path) -> tuple[list[Path], set[str]
         _write(
             folder / "holdings.csv",
             HOLDING_COLUMNS,
-            (_holding(c, h) for c in customers if c.id not in erased for h in c.holdings),
+            (holding_cells(c.id, h) for c in customers if c.id not in erased for h in c.holdings),
         ),
         _write(
             folder / "customers.csv",
