@@ -43,6 +43,7 @@ from insurcrm.cli_retention import print_retention
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.tier_membership import TIER_MOVES, TierChangeKind, TierEvaluation
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
+from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.assessment import FORMATS
 from insurcrm.services.churn import detect_churn
@@ -306,6 +307,22 @@ def _with_progress(
         return work(lambda done, total: bar.update(task, completed=done, total=total))
 
 
+def _on_book(
+    console: Console,
+    url: str,
+    label: str,
+    work: Callable[[UnitOfWork, Callable[[int, int], None]], T],
+) -> T:
+    """Open the database at ``url`` (its schema must be up to date), say which, and run
+    ``work`` on a unit of work of it with a progress bar labelled ``label``."""
+    store = SqlStore.open(url)
+    try:
+        console.print(f"Database: {describe_url(url)}")
+        return _with_progress(console, label, lambda progress: work(store.unit_of_work(), progress))
+    finally:
+        store.dispose()
+
+
 @cli.command()
 @_db_option(default=DEFAULT_DB_URL, show_default=True)
 @_as_of_option
@@ -476,16 +493,12 @@ def churn_detect(url: str, as_of: dt.date) -> None:
     the same date changes nothing.
     """
     console = Console(highlight=False)
-    store = SqlStore.open(url)
-    try:
-        console.print(f"Database: {describe_url(url)}")
-        scan = _with_progress(
-            console,
-            "Reading the policies",
-            lambda progress: detect_churn(store.unit_of_work(), as_of, progress=progress),
-        )
-    finally:
-        store.dispose()
+    scan = _on_book(
+        console,
+        url,
+        "Reading the policies",
+        lambda uow, progress: detect_churn(uow, as_of, progress=progress),
+    )
     console.print(
         f"As of {as_of.isoformat()}: churns recorded {len(scan.churned):,}, "
         f"customers won back {len(scan.won_back):,}."
@@ -509,16 +522,12 @@ def tiers_review(url: str, as_of: dt.date, ladder_file: str | None) -> None:
     """
     console = Console(highlight=False)
     ladder = _ladder(ladder_file)
-    store = SqlStore.open(url)
-    try:
-        console.print(f"Database: {describe_url(url)}")
-        review = _with_progress(
-            console,
-            "Reviewing service tiers",
-            lambda progress: review_tiers(store.unit_of_work(), as_of, ladder, progress=progress),
-        )
-    finally:
-        store.dispose()
+    review = _on_book(
+        console,
+        url,
+        "Reviewing service tiers",
+        lambda uow, progress: review_tiers(uow, as_of, ladder, progress=progress),
+    )
     _print_review(console, review, ladder)
 
 
