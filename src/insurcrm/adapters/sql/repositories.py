@@ -607,6 +607,10 @@ class SqlPolicies:
         self._outbox.record(policy.events)
         return _versioned(policy, policy.version + 1)
 
+    def _versions(self, ids: Sequence[str]) -> dict[str, int]:
+        """The stored version of each policy of ``ids`` that is stored."""
+        return _column_by_id(self._conn, t.policies, "version", ids)
+
     def save_many(self, policies: Iterable[Policy]) -> int:
         given = list(policies)
         if not given:
@@ -615,7 +619,7 @@ class SqlPolicies:
         items = sorted(given, key=lambda p: p.id)
         ids = [p.id for p in items]
         c = t.policies.c
-        stored = _column_by_id(self._conn, t.policies, "version", ids)
+        stored = self._versions(ids)
         holders: dict[str, str] = {}
         numbers = [p.number for p in items]
         for start in range(0, len(items), BATCH):
