@@ -30,6 +30,7 @@ from insurcrm.domain.assessment import (
     AssessmentStats,
     AssessmentTotals,
     AssessmentWindows,
+    FigureRules,
     GroupTotals,
     TierChange,
     open_churn,
@@ -318,10 +319,15 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
         responses = list(uow.surveys.iterate())
         churns = list(uow.churns.iterate())
     model = CONFIG.win_back_model
+    rules = FigureRules(as_of, CONFIG)
     assert len(outcome.rows) == len(segmentation.customers) == len(facts)
-    for row, one in zip(outcome.rows, segmentation.customers, strict=True):
+    for row, one, figures in zip(
+        outcome.rows, segmentation.customers, outcome.figures, strict=True
+    ):
         cid = row.customer_id
-        assert cid == one.customer_id
+        assert cid == one.customer_id == figures.customer_id
+        # what the tier review evaluates, from the figures, is what one customer's gives
+        assert rules.tier_figures(figures) == tier_figures(facts[cid], as_of, CONFIG.segmentation)
         expected: dict[str, object] = {
             "loyalty_level": one.ladder.level,
             "loyalty_type": one.loyalty_type.type,

@@ -1,7 +1,8 @@
 """Reviewing service tiers gives the same memberships on every backend (DOMAIN.md §6):
 the same generated portfolio is reviewed on a run of dates on memory, SQLite and
 PostgreSQL, with the same manual grants in between, and a second review of the last
-date changes nothing."""
+date changes nothing. On each backend every review stores, for every customer, what the
+one-customer rule gives them from their facts."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ from insurcrm.domain.tiers import (
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.services.sample_portfolio import customer_id, generate_sample
 from insurcrm.services.tiers import (
+    AtRisk,
     TierReview,
+    evaluate_customer_tier,
     grant_customer_tier,
     replay_tier_reviews,
     review_tiers,
@@ -135,9 +138,44 @@ def _state(store: UnitOfWorkFactory) -> tuple[tuple[TierMembership, ...], tuple[
     return memberships, events
 
 
+def _unversioned(m: TierMembership) -> TierMembership:
+    return attrs.evolve(m, version=0)
+
+
+def reviewed_per_customer(
+    store: UnitOfWorkFactory, as_of: dt.date, ladder: TierLadder
+) -> Callable[[TierReview], None]:
+    """What the one-customer rule, from each customer's facts (:func:`evaluate_customer_tier`),
+    says a review of ``as_of`` must store and report: a check to call once it ran."""
+    with store.unit_of_work() as uow:
+        customers = list(uow.customers.iterate())
+        before = {m.customer_id: m for m in uow.tiers.iterate()}
+    expected = {cid: _unversioned(m) for cid, m in before.items()}
+    at_risk = []
+    for customer in customers:
+        old = before.get(customer.id)
+        if customer.is_erased or (old is not None and as_of < old.last_changed):
+            continue
+        result = evaluate_customer_tier(store.unit_of_work(), customer.id, as_of, ladder)
+        expected[customer.id] = _unversioned(result.membership)
+        if result.at_risk:
+            at_risk.append(
+                AtRisk(customer.id, result.tier, result.qualifying, result.keep_by, result.to_keep)
+            )
+
+    def check(review: TierReview) -> None:
+        with store.unit_of_work() as uow:
+            stored = {m.customer_id: _unversioned(m) for m in uow.tiers.iterate()}
+        assert stored == expected
+        assert sorted(review.at_risk, key=lambda a: a.customer_id) == at_risk
+
+    return check
+
+
 def run(store: UnitOfWorkFactory, scenario: Scenario) -> Outcome:
     """Build the sample, review it on every date (with the grants in between), then review
-    the last date again and check that this changes nothing."""
+    the last date again and check that this changes nothing. Each review stores what the
+    one-customer rule gives each customer."""
     # A shared store (PostgreSQL) may keep handlers from other tests: nobody listens here.
     store.handlers = EventHandlers()  # type: ignore[attr-defined]
     ladder = LADDERS[scenario.ladder]
@@ -147,7 +185,9 @@ def run(store: UnitOfWorkFactory, scenario: Scenario) -> Outcome:
     grants = {g.after_review: g for g in scenario.grants}
     reviews = []
     for i, day in enumerate(scenario.dates):
+        check = reviewed_per_customer(store, day, ladder)
         reviews.append(review_tiers(store.unit_of_work(), day, ladder))
+        check(reviews[-1])
         grant = grants.get(i)
         if grant is not None:
             on = day + dt.timedelta(days=grant.days_later)
@@ -216,7 +256,7 @@ def assert_backend_agrees(make_store: Callable[[], UnitOfWorkFactory], scenario:
     assert actual == expected
     note(expected, scenario)
     if not scenario.grants:
-        # Reviewing every date from one reading of the book gives the same result.
+        # Replaying the dates gives what reviewing them one at a time gave.
         replayed = MemoryStore()
         generate_sample(
             replayed.unit_of_work(),

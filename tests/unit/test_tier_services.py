@@ -40,6 +40,7 @@ from insurcrm.domain.tiers import (
     TierLadder,
 )
 from insurcrm.errors import ConcurrencyError, NotFound, RuleViolation, ValidationError
+from insurcrm.services import tiers
 from insurcrm.services.customers import erase_customer
 from insurcrm.services.tiers import (
     AtRisk,
@@ -386,6 +387,34 @@ def test_a_review_skips_erased_customers() -> None:
     assert review.per_tier == {"BASIC": 0, "PLUS": 2, "PRIME": 0}  # C1, and C3 as it was
     assert membership(store, "C2") is None
     assert membership(store, "C3") == before
+
+
+def test_a_review_in_small_batches_stores_the_same_and_reports_progress(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = [
+        *(customer(f"C{i}") for i in range(1, 6)),
+        policy("P1", "C1"),
+        policy("P2", "C2"),
+        policy("P3", "C2", premium="3000.00"),
+        policy("P5", "C5"),
+    ]
+    whole = store_with(*items)
+    expected = review_tiers(whole.unit_of_work(), DAY, LADDER)
+    monkeypatch.setattr(tiers, "REVIEW_BATCH", 2)
+    small = store_with(*items)
+    calls: list[tuple[int, int]] = []
+    review = review_tiers(small.unit_of_work(), DAY, LADDER, progress=lambda *c: calls.append(c))
+    assert review == expected
+    assert review.per_tier == {"BASIC": 2, "PLUS": 2, "PRIME": 1}
+    assert calls == [(2, 5), (4, 5), (5, 5)]
+    with whole.unit_of_work() as one, small.unit_of_work() as other:
+        assert list(other.tiers.iterate()) == list(one.tiers.iterate())
+    empty: list[tuple[int, int]] = []
+    nobody = review_tiers(
+        MemoryStore().unit_of_work(), DAY, LADDER, progress=lambda *c: empty.append(c)
+    )
+    assert (nobody.enrolled, nobody.unchanged, nobody.skipped, empty) == (0, 0, 0, [(0, 0)])
 
 
 def test_a_review_for_a_date_before_a_membership_skips_it() -> None:

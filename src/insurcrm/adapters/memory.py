@@ -546,6 +546,9 @@ class _Tiers:
     def save(self, membership: TierMembership) -> TierMembership:
         return self._uow.table_tiers().save(membership)
 
+    def of_customers(self, customer_ids: Iterable[str]) -> list[TierMembership]:
+        return self._uow.table_tiers().current_many(customer_ids)
+
     def iterate(self) -> Iterator[TierMembership]:
         return iter(self._uow.table_tiers().values())
 

@@ -77,7 +77,7 @@ from insurcrm.domain.segmentation import (
     loyalty_score,
 )
 from insurcrm.domain.tier_membership import TierMembership
-from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierLadder
+from insurcrm.domain.tiers import DEFAULT_LADDER, Combine, Indicator, TierFigures, TierLadder
 from insurcrm.domain.values import DEFAULT_CURRENCY, Money, total_in
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "AssessmentTotals",
     "AssessmentWindows",
     "Assessor",
+    "FigureRules",
     "GroupTotals",
     "TierChange",
     "assess_figures",
@@ -618,18 +619,17 @@ def _number(rank: Decimal) -> Decimal | int:
 _CREDIT_RANK = {grade: 3 - i for i, grade in enumerate(CreditGrade)}
 
 
-class Assessor:
-    """Classifies customers from their figures against the portfolio statistics.
+class FigureRules:
+    """The rules that look at a customer's own figures alone, not at the rest of the
+    portfolio: loyalty level and type, credit grade, tier, early warning and recovery.
 
     Everything that is the same for every customer — the window dates, the tier
-    ladder's thresholds as numbers, the means as exact totals — is worked out once
-    here, so each customer costs a few comparisons (a million customers are classified
-    in seconds). :func:`assess_figures` is the one-customer shortcut.
+    ladder's thresholds as numbers — is worked out once here, so each customer costs a
+    few comparisons.
     """
 
-    def __init__(self, stats: AssessmentStats, as_of: dt.date, config: AssessmentConfig) -> None:
+    def __init__(self, as_of: dt.date, config: AssessmentConfig) -> None:
         cfg = config.segmentation
-        self.stats = stats
         self.as_of = as_of
         self.config = config
         self._ladder = cfg.ladder
@@ -639,8 +639,6 @@ class Assessor:
         self._credit = cfg.credit
         self._new_days = cfg.rfm.new_customer_days
         self._quadrant = cfg.quadrant
-        means = stats.means
-        self._n = means.customers
         self._tiers = tuple(
             (
                 t.combine is Combine.ALL,
@@ -724,6 +722,44 @@ class Assessor:
                 best = i
         return best
 
+    def tier_figures(self, f: AssessmentFigures) -> TierFigures:
+        """The customer's tier indicators (§6), as
+        :func:`~insurcrm.domain.classification.tier_figures` gives them from their facts:
+        what :func:`~insurcrm.domain.tier_membership.evaluate_tier` looks at."""
+        first = f.first_purchase
+        return TierFigures(
+            annual_premium=f.in_force_premium,
+            policies_in_force=f.in_force,
+            tenure_years=whole_years_between(first, self.as_of) if first else 0,
+            first_purchase=first,
+            referrals=f.referred_buyers,
+            household_long_term_policies=f.household_long_term,
+            loyalty_level=self.level(f),
+            credit_grade=self.credit(f),
+        )
+
+    def _tier_change(self, qualifying: int, current: str | None) -> TierChange:
+        if current is None or current not in self._codes:
+            return TierChange.ENROL
+        held = self._codes.index(current)
+        if qualifying > held:
+            return TierChange.UPGRADE
+        return TierChange.AT_RISK if qualifying < held else TierChange.KEEP
+
+
+class Assessor(FigureRules):
+    """Classifies customers from their figures against the portfolio statistics.
+
+    Besides the :class:`FigureRules`, the means are worked out once here as exact
+    totals, so each customer costs a few comparisons (a million customers are
+    classified in seconds). :func:`assess_figures` is the one-customer shortcut.
+    """
+
+    def __init__(self, stats: AssessmentStats, as_of: dt.date, config: AssessmentConfig) -> None:
+        super().__init__(as_of, config)
+        self.stats = stats
+        self._n = stats.means.customers
+
     def __call__(self, f: AssessmentFigures, loyalty_score: Decimal | None = None) -> AssessmentRow:
         """Every classification of one customer (``loyalty_score``: their
         :func:`loyalty_score_of`, when already computed)."""
@@ -776,14 +812,6 @@ class Assessor:
             premium_in_force=f.in_force_premium,
             churned_in_period=f.churned_in_period,
         )
-
-    def _tier_change(self, qualifying: int, current: str | None) -> TierChange:
-        if current is None or current not in self._codes:
-            return TierChange.ENROL
-        held = self._codes.index(current)
-        if qualifying > held:
-            return TierChange.UPGRADE
-        return TierChange.AT_RISK if qualifying < held else TierChange.KEEP
 
 
 def assess_figures(

@@ -330,6 +330,11 @@ class TierMembershipRepository(Protocol):
         """
         ...
 
+    def of_customers(self, customer_ids: Iterable[str]) -> Sequence[TierMembership]:
+        """The memberships of those of ``customer_ids`` who have one, by customer id (a
+        batch's memberships in a few statements; ids without one are left out)."""
+        ...
+
     def iterate(self) -> Iterator[TierMembership]:
         """Every membership, by customer id; streams rather than loading all at once."""
         ...

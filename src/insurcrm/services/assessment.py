@@ -35,7 +35,7 @@ from insurcrm.domain.assessment import (
     AssessmentTotals,
     AssessmentWindows,
 )
-from insurcrm.domain.figure_batch import amount_of
+from insurcrm.domain.figure_batch import FigureBatch, amount_of
 from insurcrm.domain.rfm import RfmMeans
 from insurcrm.domain.satisfaction import PeriodCounts
 from insurcrm.domain.segmentation import ParetoResult, QuadrantThresholds
@@ -47,6 +47,7 @@ __all__ = [
     "FORMATS",
     "PortfolioAssessment",
     "assess_portfolio",
+    "read_figures",
     "row_fields",
     "write_rows",
 ]
@@ -148,6 +149,27 @@ class PortfolioAssessment:
         self.totals.finish(_pareto(self._premiums), windows.period_start, self._counts)
 
 
+def read_figures(
+    uow: UnitOfWork,
+    windows: AssessmentWindows,
+    config: AssessmentConfig,
+    size: int,
+    progress: Progress | None = None,
+) -> Iterator[FigureBatch]:
+    """The store's figures (:meth:`~insurcrm.domain.repositories.PortfolioReader.
+    figure_batches`) inside ``with uow:``, reporting to ``progress`` after each batch the
+    customers read so far and the customers stored (once, with 0, for an empty store)."""
+    total = uow.customers.count()
+    read = 0
+    for batch in uow.portfolio.figure_batches(windows, config, size):
+        yield batch
+        read += len(batch)
+        if progress is not None:
+            progress(read, total)
+    if progress is not None and read == 0:
+        progress(read, total)
+
+
 def assess_portfolio(
     uow: UnitOfWork,
     as_of: dt.date,
@@ -171,9 +193,8 @@ def assess_portfolio(
     spool = tempfile.TemporaryFile()  # noqa: SIM115 -- handed to the result, closed there
     try:
         with uow:
-            total = uow.customers.count()
             counts = uow.portfolio.period_counts(windows)
-            for figures in uow.portfolio.figure_batches(windows, cfg, CHUNK):
+            for figures in read_figures(uow, windows, cfg, CHUNK, progress):
                 batch = assessor.first(figures)
                 bought = batch.bought
                 recency += int(batch.recency[bought].sum())
@@ -183,10 +204,6 @@ def assess_portfolio(
                 premiums.append(batch.window_premium[bought])
                 pickle.dump(batch, spool, protocol=pickle.HIGHEST_PROTOCOL)
                 read += len(figures)
-                if progress is not None:
-                    progress(read, total)
-            if progress is not None and read == 0:
-                progress(read, total)
     except BaseException:
         spool.close()
         raise

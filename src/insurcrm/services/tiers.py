@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import pickle
+import tempfile
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -18,6 +20,12 @@ from pathlib import Path
 
 import attrs
 
+from insurcrm.domain.assessment import (
+    AssessmentConfig,
+    AssessmentFigures,
+    AssessmentWindows,
+    FigureRules,
+)
 from insurcrm.domain.classification import CustomerFacts, SegmentationConfig, tier_figures
 from insurcrm.domain.tier_membership import (
     GrantKind,
@@ -31,8 +39,9 @@ from insurcrm.domain.tier_membership import (
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation, ValidationError
+from insurcrm.services.assessment import read_figures
 from insurcrm.services.customers import is_erased
-from insurcrm.services.segmentation import facts_of, gather_facts
+from insurcrm.services.segmentation import facts_of
 
 __all__ = [
     "AtRisk",
@@ -47,7 +56,8 @@ __all__ = [
 
 Progress = Callable[[int, int], None]
 
-#: Memberships written per transaction by the review.
+#: Customers evaluated together by the review (their memberships read at once), and
+#: memberships written per transaction.
 REVIEW_BATCH = 500
 
 
@@ -145,10 +155,18 @@ def review_tiers(
 ) -> TierReview:
     """Evaluate every customer's tier as of ``as_of`` and store the changes.
 
-    Customers are read in one transaction; changed memberships are written in
-    transactions of :data:`REVIEW_BATCH`, each with its events. Erased
-    customers are skipped, as are customers whose membership already records
-    a later date (a review for an earlier date cannot rewrite history).
+    The book is read in one transaction, as the portfolio assessment reads it: each
+    customer's figures aggregated where the data is (:meth:`~insurcrm.domain.
+    repositories.PortfolioReader.figure_batches`), :data:`REVIEW_BATCH` customers at a
+    time with their memberships, never every customer at once. Each customer is
+    evaluated by :func:`~insurcrm.domain.tier_membership.evaluate_tier` with the
+    figures :func:`evaluate_customer_tier` gives them. The changed memberships wait in
+    a temporary file until the read ends; they are then written in transactions of
+    :data:`REVIEW_BATCH`, each with its events. Erased customers are skipped, as are
+    customers whose membership already records a later date (a review for an earlier
+    date cannot rewrite history).
+
+    ``progress``, if given, is called with the customers evaluated so far and all of them.
 
     Raises:
         RuleViolation: a stored tier is not on ``ladder`` (a ladder that dropped a
@@ -156,7 +174,29 @@ def review_tiers(
         ConcurrencyError: another writer changed a membership meanwhile; run the
             review again (it is idempotent).
     """
-    return replay_tier_reviews(uow, [as_of], ladder, config, progress)[0]
+    cfg = AssessmentConfig(segmentation=config or SegmentationConfig(), ladder=ladder)
+    rules = FigureRules(as_of, cfg)
+    tally = _Tally(as_of)
+    with tempfile.TemporaryFile() as spool:
+        with uow:
+            windows = AssessmentWindows.of(as_of, cfg)
+            for batch in read_figures(uow, windows, cfg, REVIEW_BATCH, progress):
+                figures = batch.figures()
+                held = uow.tiers.of_customers(f.customer_id for f in figures)
+                changed = tally.add(rules, figures, {m.customer_id: m for m in held})
+                if changed:
+                    pickle.dump(changed, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        spool.seek(0)
+        while True:
+            try:
+                memberships: list[TierMembership] = pickle.load(spool)
+            except EOFError:
+                break
+            with uow:
+                for membership in memberships:
+                    _store(uow, membership)
+                uow.commit()
+    return tally.review(ladder)
 
 
 def replay_tier_reviews(
@@ -166,85 +206,79 @@ def replay_tier_reviews(
     config: SegmentationConfig | None = None,
     progress: Progress | None = None,
 ) -> list[TierReview]:
-    """Run :func:`review_tiers` for each of ``dates`` in order, reading the book once
-    (e.g. monthly reviews over a past period to build the tier history).
+    """Run :func:`review_tiers` for each of ``dates`` in order (e.g. monthly reviews over
+    a past period to build the tier history); each reads the book as of its date.
 
     Raises:
         ValidationError: ``dates`` are not in increasing order.
     """
     if any(b <= a for a, b in itertools.pairwise(dates)):
         raise ValidationError("dates", "dates.order", "must be in increasing order")
-    cfg = config or SegmentationConfig()
-    with uow:
-        customers = list(uow.customers.iterate())
-        policies = list(uow.policies.iterate())
-        memberships = {m.customer_id: m for m in uow.tiers.iterate()}
-    reviews = []
-    for as_of in dates:
-        facts = gather_facts(customers, policies, as_of)
-        facts.sort(key=lambda f: f.customer.id)
-        review, changed = _review(ladder, facts, memberships, as_of, cfg, progress)
-        for stored in _write(uow, changed):
-            memberships[stored.customer_id] = stored
-        reviews.append(review)
-    return reviews
+    return [review_tiers(uow, as_of, ladder, config, progress) for as_of in dates]
 
 
-def _review(
-    ladder: TierLadder,
-    facts: Sequence[CustomerFacts],
-    memberships: dict[str, TierMembership],
-    as_of: dt.date,
-    cfg: SegmentationConfig,
-    progress: Progress | None,
-) -> tuple[TierReview, list[TierMembership]]:
-    kinds: Counter[TierChangeKind] = Counter()
-    changed: list[TierMembership] = []
-    at_risk: list[AtRisk] = []
-    per_tier: Counter[str] = Counter()
-    skipped = unchanged = 0
-    total = len(facts)
-    for i, f in enumerate(facts, 1):
-        old = memberships.get(f.customer.id)
-        if f.customer.is_erased or (old is not None and as_of < old.last_changed):
-            skipped += 1
-            if old is not None:
-                per_tier[old.tier] += 1
-        else:
-            result = _evaluate(ladder, f, as_of, old, cfg)
-            per_tier[result.tier] += 1
+@attrs.define
+class _Tally:
+    """What a review has found so far."""
+
+    as_of: dt.date
+    kinds: Counter[TierChangeKind] = attrs.field(factory=Counter)
+    per_tier: Counter[str] = attrs.field(factory=Counter)
+    at_risk: list[AtRisk] = attrs.field(factory=list)
+    skipped: int = 0
+    unchanged: int = 0
+
+    def add(
+        self,
+        rules: FigureRules,
+        figures: Sequence[AssessmentFigures],
+        memberships: dict[str, TierMembership],
+    ) -> list[TierMembership]:
+        """Evaluate a batch of customers; returns the memberships that changed."""
+        changed: list[TierMembership] = []
+        ladder, as_of = rules.config.ladder, self.as_of
+        for f in figures:
+            old = memberships.get(f.customer_id)
+            if f.erased or (old is not None and as_of < old.last_changed):
+                self.skipped += 1
+                if old is not None:
+                    self.per_tier[old.tier] += 1
+                continue
+            result = evaluate_tier(ladder, f.customer_id, rules.tier_figures(f), as_of, old)
+            self.per_tier[result.tier] += 1
             if result.changed:
                 new = result.membership.history[len(old.history) if old else 0 :]
-                kinds.update(c.kind for c in new)
+                self.kinds.update(c.kind for c in new)
                 changed.append(result.membership)
             else:
-                unchanged += 1
+                self.unchanged += 1
             if result.at_risk:
-                at_risk.append(
+                self.at_risk.append(
                     AtRisk(
-                        f.customer.id,
+                        f.customer_id,
                         result.tier,
                         result.qualifying,
                         result.keep_by,
                         result.to_keep,
                     )
                 )
-        if progress is not None and (i % 500 == 0 or i == total):
-            progress(i, total)
-    far = dt.date.max
-    at_risk.sort(key=lambda a: (a.keep_by or far, a.customer_id))
-    review = TierReview(
-        as_of=as_of,
-        per_tier={code: per_tier.get(code, 0) for code in ladder.codes},
-        enrolled=kinds[TierChangeKind.ENROLLED],
-        upgraded=kinds[TierChangeKind.UPGRADED],
-        downgraded=kinds[TierChangeKind.DOWNGRADED],
-        grants_ended=kinds[TierChangeKind.GRANT_ENDED],
-        unchanged=unchanged,
-        skipped=skipped,
-        at_risk=tuple(at_risk),
-    )
-    return review, changed
+        return changed
+
+    def review(self, ladder: TierLadder) -> TierReview:
+        """The review of everyone evaluated."""
+        far = dt.date.max
+        kinds = self.kinds
+        return TierReview(
+            as_of=self.as_of,
+            per_tier={code: self.per_tier.get(code, 0) for code in ladder.codes},
+            enrolled=kinds[TierChangeKind.ENROLLED],
+            upgraded=kinds[TierChangeKind.UPGRADED],
+            downgraded=kinds[TierChangeKind.DOWNGRADED],
+            grants_ended=kinds[TierChangeKind.GRANT_ENDED],
+            unchanged=self.unchanged,
+            skipped=self.skipped,
+            at_risk=tuple(sorted(self.at_risk, key=lambda a: (a.keep_by or far, a.customer_id))),
+        )
 
 
 def _store(uow: UnitOfWork, membership: TierMembership) -> TierMembership:
@@ -252,16 +286,6 @@ def _store(uow: UnitOfWork, membership: TierMembership) -> TierMembership:
     if membership.version == 0:
         return uow.tiers.add(membership)
     return uow.tiers.save(membership)
-
-
-def _write(uow: UnitOfWork, changed: Sequence[TierMembership]) -> list[TierMembership]:
-    stored = []
-    for start in range(0, len(changed), REVIEW_BATCH):
-        with uow:
-            for membership in changed[start : start + REVIEW_BATCH]:
-                stored.append(_store(uow, membership))
-            uow.commit()
-    return stored
 
 
 def evaluate_customer_tier(

@@ -1376,6 +1376,31 @@ class StoreContract:
         assert counts == dict(Counter(m.tier for m in expected))
         assert sum(counts.values()) == len(ids)
 
+    def test_of_customers_reads_a_batch_of_memberships_with_their_histories(self) -> None:
+        store = self.empty_store()
+        ids = [f"C{i:04d}" for i in range(523)]  # more than one SQL batch (500)
+        codes = DEFAULT_LADDER.codes
+        self.stored(store, *(make_customer(c) for c in [*ids, "NONE"]))
+        with store.unit_of_work() as uow:
+            for i, customer_id in enumerate(ids):
+                if i % 3:  # every third customer has none
+                    uow.tiers.add(plain_membership(customer_id, codes[i % len(codes)]))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            gold = uow.tiers.get("C0001")
+            grant = TierGrant("PLATINUM", GrantKind.PIN, "特批", DAY, DAY.replace(2025))
+            uow.tiers.save(grant_tier(DEFAULT_LADDER, gold, grant))  # a longer history
+            uow.commit()
+        asked = ["NONE", *reversed(ids), "C0002", "UNKNOWN"]
+        with store.unit_of_work() as uow:
+            read = uow.tiers.of_customers(asked)
+            every = list(uow.tiers.iterate())
+            assert uow.tiers.of_customers([]) == []
+        assert read == every  # all of them, each once, by customer id, as stored
+        assert [m.customer_id for m in read] == [c for i, c in enumerate(ids) if i % 3]
+        assert TierChangeKind.GRANTED in {c.kind for c in read[0].history}
+        assert read[0].grant is not None
+
     def test_count_by_tier_leaves_out_tiers_nobody_holds(self) -> None:
         store = self.empty_store()
         self.stored(store, *(make_customer(f"C{i}") for i in range(1, 5)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -13,7 +13,13 @@ from sqlalchemy import Connection, func, insert, select
 
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.outbox import SqlOutbox
-from insurcrm.adapters.sql.repositories import BATCH, _exists, _stale, _update_versioned
+from insurcrm.adapters.sql.repositories import (
+    BATCH,
+    _exists,
+    _read_many,
+    _stale,
+    _update_versioned,
+)
 from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.errors import Duplicate, NotFound
 from insurcrm.serialization import structure
@@ -148,6 +154,9 @@ class SqlTierMemberships:
         self._write_history(membership, int(stored))
         self._outbox.record(membership.events)
         return attrs.evolve(membership, version=version, events=())
+
+    def of_customers(self, customer_ids: Iterable[str]) -> list[TierMembership]:
+        return _read_many(customer_ids, t.tier_memberships.c.customer_id, self._load)
 
     def iterate(self) -> Iterator[TierMembership]:
         last: str | None = None
