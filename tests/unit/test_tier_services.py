@@ -12,6 +12,7 @@ import attrs
 import pytest
 
 from insurcrm.adapters.memory import MemoryStore
+from insurcrm.domain.customers import Customer
 from insurcrm.domain.events import (
     CustomerRegistered,
     PolicyStatusChanged,
@@ -20,6 +21,7 @@ from insurcrm.domain.events import (
     TierGranted,
     TierUpgraded,
 )
+from insurcrm.domain.policies import Policy
 from insurcrm.domain.tier_membership import (
     GrantKind,
     TierChangeKind,
@@ -392,7 +394,7 @@ def test_a_review_skips_erased_customers() -> None:
 def test_a_review_in_small_batches_stores_the_same_and_reports_progress(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    items = [
+    items: list[Customer | Policy] = [
         *(customer(f"C{i}") for i in range(1, 6)),
         policy("P1", "C1"),
         policy("P2", "C2"),
