@@ -537,6 +537,12 @@ class _Tiers:
         self._uow.customers.get(membership.customer_id)
         return self._uow.table_tiers().add(membership)
 
+    def add_many(self, memberships: Iterable[TierMembership]) -> int:
+        def check(m: TierMembership, _earlier: set[str]) -> None:
+            self._uow.customers.get(m.customer_id)
+
+        return self._uow.table_tiers().add_many(memberships, check)
+
     def get(self, customer_id: str) -> TierMembership:
         return self._uow.table_tiers().get(customer_id)
 

@@ -309,6 +309,20 @@ class TierMembershipRepository(Protocol):
         """
         ...
 
+    def add_many(self, memberships: Iterable[TierMembership]) -> int:
+        """Store many new memberships at once (the bulk path: a first tier review enrols
+        every customer); returns how many.
+
+        The same as :meth:`add` for each, checked and written as one batch: when it is
+        refused, nothing of it is stored.
+
+        Raises:
+            ConcurrencyError: a membership is not new (version 0).
+            Duplicate: a customer already has one, or appears twice.
+            NotFound: no such customer.
+        """
+        ...
+
     def get(self, customer_id: str) -> TierMembership:
         """The membership of this customer.
 

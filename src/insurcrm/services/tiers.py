@@ -162,9 +162,10 @@ def review_tiers(
     evaluated by :func:`~insurcrm.domain.tier_membership.evaluate_tier` with the
     figures :func:`evaluate_customer_tier` gives them. The changed memberships wait in
     a temporary file until the read ends; they are then written in transactions of
-    :data:`REVIEW_BATCH`, each with its events. Erased customers are skipped, as are
-    customers whose membership already records a later date (a review for an earlier
-    date cannot rewrite history).
+    :data:`REVIEW_BATCH`, each with its events (the new ones, as at a first review, by
+    :meth:`~insurcrm.domain.repositories.TierMembershipRepository.add_many`). Erased
+    customers are skipped, as are customers whose membership already records a later
+    date (a review for an earlier date cannot rewrite history).
 
     ``progress``, if given, is called with the customers evaluated so far and all of them.
 
@@ -193,8 +194,13 @@ def review_tiers(
             except EOFError:
                 break
             with uow:
-                for membership in memberships:
-                    _store(uow, membership)
+                # in customer id order (their events too), the new ones by the bulk path
+                for new, run in itertools.groupby(memberships, key=lambda m: m.version == 0):
+                    if new:
+                        uow.tiers.add_many(run)
+                    else:
+                        for membership in run:
+                            uow.tiers.save(membership)
                 uow.commit()
     return tally.review(ladder)
 

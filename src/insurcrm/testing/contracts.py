@@ -1401,6 +1401,62 @@ class StoreContract:
         assert TierChangeKind.GRANTED in {c.kind for c in read[0].history}
         assert read[0].grant is not None
 
+    def test_add_many_memberships_stores_what_add_stores(self) -> None:
+        ids = [f"C{i}" for i in range(1, 6)]
+        batch = [enrolled(c) for c in ids]  # each with its history and its event
+        batch[1] = make_membership("C2")  # every kind of history entry, and a grant
+        found = []
+        for bulk in (True, False):
+            store = self.empty_store()
+            self.event_handlers(store)
+            self.stored(store, *(make_customer(c) for c in ids))
+            with store.unit_of_work() as uow:
+                if bulk:
+                    assert uow.tiers.add_many(iter(batch)) == len(batch)
+                    assert uow.tiers.add_many([]) == 0
+                else:
+                    for membership in batch:
+                        uow.tiers.add(membership)
+                uow.commit()
+            with store.unit_of_work() as uow:
+                stored = list(uow.tiers.iterate())
+            found.append((stored, [e.event for e in self.pending(store)]))
+        assert found[0] == found[1]
+        stored, events = found[0]
+        assert stored == [attrs.evolve(m, version=1) for m in batch]
+        assert len(events) == len(ids) + sum(len(m.events) for m in batch)
+
+    def test_add_many_memberships_refuses_a_bad_batch_and_keeps_nothing(self) -> None:
+        store = self.empty_store()
+        self.event_handlers(store)
+        self.stored(store, make_customer("C1"), make_customer("C2"))
+        with store.unit_of_work() as uow:
+            uow.tiers.add(plain_membership("C1", "SILVER"))
+            uow.commit()
+        waiting = self.pending(store)
+        new = plain_membership("C2", "GOLD")
+        refused: list[tuple[list[TierMembership], type[Exception], str]] = [
+            ([new, plain_membership("C1", "GOLD")], Duplicate, "C1"),  # taken
+            ([new, plain_membership("C2", "SILVER")], Duplicate, "C2"),  # repeated
+            ([new, plain_membership("C-none", "GOLD")], NotFound, "C-none"),
+        ]
+        for batch, error, key in refused:
+            with store.unit_of_work() as uow:
+                with pytest.raises(error) as caught:
+                    uow.tiers.add_many(batch)
+                assert getattr(caught.value, "key", None) == key
+                uow.commit()
+        with store.unit_of_work() as uow:
+            with pytest.raises(ConcurrencyError):
+                uow.tiers.add_many([new, attrs.evolve(new, version=1)])
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert [m.customer_id for m in uow.tiers.iterate()] == ["C1"]
+            assert uow.tiers.of_customers(["C1", "C2"])[0].history == (
+                plain_membership("C1", "SILVER").history
+            )
+        assert self.pending(store) == waiting
+
     def test_count_by_tier_leaves_out_tiers_nobody_holds(self) -> None:
         store = self.empty_store()
         self.stored(store, *(make_customer(f"C{i}") for i in range(1, 5)))

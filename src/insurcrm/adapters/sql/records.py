@@ -17,7 +17,7 @@ import attrs
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, or_, select
 
 from insurcrm.adapters.sql import tables as t
-from insurcrm.adapters.sql.bulk import cell_writer, existing, insert_rows
+from insurcrm.adapters.sql.bulk import cell_writer, insert_rows
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
@@ -25,6 +25,7 @@ from insurcrm.adapters.sql.repositories import (
     _exists,
     _json,
     _read_many,
+    _require_customers,
     _stale,
     _update_versioned,
 )
@@ -121,10 +122,7 @@ class SqlRecords(Generic[ServiceRecord]):
         if not items:
             return 0
         _check_new(self._conn, self._table, items, self._kind)
-        known = existing(self._conn, t.customers, "id", {r.customer_id for r in items})
-        for record in items:
-            if record.customer_id not in known:
-                raise NotFound("customer", record.customer_id)
+        _require_customers(self._conn, [r.customer_id for r in items])
         names = [c.name for c in self._table.columns]
         cell = cell_writer(self._conn.dialect.name)
         rows = (self._values(r, 1) for r in items)  # the bulk path: driver-form tuples

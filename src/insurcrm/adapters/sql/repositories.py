@@ -161,9 +161,12 @@ class _New(Protocol):
     def version(self) -> int: ...
 
 
-def _check_new(conn: Connection, table: Table, items: Sequence[_New], kind: str) -> None:
+def _check_new(
+    conn: Connection, table: Table, items: Sequence[_New], kind: str, column: str = "id"
+) -> None:
     """Refuse a batch of new items (aggregates or records) holding a stored version, a
-    repeated id or an id already stored (the first such item in batch order is named)."""
+    repeated id or an id already stored in ``column`` (the first such item in batch order
+    is named)."""
     ids: dict[str, None] = {}
     for item in items:
         if item.version != 0:
@@ -171,9 +174,17 @@ def _check_new(conn: Connection, table: Table, items: Sequence[_New], kind: str)
         if item.id in ids:
             raise Duplicate(kind, item.id)
         ids[item.id] = None
-    taken = existing(conn, table, "id", ids)
+    taken = existing(conn, table, column, ids)
     if taken:
         raise Duplicate(kind, next(item.id for item in items if item.id in taken))
+
+
+def _require_customers(conn: Connection, customer_ids: Sequence[str]) -> None:
+    """Refuse a batch naming a customer not stored (the first, in batch order)."""
+    known = existing(conn, t.customers, "id", customer_ids)
+    for customer_id in customer_ids:
+        if customer_id not in known:
+            raise NotFound("customer", customer_id)
 
 
 def _json(value: Any) -> str:

@@ -12,11 +12,14 @@ import attrs
 from sqlalchemy import Connection, func, insert, select
 
 from insurcrm.adapters.sql import tables as t
+from insurcrm.adapters.sql.bulk import cell_writer, insert_rows
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
+    _check_new,
     _exists,
     _read_many,
+    _require_customers,
     _stale,
     _update_versioned,
 )
@@ -44,6 +47,23 @@ def _values(m: TierMembership, version: int) -> dict[str, Any]:
         "grant_expires_on": g.expires_on if g else None,
         "version": version,
     }
+
+
+def _history(m: TierMembership, start: int) -> list[dict[str, Any]]:
+    """The rows of ``m``'s tier changes from position ``start`` on."""
+    return [
+        {
+            "customer_id": m.customer_id,
+            "position": i,
+            "on": c.on,
+            "kind": c.kind.name,
+            "from_tier": c.from_tier,
+            "to_tier": c.to_tier,
+            "reasons": json.dumps(list(c.reasons), ensure_ascii=False),
+        }
+        for i, c in enumerate(m.history)
+        if i >= start
+    ]
 
 
 def _from_rows(row: Mapping[Any, Any], changes: list[Mapping[Any, Any]]) -> TierMembership:
@@ -86,19 +106,7 @@ class SqlTierMemberships:
         self._outbox = outbox
 
     def _write_history(self, m: TierMembership, start: int) -> None:
-        rows = [
-            {
-                "customer_id": m.customer_id,
-                "position": i,
-                "on": c.on,
-                "kind": c.kind.name,
-                "from_tier": c.from_tier,
-                "to_tier": c.to_tier,
-                "reasons": json.dumps(list(c.reasons), ensure_ascii=False),
-            }
-            for i, c in enumerate(m.history)
-            if i >= start
-        ]
+        rows = _history(m, start)
         if rows:
             self._conn.execute(insert(t.tier_changes), rows)
 
@@ -113,6 +121,23 @@ class SqlTierMemberships:
         self._write_history(membership, 0)
         self._outbox.record(membership.events)
         return attrs.evolve(membership, version=1, events=())
+
+    def add_many(self, memberships: Iterable[TierMembership]) -> int:
+        items = list(memberships)
+        if not items:
+            return 0
+        _check_new(self._conn, t.tier_memberships, items, KIND, "customer_id")
+        _require_customers(self._conn, [m.customer_id for m in items])
+        cell = cell_writer(self._conn.dialect.name)
+        for table, rows in (
+            (t.tier_memberships, [_values(m, 1) for m in items]),
+            (t.tier_changes, [row for m in items for row in _history(m, 0)]),
+        ):
+            names = [c.name for c in table.columns]  # the bulk path: driver-form tuples
+            insert_rows(self._conn, table, names, [tuple(cell(r[n]) for n in names) for r in rows])
+        for m in items:
+            self._outbox.record(m.events)
+        return len(items)
 
     def _load(self, *conditions: Any, limit: int | None = None) -> list[TierMembership]:
         m = t.tier_memberships
