@@ -49,6 +49,7 @@ from insurcrm.services.assessment import FORMATS
 from insurcrm.services.churn import detect_churn
 from insurcrm.services.csv_import import KINDS, ImportResult, import_csv, kind_of
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
+from insurcrm.services.progress import Progress
 from insurcrm.services.retention import retention_report
 from insurcrm.services.sample_portfolio import DEFAULT_AS_OF, SampleStats, generate_sample
 from insurcrm.services.tiers import (
@@ -272,12 +273,12 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
         raise click.exceptions.Exit(REJECTS_EXIT_CODE)
 
 
-def _importer(store: SqlStore, path: Path) -> Callable[[Callable[[int, int], None]], ImportResult]:
+def _importer(store: SqlStore, path: Path) -> Callable[[Progress], ImportResult]:
     """Import ``path`` reporting rows read against the file's data lines."""
     with path.open("rb") as handle:
         total = max(sum(1 for _ in handle) - 1, 0)
 
-    def run(progress: Callable[[int, int], None]) -> ImportResult:
+    def run(progress: Progress) -> ImportResult:
         return import_csv(
             store.unit_of_work(),
             path,
@@ -299,9 +300,7 @@ def _quarter_ends(day: dt.date) -> list[dt.date]:
     return sorted(set(dates))
 
 
-def _with_progress(
-    console: Console, label: str, work: Callable[[Callable[[int, int], None]], T]
-) -> T:
+def _with_progress(console: Console, label: str, work: Callable[[Progress], T]) -> T:
     with progress_bar(console) as bar:
         task = bar.add_task(label, total=None)
         return work(lambda done, total: bar.update(task, completed=done, total=total))
@@ -311,7 +310,7 @@ def _on_book(
     console: Console,
     url: str,
     label: str,
-    work: Callable[[UnitOfWork, Callable[[int, int], None]], T],
+    work: Callable[[UnitOfWork, Progress], T],
 ) -> T:
     """Open the database at ``url`` (its schema must be up to date), say which, and run
     ``work`` on a unit of work of it with a progress bar labelled ``label``."""

@@ -22,7 +22,7 @@ import json
 import math
 import pickle
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO
 
@@ -42,6 +42,7 @@ from insurcrm.domain.segmentation import ParetoResult, QuadrantThresholds
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import StorageError
 from insurcrm.services.batch_rules import Batch, BatchAssessor, Ints
+from insurcrm.services.progress import Progress
 
 __all__ = [
     "FORMATS",
@@ -52,7 +53,6 @@ __all__ = [
     "write_rows",
 ]
 
-Progress = Callable[[int, int], None]
 
 #: Figures per spooled chunk.
 CHUNK = 10_000

@@ -38,7 +38,7 @@ from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
 from insurcrm.services.book import ServiceBook, load_book
 from insurcrm.services.customers import is_erased
-from insurcrm.services.segmentation import Progress
+from insurcrm.services.progress import Progress
 
 __all__ = [
     "ChurnScan",

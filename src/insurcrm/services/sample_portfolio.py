@@ -40,6 +40,7 @@ from insurcrm.domain.values import CENT, Email, Gender, Money, PersonName, Phone
 from insurcrm.errors import NotFound, ValidationError
 from insurcrm.services.book import by_holder
 from insurcrm.services.customers import erase_in
+from insurcrm.services.progress import Progress
 from insurcrm.services.sample_service import ServiceRecords, ServiceSampler
 
 __all__ = [
@@ -59,7 +60,7 @@ DEFAULT_AS_OF = dt.date(2026, 6, 30)
 OUR_COMPANY = "示例人寿保险股份有限公司"
 
 #: ``progress(done, total)``: customers written so far, out of the customers requested.
-ProgressCallback = Callable[[int, int], None]
+ProgressCallback = Progress
 
 T = TypeVar("T")
 DAY = dt.timedelta(days=1)

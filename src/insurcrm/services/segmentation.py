@@ -25,6 +25,7 @@ from insurcrm.domain.classification import (
 from insurcrm.domain.loyalty import purchase_dates
 from insurcrm.domain.segmentation import ParetoResult, pareto_share
 from insurcrm.domain.unit_of_work import UnitOfWork
+from insurcrm.services.progress import Progress
 
 __all__ = [
     "PortfolioSegmentation",
@@ -33,8 +34,6 @@ __all__ = [
     "gather_facts",
     "segment_portfolio",
 ]
-
-Progress = Callable[[int, int], None]
 
 
 @attrs.frozen

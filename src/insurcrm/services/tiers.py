@@ -15,7 +15,7 @@ import pickle
 import tempfile
 import tomllib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -41,6 +41,7 @@ from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation, ValidationError
 from insurcrm.services.assessment import read_figures
 from insurcrm.services.customers import is_erased
+from insurcrm.services.progress import Progress
 from insurcrm.services.segmentation import facts_of
 
 __all__ = [
@@ -54,7 +55,6 @@ __all__ = [
     "review_tiers",
 ]
 
-Progress = Callable[[int, int], None]
 
 #: Customers evaluated together by the review (their memberships read at once), and
 #: memberships written per transaction.
