@@ -19,8 +19,9 @@ from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
 from insurcrm.adapters.sql import repositories as sql_repositories
 from insurcrm.dispatch import EventHandlers
-from insurcrm.domain.churn import ChurnRecord
+from insurcrm.domain.churn import ChurnRecord, customers_in_force
 from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep
+from insurcrm.domain.early_warning import WarningLevel
 from insurcrm.domain.interactions import Channel, Direction, Interaction, Purpose
 from insurcrm.domain.policies import PolicyStatus
 from insurcrm.domain.satisfaction import (
@@ -32,7 +33,14 @@ from insurcrm.domain.satisfaction import (
 )
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.services import churn as churn_service
-from insurcrm.services.churn import detect_churn, end_policy
+from insurcrm.services.book import load_book
+from insurcrm.services.churn import (
+    detect_churn,
+    early_warnings,
+    end_policy,
+    warnings_in,
+    win_back_queue,
+)
 from insurcrm.services.complaints import complete_step, receive_complaint
 from insurcrm.services.contacts import log_interaction
 from insurcrm.services.customers import erase_customer
@@ -166,8 +174,10 @@ def run(store: MemoryStore | SqlStore, scenario: Scenario) -> Outcome:
             ),
         )
     before = retention_report(store.unit_of_work(), as_of)
+    streamed_like(store, before)
     erase_customer(store.unit_of_work(), target, as_of)
     after = retention_report(store.unit_of_work(), as_of)
+    streamed_like(store, after)
     records = _records(store)
     assert _personal_texts(records, target) == []
     # Rates of the period do not change with an erasure.
@@ -179,6 +189,18 @@ def run(store: MemoryStore | SqlStore, scenario: Scenario) -> Outcome:
     assert all(e.customer_id != target for e in after.plan)
     assert all(w.customer_id != target for w in after.warnings)
     return Outcome(before, after, records)
+
+
+def streamed_like(store: UnitOfWorkFactory, report: RetentionReport) -> None:
+    """The early warnings and the win-back queue read a batch of figures at a time are the
+    report's, made from the whole book."""
+    as_of = report.as_of
+    assert early_warnings(store.unit_of_work(), as_of) == report.warnings
+    everyone = early_warnings(store.unit_of_work(), as_of, at_least=WarningLevel.NONE)
+    book = load_book(store.unit_of_work())
+    assert everyone == warnings_in(book, as_of, at_least=WarningLevel.NONE)
+    assert len(everyone) == len(customers_in_force(book.policies, as_of) - book.erased)
+    assert win_back_queue(store.unit_of_work(), as_of, report.model) == report.queue
 
 
 def _backends() -> list[tuple[str, Callable[[], MemoryStore | SqlStore]]]:

@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 from insurcrm.adapters.memory import MemoryStore
-from insurcrm.domain.churn import ChurnCause, ChurnStructure
+from insurcrm.domain.churn import ChurnCause, ChurnRecord, ChurnStructure
 from insurcrm.domain.complaints import Complaint, ComplaintStatus, ComplaintStep
 from insurcrm.domain.early_warning import WarningLevel, WarningSignal
 from insurcrm.domain.events import ComplaintClosed, ComplaintReceived, CustomerChurned
@@ -54,6 +54,7 @@ from insurcrm.services.future_value import (
     future_value_of,
     portfolio_renewal_model,
 )
+from insurcrm.services.retention import retention_report
 from insurcrm.services.satisfaction import (
     may_survey_from,
     record_survey_response,
@@ -270,6 +271,21 @@ class TestChurn:
         assert [w.record.customer_id for w in queue(as_of=back - dt.timedelta(days=1))] == ["C1"]
         assert queue(as_of=churned - dt.timedelta(days=1)) == []  # not churned yet
         assert queue(as_of=back) == []  # won back that day
+
+    def test_a_customer_with_two_open_records_is_queued_once_by_the_latest(self) -> None:
+        """Only data written past the services (the repository directly) can hold two
+        records open on one day: the queue, like the assessment, takes the latest."""
+        store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))
+        end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)
+        later = DAY + dt.timedelta(days=30)
+        with store.unit_of_work() as uow:
+            uow.churns.add(ChurnRecord("K-LATER", "C1", later))
+            uow.commit()
+        model = portfolio_renewal_model(store.unit_of_work(), later)
+        queue = win_back_queue(store.unit_of_work(), later, model)
+        assert [w.record.id for w in queue] == ["K-LATER"]
+        assert queue[0].decision.churn_id == "K-LATER"
+        assert retention_report(store.unit_of_work(), later).queue == queue
 
     def test_erased_customers_leave_the_queue(self) -> None:
         store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))

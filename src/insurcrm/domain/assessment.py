@@ -406,10 +406,14 @@ def warning_figures_of(f: AssessmentFigures) -> WarningFigures:
         complaints=f.complaints,
         complaints_before=f.complaints_before,
         noted={
-            ObservedSignal.PRAISES_COMPETITOR: f.praises,
-            ObservedSignal.RELATIONSHIP_DECLINING: f.declining_noted,
-            ObservedSignal.NEW_BUSINESS_STRATEGY: f.strategy_noted,
-            ObservedSignal.OWNERSHIP_CHANGE: f.ownership_noted,
+            signal: n
+            for signal, n in (
+                (ObservedSignal.PRAISES_COMPETITOR, f.praises),
+                (ObservedSignal.RELATIONSHIP_DECLINING, f.declining_noted),
+                (ObservedSignal.NEW_BUSINESS_STRATEGY, f.strategy_noted),
+                (ObservedSignal.OWNERSHIP_CHANGE, f.ownership_noted),
+            )
+            if n  # as warning_figures counts them: signals noted at least once
         },
         survey_last=f.survey_last,
         survey_prior=f.survey_prior,

@@ -45,6 +45,7 @@ __all__ = [
     "WarningLevel",
     "WarningSignal",
     "early_warning",
+    "early_warning_from",
     "survey_fell",
     "warning_figures",
     "warning_score",
@@ -382,6 +383,15 @@ def early_warning(
         responses=responses,
         config=cfg,
     )
+    return early_warning_from(customer_id, as_of, figures, cfg)
+
+
+def early_warning_from(
+    customer_id: str, as_of: dt.date, figures: WarningFigures, config: WarningConfig | None = None
+) -> EarlyWarning:
+    """The early warning of :func:`early_warning` from the customer's figures already
+    worked out (by :func:`warning_figures`, or by the portfolio's reader)."""
+    cfg = config or WarningConfig()
     signals = tuple(
         SignalFound(s, cfg.weights[s], _reason(s, figures, as_of, cfg))
         for s in warning_signals(figures, as_of, cfg)

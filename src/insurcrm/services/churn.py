@@ -15,9 +15,17 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
 
 import attrs
 
+from insurcrm.domain.assessment import (
+    AssessmentConfig,
+    AssessmentWindows,
+    open_churn,
+    recovery_of,
+    warning_figures_of,
+)
 from insurcrm.domain.churn import (
     ChurnCause,
     ChurnRates,
@@ -28,15 +36,27 @@ from insurcrm.domain.churn import (
     customers_in_force,
 )
 from insurcrm.domain.complaints import Complaint
-from insurcrm.domain.early_warning import EarlyWarning, WarningConfig, WarningLevel, early_warning
-from insurcrm.domain.future_value import FutureValueConfig, RenewalModel, win_back_value
+from insurcrm.domain.early_warning import (
+    EarlyWarning,
+    WarningConfig,
+    WarningLevel,
+    early_warning,
+    early_warning_from,
+)
+from insurcrm.domain.future_value import (
+    FutureValueConfig,
+    RenewalModel,
+    win_back_factor,
+    win_back_value,
+)
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
 from insurcrm.domain.recovery import RecoveryConfig, RecoveryDecision, decide_recovery
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import RuleViolation
-from insurcrm.services.book import ServiceBook, load_book
+from insurcrm.services.assessment import read_figures
+from insurcrm.services.book import ServiceBook
 from insurcrm.services.customers import is_erased
 from insurcrm.services.progress import Progress
 
@@ -162,6 +182,8 @@ def _back_in_force(policies: Sequence[Policy], after: dt.date, as_of: dt.date) -
 
 #: Policyholders whose churn records :func:`detect_churn` reads at once.
 DETECT_BATCH = 500
+#: Customers whose figures :func:`early_warnings` and :func:`win_back_queue` read at once.
+REPORT_BATCH = 5_000
 
 
 def _held_in_batches(
@@ -283,10 +305,33 @@ def early_warnings(
     config: WarningConfig | None = None,
     *,
     at_least: WarningLevel = WarningLevel.WATCH,
+    progress: Progress | None = None,
 ) -> list[EarlyWarning]:
     """The early warnings of current customers (a policy of ours in force on ``as_of``,
-    not erased) at ``at_least`` the given level, highest score first (reads only)."""
-    return warnings_in(load_book(uow), as_of, config, at_least=at_least)
+    not erased) at ``at_least`` the given level, highest score first (reads only).
+
+    Each customer's figures are read as the portfolio assessment reads them (added up in
+    the database, :data:`REPORT_BATCH` customers at a time), never the whole book at once;
+    each warning is the one :func:`~insurcrm.domain.early_warning.early_warning` gives from
+    the customer's records. ``progress``, if given, is called with the customers read so
+    far and all of them.
+    """
+    cfg = AssessmentConfig(warning=config or WarningConfig())
+    levels = list(WarningLevel)
+    floor = levels.index(at_least)
+    found = []
+    with uow:
+        windows = AssessmentWindows.of(as_of, cfg)
+        for batch in read_figures(uow, windows, cfg, REPORT_BATCH, progress):
+            for f in batch.figures():
+                if f.in_force and not f.erased:
+                    warning = early_warning_from(
+                        f.customer_id, as_of, warning_figures_of(f), cfg.warning
+                    )
+                    if levels.index(warning.level) >= floor:
+                        found.append(warning)
+    found.sort(key=lambda w: (-w.score, w.customer_id))
+    return found
 
 
 @attrs.frozen
@@ -306,17 +351,20 @@ def win_backs_in(
     future: FutureValueConfig | None = None,
 ) -> list[WinBack]:
     """:func:`win_back_queue` over a book already loaded."""
+    records: defaultdict[str, list[ChurnRecord]] = defaultdict(list)
+    for churn in book.churns:
+        if churn.customer_id not in book.erased:
+            records[churn.customer_id].append(churn)
     queue = []
-    for record in book.churns:
-        if not record.open_on(as_of) or record.customer_id in book.erased:
+    for mine in records.values():
+        record = open_churn(mine, as_of)  # the latest, as the assessment decides on
+        if record is None:
             continue
         value = win_back_value(
             record.customer_id, book.held.get(record.customer_id, ()), record.on, model, future
         )
         queue.append(WinBack(record, decide_recovery(record, value.amount, recovery)))
-    queue.sort(
-        key=lambda w: (not w.decision.recommended, -w.decision.expected_net_benefit, w.record.id)
-    )
+    queue.sort(key=_queue_order)
     return queue
 
 
@@ -327,8 +375,41 @@ def win_back_queue(
     *,
     recovery: RecoveryConfig | None = None,
     future: FutureValueConfig | None = None,
+    progress: Progress | None = None,
 ) -> list[WinBack]:
     """The recovery decision of every churn record open on ``as_of`` (recorded by then and
     not won back by then; erased customers left out), recommended ones first by expected
-    net benefit (reads only). A past date gives that date's queue."""
-    return win_backs_in(load_book(uow), as_of, model, recovery=recovery, future=future)
+    net benefit (reads only). A past date gives that date's queue.
+
+    The churned customers are found, and their win-backs valued, from the figures the
+    portfolio assessment reads (:data:`REPORT_BATCH` customers at a time), never the whole
+    book at once; each decision is the one
+    :func:`~insurcrm.domain.recovery.decide_recovery` gives for the record, valued by
+    :func:`~insurcrm.domain.future_value.win_back_value`. A customer churns once at a time,
+    so each has at most one record open on a day. ``progress``, if given, is called with
+    the customers read so far and all of them.
+    """
+    cfg = AssessmentConfig(
+        recovery=recovery or RecoveryConfig(),
+        future=future or FutureValueConfig(),
+        renewal_model=model,
+    )
+    factor = win_back_factor(model, cfg.future)
+    queue: list[WinBack] = []
+    with uow:
+        windows = AssessmentWindows.of(as_of, cfg)
+        for batch in read_figures(uow, windows, cfg, REPORT_BATCH, progress):
+            decisions = [
+                decision
+                for f in batch.figures()
+                if (decision := recovery_of(f, factor, cfg.recovery)) is not None
+            ]
+            records = {r.id: r for r in uow.churns.get_many(d.churn_id for d in decisions)}
+            queue.extend(WinBack(records[d.churn_id], d) for d in decisions)
+    queue.sort(key=_queue_order)
+    return queue
+
+
+def _queue_order(w: WinBack) -> tuple[bool, Decimal, str]:
+    """Recommended first, then by expected net benefit, highest first."""
+    return (not w.decision.recommended, -w.decision.expected_net_benefit, w.record.id)
