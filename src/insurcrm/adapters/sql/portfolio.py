@@ -44,7 +44,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.engine import translate_errors
-from insurcrm.adapters.sql.read_ahead import read_ahead
+from insurcrm.adapters.sql.read_ahead import ReadAhead, read_ahead
 from insurcrm.adapters.sql.reader_process import ReaderProcess, ReaderUnavailable
 from insurcrm.adapters.sql.types import Amount
 from insurcrm.domain.assessment import (
@@ -749,7 +749,11 @@ class SqlPortfolio:
                     reader.figures(windows, config, i, n, size)
                     for i, reader in enumerate(snapshot.readers)
                 ]
-            streams = [read_ahead(source) for source in sources]  # each read by its thread
+            # A reader's connection is read by a thread of its own; the unit of work's only
+            # by the caller's thread, which may read more with it between two batches.
+            streams: Sequence[Iterator[dict[str, Any]]] = (
+                sources if snapshot is None else [read_ahead(source) for source in sources]
+            )
             try:
                 for parts in _together(streams):
                     columns = dict(parts[0])
@@ -760,7 +764,8 @@ class SqlPortfolio:
                     yield _batch(columns)
             finally:
                 for stream in streams:
-                    stream.close()  # stops its thread
+                    if isinstance(stream, ReadAhead):
+                        stream.close()  # stops its thread
                 for source in sources:
                     source.close()  # then the stream, here
 
@@ -898,7 +903,8 @@ def figure_columns(
 ) -> Generator[dict[str, Any], None, None]:
     """The rows of a figures statement, ``size`` at a time, as columns by name, with the
     JSON ones read (:func:`_read_json`)."""
-    result = conn.execution_options(stream_results=True, yield_per=size).execute(statement)
+    # Options of this statement alone: the connection may be the unit of work's.
+    result = conn.execute(statement, execution_options={"stream_results": True, "yield_per": size})
     try:
         keys = list(result.keys())
         for rows in result.partitions():
