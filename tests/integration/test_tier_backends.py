@@ -27,6 +27,7 @@ from insurcrm.domain.tiers import (
     TierLadder,
 )
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
+from insurcrm.services import tiers
 from insurcrm.services.sample_portfolio import customer_id, generate_sample
 from insurcrm.services.tiers import (
     AtRisk,
@@ -37,6 +38,7 @@ from insurcrm.services.tiers import (
     review_tiers,
 )
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
+from tests.unit.store_examples import DAY, customer, policy
 from tests.unit.tier_examples import EASY_TIERS
 
 #: Few examples (each builds a portfolio on two or three stores); more in the ci profile,
@@ -152,15 +154,15 @@ def reviewed_per_customer(
         before = {m.customer_id: m for m in uow.tiers.iterate()}
     expected = {cid: _unversioned(m) for cid, m in before.items()}
     at_risk = []
-    for customer in customers:
-        old = before.get(customer.id)
-        if customer.is_erased or (old is not None and as_of < old.last_changed):
+    for person in customers:
+        old = before.get(person.id)
+        if person.is_erased or (old is not None and as_of < old.last_changed):
             continue
-        result = evaluate_customer_tier(store.unit_of_work(), customer.id, as_of, ladder)
-        expected[customer.id] = _unversioned(result.membership)
+        result = evaluate_customer_tier(store.unit_of_work(), person.id, as_of, ladder)
+        expected[person.id] = _unversioned(result.membership)
         if result.at_risk:
             at_risk.append(
-                AtRisk(customer.id, result.tier, result.qualifying, result.keep_by, result.to_keep)
+                AtRisk(person.id, result.tier, result.qualifying, result.keep_by, result.to_keep)
             )
 
     def check(review: TierReview) -> None:
@@ -295,9 +297,12 @@ def test_a_known_run_of_reviews_on_memory_and_sqlite() -> None:
         grants=(Grant(3, 2, GrantKind.PIN, 1, 10, 200),),
     )
     outcomes = [run(make(), scenario) for make in (MemoryStore, empty_sqlite_store)]
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(tiers, "REVIEW_BATCH", 7)  # read and written in several batches
+        outcomes.append(run(empty_sqlite_store(), scenario))
     for outcome in outcomes:
         check(outcome, scenario)
-    assert outcomes[0] == outcomes[1]
+    assert outcomes[0] == outcomes[1] == outcomes[2]
     reviews = outcomes[0].reviews
     assert sum(r.upgraded for r in reviews[1:]) > 0
     assert sum(r.downgraded for r in reviews) > 0
@@ -306,3 +311,47 @@ def test_a_known_run_of_reviews_on_memory_and_sqlite() -> None:
     assert pinned.grant is not None or TierChangeKind.GRANT_ENDED in [
         c.kind for c in pinned.history
     ]
+
+
+@pytest.mark.parametrize(
+    "make_store",
+    [
+        pytest.param(MemoryStore, id="memory"),
+        pytest.param(empty_sqlite_store, id="sqlite"),
+        pytest.param(empty_postgres_store, id="postgres", marks=pytest.mark.postgres),
+    ],
+)
+def test_a_customer_moved_by_another_writer_during_a_review_stays_moved(
+    make_store: Callable[[], UnitOfWorkFactory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """C5 buys a policy and is moved up to PLUS while the review reads the book, after it
+    read C5's figures (a batch of two customers at a time). The review must not judge the
+    new PLUS on the figures from before the purchase (a failing clock, or a downgrade)."""
+    monkeypatch.setattr(tiers, "REVIEW_BATCH", 2)
+    store = make_store()
+    store.handlers = EventHandlers()  # type: ignore[attr-defined]
+    ladder = TierLadder(EASY_TIERS)
+    with store.unit_of_work() as uow:
+        for i in range(1, 7):
+            uow.customers.add(customer(f"C{i}"))
+        uow.policies.add(policy("P1", "C1"))
+        uow.commit()
+    review_tiers(store.unit_of_work(), DAY, ladder)
+    as_of = DAY + dt.timedelta(days=30)
+    moved: list[TierMembership] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if done == 2 and not moved:
+            with store.unit_of_work() as uow:
+                uow.policies.add(policy("P5", "C5", start=as_of))
+                uow.commit()
+            result = evaluate_customer_tier(store.unit_of_work(), "C5", as_of, ladder, save=True)
+            moved.append(result.membership)
+
+    review = review_tiers(store.unit_of_work(), as_of, ladder, progress=meanwhile)
+    assert [m.tier for m in moved] == ["PLUS"]
+    assert sum(review.per_tier.values()) == 6
+    with store.unit_of_work() as uow:
+        c5 = uow.tiers.get("C5")
+    assert (c5.tier, c5.failing_since) == ("PLUS", None)
+    assert _unversioned(c5) == _unversioned(moved[0])

@@ -115,7 +115,8 @@ class TierReview:
         downgraded: customers moved down.
         grants_ended: manual grants that expired.
         unchanged: customers whose membership did not change.
-        skipped: erased customers, and customers whose membership has a later date.
+        skipped: erased customers, customers whose membership has a later date, and
+            customers another writer moved to another tier while the review read the book.
         at_risk: customers who would fall if nothing changes, soonest first.
     """
 
@@ -165,28 +166,35 @@ def review_tiers(
     :data:`REVIEW_BATCH`, each with its events (the new ones, as at a first review, by
     :meth:`~insurcrm.domain.repositories.TierMembershipRepository.add_many`). Erased
     customers are skipped, as are customers whose membership already records a later
-    date (a review for an earlier date cannot rewrite history).
+    date (a review for an earlier date cannot rewrite history) and customers another writer
+    moved to another tier after the review read their figures (they were evaluated on
+    newer ones).
 
     ``progress``, if given, is called with the customers evaluated so far and all of them.
 
     Raises:
         RuleViolation: a stored tier is not on ``ladder`` (a ladder that dropped a
             tier needs its members moved first).
-        ConcurrencyError: another writer changed a membership meanwhile; run the
-            review again (it is idempotent).
+        ConcurrencyError: another writer changed a membership after the review read it;
+            run the review again (it is idempotent).
+        Duplicate: another writer enrolled a customer the review enrols; likewise.
     """
     cfg = AssessmentConfig(segmentation=config or SegmentationConfig(), ladder=ladder)
     rules = FigureRules(as_of, cfg)
     tally = _Tally(as_of)
     with tempfile.TemporaryFile() as spool:
+        changed: list[TierMembership] = []
         with uow:
             windows = AssessmentWindows.of(as_of, cfg)
             for batch in read_figures(uow, windows, cfg, REVIEW_BATCH, progress):
                 figures = batch.figures()
                 held = uow.tiers.of_customers(f.customer_id for f in figures)
-                changed = tally.add(rules, figures, {m.customer_id: m for m in held})
-                if changed:
-                    pickle.dump(changed, spool, protocol=pickle.HIGHEST_PROTOCOL)
+                changed += tally.add(rules, figures, {m.customer_id: m for m in held})
+                while len(changed) >= REVIEW_BATCH:  # a transaction's worth
+                    pickle.dump(changed[:REVIEW_BATCH], spool, protocol=pickle.HIGHEST_PROTOCOL)
+                    del changed[:REVIEW_BATCH]
+            if changed:
+                pickle.dump(changed, spool, protocol=pickle.HIGHEST_PROTOCOL)
         spool.seek(0)
         while True:
             try:
@@ -194,7 +202,7 @@ def review_tiers(
             except EOFError:
                 break
             with uow:
-                # in customer id order (their events too), the new ones by the bulk path
+                # in the order read (their events too), the new ones by the bulk path
                 for new, run in itertools.groupby(memberships, key=lambda m: m.version == 0):
                     if new:
                         uow.tiers.add_many(run)
@@ -245,7 +253,12 @@ class _Tally:
         ladder, as_of = rules.config.ladder, self.as_of
         for f in figures:
             old = memberships.get(f.customer_id)
-            if f.erased or (old is not None and as_of < old.last_changed):
+            held = old.tier_on(as_of) if old is not None else None
+            later = old is not None and as_of < old.last_changed
+            # The figures hold the tier as they were read; the membership was read after
+            # them (on PostgreSQL, by another connection). A different tier means another
+            # writer moved the customer since, on newer figures than these: leave them.
+            if f.erased or later or held != f.current_tier:
                 self.skipped += 1
                 if old is not None:
                     self.per_tier[old.tier] += 1
