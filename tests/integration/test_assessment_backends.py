@@ -41,7 +41,12 @@ from insurcrm.domain.classification import gather_facts, tier_figures
 from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import Customer, Household, LeadSource
 from insurcrm.domain.dates import add_years
-from insurcrm.domain.early_warning import WarningLevel, early_warning
+from insurcrm.domain.early_warning import (
+    WarningConfig,
+    WarningLevel,
+    early_warning,
+    warning_figures,
+)
 from insurcrm.domain.future_value import win_back_value
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import EndReason, Policy, ProductLine
@@ -76,6 +81,7 @@ EXAMPLES = settings(
 
 HOUSEHOLD = "HX1"
 CONFIG = AssessmentConfig()
+DAY_AFTER = dt.timedelta(days=1)
 #: Days before the assessment date that fall on or next to a window's start: the RFM
 #: window (1095 days), the year of the churn period and of a new customer (365 days).
 BOUNDARY_DAYS = (0, 1, 364, 365, 366, 1094, 1095, 1096)
@@ -476,6 +482,36 @@ def known_book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
         uow.commit()
     review_tiers(store.unit_of_work(), dt.date(2023, 1, 1))
     return store
+
+
+@pytest.mark.parametrize("make_store", BACKENDS)
+@pytest.mark.parametrize("window_days", [30, 90, 182, 183, 365, 400])
+def test_the_warning_windows_count_their_own_complaints(
+    make_store: Callable[[], UnitOfWorkFactory], window_days: int
+) -> None:
+    """Complaints a day, a window, two windows and a year before the date: each counts in
+    the window it falls in, whether two windows are shorter than the churn year or not."""
+    store = make_store()
+    as_of = dt.date(2024, 6, 30)
+    window = dt.timedelta(days=window_days)
+    days = [as_of - dt.timedelta(days=1), as_of - window, as_of - 2 * window + DAY_AFTER]
+    days += [as_of - 2 * window, add_years(as_of, -1) + DAY_AFTER, add_years(as_of, -1)]
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("K1"))
+        for n, day in enumerate(days):
+            uow.complaints.add(make_complaint(f"KC{n}", "K1", day))
+        uow.commit()
+    config = AssessmentConfig(warning=WarningConfig(window_days=window_days))
+    with store.unit_of_work() as uow:
+        (figures,) = uow.portfolio.figures(AssessmentWindows.of(as_of, config), config)
+        complaints = list(uow.complaints.iterate())
+    expected = warning_figures("K1", as_of, complaints=complaints, config=config.warning)
+    assert (figures.complaints, figures.complaints_before) == (
+        expected.complaints,
+        expected.complaints_before,
+    )
+    assert expected.complaints == sum(as_of - window < d <= as_of for d in days)
+    assert expected.complaints_before == sum(as_of - 2 * window < d <= as_of - window for d in days)
 
 
 @pytest.mark.parametrize("make_store", BACKENDS)

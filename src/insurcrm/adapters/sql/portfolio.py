@@ -424,7 +424,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
         select(
             k.c.customer_id.label("cid"),
             _count(k.c.day > w.warning_since).label("now"),
-            _count(k.c.day <= w.warning_since).label("before"),
+            _count(and_(k.c.day > w.warning_before, k.c.day <= w.warning_since)).label("before"),
             _count(k.c.day > w.period_start).label("period"),
         )
         .where(k.c.day > min(w.warning_before, w.period_start), k.c.day <= as_of)
