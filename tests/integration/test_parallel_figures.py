@@ -13,7 +13,7 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from insurcrm.adapters.sql import SqlStore, reader_process
@@ -22,7 +22,8 @@ from insurcrm.adapters.sql import unit_of_work as sql_unit_of_work
 from insurcrm.adapters.sql.engine import readers
 from insurcrm.adapters.sql.portfolio import SqlPortfolio, figure_statements, figures_query
 from insurcrm.domain.assessment import AssessmentConfig, AssessmentWindows
-from insurcrm.errors import StorageError
+from insurcrm.errors import ConcurrencyError, StorageError
+from insurcrm.services.churn import record_churn, win_back_queue
 from insurcrm.services.sample_portfolio import generate_sample
 from insurcrm.testing.contracts import make_customer
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store, postgres_url
@@ -258,3 +259,27 @@ def test_a_pool_too_small_for_the_assessment_is_a_storage_error_that_says_so() -
         assert f":{make_url(url).password}@" not in message  # the password is hidden
     finally:
         store.dispose()
+
+
+def test_a_churn_recorded_as_the_readers_start_fails_the_queue_not_silently(
+    two_readers: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit of work reads the churn records in its own state, which begins a moment
+    before the readers' (they start while it counts the book): a churn committed in
+    between is in the figures but not among the records, and the win-back queue says so."""
+    store = empty_sqlite_store()
+    with store.unit_of_work() as uow:
+        uow.customers.add(make_customer("C1"))
+        uow.commit()
+    taken = sql_portfolio._Snapshot.take
+
+    def churn_first(engine: Engine, n: int) -> sql_portfolio._Snapshot:
+        record_churn(store.unit_of_work(), "C1", AS_OF)
+        return taken(engine, n)
+
+    monkeypatch.setattr(sql_portfolio._Snapshot, "take", churn_first)
+    with pytest.raises(ConcurrencyError, match="run it again"):
+        win_back_queue(store.unit_of_work(), AS_OF, CONFIG.win_back_model)
+    monkeypatch.setattr(sql_portfolio._Snapshot, "take", taken)
+    (queued,) = win_back_queue(store.unit_of_work(), AS_OF, CONFIG.win_back_model)
+    assert (queued.record.customer_id, queued.decision.churn_id) == ("C1", queued.record.id)

@@ -21,7 +21,7 @@ from insurcrm.adapters.sql import repositories as sql_repositories
 from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.churn import ChurnRecord, customers_in_force
 from insurcrm.domain.complaints import Complaint, ComplaintCategory, ComplaintStep
-from insurcrm.domain.early_warning import WarningLevel
+from insurcrm.domain.early_warning import WarningConfig, WarningLevel
 from insurcrm.domain.interactions import Channel, Direction, Interaction, Purpose
 from insurcrm.domain.policies import PolicyStatus
 from insurcrm.domain.satisfaction import (
@@ -200,6 +200,9 @@ def streamed_like(store: UnitOfWorkFactory, report: RetentionReport) -> None:
     book = load_book(store.unit_of_work())
     assert everyone == warnings_in(book, as_of, at_least=WarningLevel.NONE)
     assert len(everyone) == len(customers_in_force(book.policies, as_of) - book.erased)
+    for days in (30, 90):  # two windows within the churn year, which the figures also read
+        short = WarningConfig(window_days=days)
+        assert early_warnings(store.unit_of_work(), as_of, short) == warnings_in(book, as_of, short)
     assert win_back_queue(store.unit_of_work(), as_of, report.model) == report.queue
 
 

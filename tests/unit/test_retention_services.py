@@ -132,6 +132,34 @@ class TestChurn:
         with pytest.raises(NotFound):
             record_churn(store.unit_of_work(), "C404", DAY)
 
+    def test_a_manual_churn_may_not_be_open_with_an_earlier_record(self) -> None:
+        """Churned on 1 March, won back on 1 May: a churn recorded by hand on a day up to
+        30 April would be open with it; from 1 May on it is not."""
+        store = store_with(customer("C1"))
+        with store.unit_of_work() as uow:
+            uow.churns.add(
+                ChurnRecord("K1", "C1", dt.date(2024, 3, 1), won_back_on=dt.date(2024, 5, 1))
+            )
+            uow.commit()
+        for day in (dt.date(2024, 2, 1), dt.date(2024, 3, 1), dt.date(2024, 4, 30)):
+            with pytest.raises(RuleViolation, match="churns once at a time"):
+                record_churn(store.unit_of_work(), "C1", day)
+        record = record_churn(store.unit_of_work(), "C1", dt.date(2024, 5, 1))
+        with store.unit_of_work() as uow:
+            assert [r.id for r in uow.churns.of_customer("C1")] == ["K1", record.id]
+
+    def test_records_open_together(self) -> None:
+        march = ChurnRecord("K1", "C1", dt.date(2024, 3, 1), won_back_on=dt.date(2024, 5, 1))
+        same_day = ChurnRecord("K2", "C1", dt.date(2024, 4, 1), won_back_on=dt.date(2024, 4, 1))
+        open_ = ChurnRecord("K3", "C1", dt.date(2024, 4, 30))
+        assert march.open_with(open_)
+        assert open_.open_with(march)
+        assert not march.open_with(ChurnRecord("K4", "C1", dt.date(2024, 5, 1)))
+        assert not same_day.open_with(march)  # won back the day it churned: open on no day
+        assert not march.open_with(
+            attrs.evolve(march, id="K5", on=dt.date(2024, 1, 1), won_back_on=dt.date(2024, 3, 1))
+        )
+
     def test_analyse_sets_structure_and_causes(self) -> None:
         store = store_with(customer("C1"), policy("P1", "C1"))
         _, record = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)

@@ -178,6 +178,13 @@ class ChurnRecord:
         by then and was not yet won back."""
         return self.on <= day and (self.won_back_on is None or self.won_back_on > day)
 
+    def open_with(self, other: ChurnRecord) -> bool:
+        """True when both records are open (:meth:`open_on`) on a same day. A customer
+        churns once at a time, so two records of theirs never are. A record won back the
+        day it churned is open on no day."""
+        ends = [r.won_back_on or dt.date.max for r in (self, other)]
+        return max(self.on, other.on) < min(ends)
+
     @property
     def dropped_on_purpose(self) -> bool:
         """True for customers we pushed away on purpose, for fraud or malicious arrears:

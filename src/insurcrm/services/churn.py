@@ -21,6 +21,7 @@ import attrs
 
 from insurcrm.domain.assessment import (
     AssessmentConfig,
+    AssessmentFigures,
     AssessmentWindows,
     open_churn,
     recovery_of,
@@ -54,7 +55,7 @@ from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
 from insurcrm.domain.recovery import RecoveryConfig, RecoveryDecision, decide_recovery
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.unit_of_work import UnitOfWork
-from insurcrm.errors import RuleViolation
+from insurcrm.errors import ConcurrencyError, RuleViolation
 from insurcrm.services.assessment import read_figures
 from insurcrm.services.book import ServiceBook
 from insurcrm.services.customers import is_erased
@@ -121,10 +122,13 @@ def record_churn(
 ) -> ChurnRecord:
     """Record a churn by hand (the customer moved their business elsewhere).
 
+    A customer churns once at a time: the new record, open from ``on``, may not be open
+    on a day another of theirs is (as an import of churn records refuses it too).
+
     Raises:
         NotFound: no such customer.
-        RuleViolation: the customer already has an open churn record, or is erased and
-            ``notes`` are given.
+        RuleViolation: the customer already has an open churn record, or one won back
+            after ``on``; or is erased and ``notes`` are given.
     """
     with uow:
         if is_erased(uow, customer_id) and notes is not None:
@@ -135,7 +139,15 @@ def record_churn(
             raise RuleViolation(
                 f"customer {customer_id} already has an open churn record; analyse that one"
             )
-        stored = uow.churns.add(ChurnRecord.record(customer_id, on, structure, causes, notes))
+        new = ChurnRecord.record(customer_id, on, structure, causes, notes)
+        clash = next((r for r in uow.churns.of_customer(customer_id) if r.open_with(new)), None)
+        if clash is not None:
+            raise RuleViolation(
+                f"customer {customer_id} churned on {clash.on} and was won back on "
+                f"{clash.won_back_on}: a churn on {on} would be open with it (a customer "
+                "churns once at a time)"
+            )
+        stored = uow.churns.add(new)
         uow.commit()
     return stored
 
@@ -384,10 +396,15 @@ def win_back_queue(
     The churned customers are found, and their win-backs valued, from the figures the
     portfolio assessment reads (:data:`REPORT_BATCH` customers at a time), never the whole
     book at once; each decision is the one
-    :func:`~insurcrm.domain.recovery.decide_recovery` gives for the record, valued by
-    :func:`~insurcrm.domain.future_value.win_back_value`. A customer churns once at a time,
-    so each has at most one record open on a day. ``progress``, if given, is called with
-    the customers read so far and all of them.
+    :func:`~insurcrm.domain.recovery.decide_recovery` gives for the record, at the value
+    :func:`~insurcrm.domain.future_value.win_back_value` gives. The services keep a
+    customer churned once at a time; where data written past them holds two records open
+    on ``as_of``, the latest is decided on, once, as in the assessment. ``progress``, if
+    given, is called with the customers read so far and all of them.
+
+    Raises:
+        ConcurrencyError: a churn record was recorded or changed while the queue was read
+            (the figures and the records disagree): run it again.
     """
     cfg = AssessmentConfig(
         recovery=recovery or RecoveryConfig(),
@@ -399,15 +416,36 @@ def win_back_queue(
     with uow:
         windows = AssessmentWindows.of(as_of, cfg)
         for batch in read_figures(uow, windows, cfg, REPORT_BATCH, progress):
-            decisions = [
-                decision
+            decided = [
+                (f, decision)
                 for f in batch.figures()
                 if (decision := recovery_of(f, factor, cfg.recovery)) is not None
             ]
-            records = {r.id: r for r in uow.churns.get_many(d.churn_id for d in decisions)}
-            queue.extend(WinBack(records[d.churn_id], d) for d in decisions)
+            read = uow.churns.get_many(d.churn_id for _, d in decided)
+            records = {r.id: r for r in read}
+            for f, decision in decided:
+                record = records.get(decision.churn_id)
+                if record is None or not _as_figured(record, f, as_of):
+                    raise ConcurrencyError(
+                        f"churn record {decision.churn_id} changed while the win-back queue "
+                        "was read: run it again"
+                    )
+                queue.append(WinBack(record, decision))
     queue.sort(key=_queue_order)
     return queue
+
+
+def _as_figured(record: ChurnRecord, f: AssessmentFigures, as_of: dt.date) -> bool:
+    """Whether ``record`` is the churn the figures decided on, as they read it: the figures
+    and the records may be read by different connections (on a big SQLite book, reader
+    processes whose state begins a moment after the unit of work's)."""
+    structure = record.structure.name if record.structure is not None else None
+    return (
+        record.open_on(as_of)
+        and record.on == f.churn_on
+        and structure == f.churn_structure
+        and [c.name for c in record.causes] == list(f.churn_causes)
+    )
 
 
 def _queue_order(w: WinBack) -> tuple[bool, Decimal, str]:

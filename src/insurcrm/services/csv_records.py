@@ -287,18 +287,6 @@ def _churn(row: dict[str, str], today: dt.date | None = None) -> ChurnRecord:
     )
 
 
-def _span(record: ChurnRecord) -> tuple[dt.date, dt.date]:
-    """The days a churn record is open (:meth:`~insurcrm.domain.churn.ChurnRecord.open_on`),
-    from the first up to the one after the last: from its churn to the day before its
-    win-back (none for a customer won back the day they churned), or for good."""
-    return record.on, record.won_back_on or dt.date.max
-
-
-def _open_together(span: tuple[dt.date, dt.date], other: tuple[dt.date, dt.date]) -> bool:
-    """True when two records are open on a same day: their spans share one."""
-    return max(span[0], other[0]) < min(span[1], other[1])
-
-
 def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[Reject]:
     """The churn records of a batch that do not fit their customer's others: a policy not
     the customer's (as policyholder), or a churn open on a day another record of the
@@ -306,25 +294,24 @@ def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[
     :func:`~insurcrm.services.churn.record_churn` refuses a second open record)."""
     named = (r.policy_id for _, r in items if r.policy_id is not None)
     holder = uow.policies.holders_among(named)
-    spans: dict[str, list[tuple[dt.date, dt.date]]] = {}
+    kept: dict[str, list[ChurnRecord]] = {}
     for record in uow.churns.of_customers(r.customer_id for _, r in items):
-        spans.setdefault(record.customer_id, []).append(_span(record))
+        kept.setdefault(record.customer_id, []).append(record)
     rejects: list[Reject] = []
     for line, record in items:
         if record.policy_id is not None and holder.get(record.policy_id) != record.customer_id:
             reason = "no such policy of this customer (as policyholder) stored"
             rejects.append(Reject(line, "policy_id", "reference.missing", reason))
             continue
-        span = _span(record)
-        taken = spans.setdefault(record.customer_id, [])
-        if any(_open_together(span, other) for other in taken):
+        taken = kept.setdefault(record.customer_id, [])
+        if any(record.open_with(other) for other in taken):
             why = (
                 "the customer has another churn record open on one of its days (stored, or "
                 "on an earlier line): a customer churns once at a time"
             )
             rejects.append(Reject(line, "churned_on", "churn.overlap", why))
             continue
-        taken.append(span)
+        taken.append(record)
     return rejects
 
 
