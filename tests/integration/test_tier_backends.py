@@ -15,6 +15,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from insurcrm.adapters.memory import MemoryStore
+from insurcrm.adapters.sql import SqlStore
 from insurcrm.dispatch import EventHandlers
 from insurcrm.domain.events import DomainEvent
 from insurcrm.domain.tier_membership import GrantKind, TierChangeKind, TierMembership
@@ -351,6 +352,10 @@ def test_a_customer_moved_by_another_writer_during_a_review_stays_moved(
     review = review_tiers(store.unit_of_work(), as_of, ladder, progress=meanwhile)
     assert [m.tier for m in moved] == ["PLUS"]
     assert sum(review.per_tier.values()) == 6
+    # SQLite read C5's membership in the state its figures were read in (one connection's
+    # transaction): no change was due to it. Memory and PostgreSQL read it after: skipped.
+    one_state = isinstance(store, SqlStore) and store.engine.dialect.name == "sqlite"
+    assert review.skipped == (0 if one_state else 1)
     with store.unit_of_work() as uow:
         c5 = uow.tiers.get("C5")
     assert (c5.tier, c5.failing_since) == ("PLUS", None)
