@@ -42,7 +42,7 @@ from insurcrm.services.churn import (
     win_back_queue,
 )
 from insurcrm.services.complaints import complete_step, receive_complaint
-from insurcrm.services.contacts import log_interaction
+from insurcrm.services.contacts import log_interaction, plan_visits
 from insurcrm.services.customers import erase_customer
 from insurcrm.services.retention import RetentionReport, retention_report
 from insurcrm.services.sample_portfolio import customer_id, generate_sample
@@ -192,8 +192,8 @@ def run(store: MemoryStore | SqlStore, scenario: Scenario) -> Outcome:
 
 
 def streamed_like(store: UnitOfWorkFactory, report: RetentionReport) -> None:
-    """The early warnings and the win-back queue read a batch of figures at a time are the
-    report's, made from the whole book."""
+    """The early warnings, the win-back queue and the visit plan read a batch of figures at
+    a time are the report's, made from the whole book."""
     as_of = report.as_of
     assert early_warnings(store.unit_of_work(), as_of) == report.warnings
     everyone = early_warnings(store.unit_of_work(), as_of, at_least=WarningLevel.NONE)
@@ -204,6 +204,8 @@ def streamed_like(store: UnitOfWorkFactory, report: RetentionReport) -> None:
         short = WarningConfig(window_days=days)
         assert early_warnings(store.unit_of_work(), as_of, short) == warnings_in(book, as_of, short)
     assert win_back_queue(store.unit_of_work(), as_of, report.model) == report.queue
+    assert plan_visits(store.unit_of_work(), as_of, model=report.model) == report.plan
+    assert plan_visits(store.unit_of_work(), as_of) == report.plan  # the model fitted alike
 
 
 def _backends() -> list[tuple[str, Callable[[], MemoryStore | SqlStore]]]:

@@ -30,7 +30,7 @@ and reason.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -45,7 +45,7 @@ from insurcrm.domain.recovery import RecoveryDecision
 from insurcrm.domain.satisfaction import SurveyResponse
 from insurcrm.domain.tier_membership import TierChangeKind, TierMembership
 
-__all__ = ["VisitConfig", "VisitEntry", "VisitReason", "visit_plan"]
+__all__ = ["VisitConfig", "VisitEntry", "VisitReason", "sort_plan", "visit_plan"]
 
 
 class VisitReason(LabelledEnum):
@@ -122,6 +122,7 @@ def visit_plan(
     interactions: Iterable[Interaction] = (),
     skip: Iterable[str] = (),
     config: VisitConfig | None = None,
+    last_purchases: Mapping[str, dt.date] | None = None,
 ) -> tuple[VisitEntry, ...]:
     """The contacts due up to ``as_of`` + ``horizon_days``, ordered by due day, reason
     and customer.
@@ -129,6 +130,8 @@ def visit_plan(
     Args:
         as_of: the day the plan is made for.
         policies: policies (purchases tell idle returning customers).
+        last_purchases: each customer's latest purchase of our policies up to ``as_of``
+            (as policyholder), when already known: what ``policies`` tell, without them.
         complaints: complaints (open ones waiting for the follow-up step).
         decisions: recovery decisions with their churn dates (recommended ones count).
         memberships: tier memberships (recent upgrades and downgrades).
@@ -170,7 +173,7 @@ def visit_plan(
         if kept is None or (entry.due, entry.key) < (kept.due, kept.key):
             found[(customer_id, reason)] = entry
 
-    last_purchase: dict[str, dt.date] = {}
+    last_purchase = {c: day for c, day in (last_purchases or {}).items() if day <= as_of}
     for policy in policies:
         if not policy.is_ours:
             continue
@@ -243,7 +246,11 @@ def visit_plan(
                 f"survey response {response.id}",
                 response.on + dt.timedelta(days=1),
             )
+    return sort_plan(found.values())
+
+
+def sort_plan(entries: Iterable[VisitEntry]) -> tuple[VisitEntry, ...]:
+    """``entries`` as a plan lists them: by due day, reason and customer (e.g. the plans of
+    several batches of customers put together)."""
     order = list(VisitReason)
-    return tuple(
-        sorted(found.values(), key=lambda e: (e.due, order.index(e.reason), e.customer_id))
-    )
+    return tuple(sorted(entries, key=lambda e: (e.due, order.index(e.reason), e.customer_id)))

@@ -70,9 +70,12 @@ __all__ = [
     "early_warnings",
     "end_policy",
     "record_churn",
+    "report_figures",
     "warnings_in",
+    "win_back_config",
     "win_back_queue",
     "win_backs_in",
+    "win_backs_of",
 ]
 
 
@@ -333,9 +336,8 @@ def early_warnings(
     floor = levels.index(at_least)
     found = []
     with uow:
-        windows = AssessmentWindows.of(as_of, cfg)
-        for batch in read_figures(uow, windows, cfg, REPORT_BATCH, progress):
-            for f in batch.figures():
+        for figures in report_figures(uow, as_of, cfg, progress):
+            for f in figures:
                 if f.in_force and not f.erased:
                     warning = early_warning_from(
                         f.customer_id, as_of, warning_figures_of(f), cfg.warning
@@ -406,33 +408,62 @@ def win_back_queue(
         ConcurrencyError: a churn record was recorded or changed while the queue was read
             (the figures and the records disagree): run it again.
     """
-    cfg = AssessmentConfig(
+    cfg = win_back_config(model, recovery, future)
+    queue: list[WinBack] = []
+    with uow:
+        for figures in report_figures(uow, as_of, cfg, progress):
+            queue += win_backs_of(uow, figures, as_of, cfg)
+    queue.sort(key=_queue_order)
+    return queue
+
+
+def win_back_config(
+    model: RenewalModel, recovery: RecoveryConfig | None, future: FutureValueConfig | None
+) -> AssessmentConfig:
+    """The assessment's rules that value and decide win-backs (the others as default)."""
+    return AssessmentConfig(
         recovery=recovery or RecoveryConfig(),
         future=future or FutureValueConfig(),
         renewal_model=model,
     )
-    factor = win_back_factor(model, cfg.future)
-    queue: list[WinBack] = []
-    with uow:
-        windows = AssessmentWindows.of(as_of, cfg)
-        for batch in read_figures(uow, windows, cfg, REPORT_BATCH, progress):
-            decided = [
-                (f, decision)
-                for f in batch.figures()
-                if (decision := recovery_of(f, factor, cfg.recovery)) is not None
-            ]
-            read = uow.churns.get_many(d.churn_id for _, d in decided)
-            records = {r.id: r for r in read}
-            for f, decision in decided:
-                record = records.get(decision.churn_id)
-                if record is None or not _as_figured(record, f, as_of):
-                    raise ConcurrencyError(
-                        f"churn record {decision.churn_id} changed while the win-back queue "
-                        "was read: run it again"
-                    )
-                queue.append(WinBack(record, decision))
-    queue.sort(key=_queue_order)
-    return queue
+
+
+def report_figures(
+    uow: UnitOfWork, as_of: dt.date, config: AssessmentConfig, progress: Progress | None
+) -> Iterator[list[AssessmentFigures]]:
+    """Every customer's figures as of ``as_of``, :data:`REPORT_BATCH` customers at a time
+    (inside ``with uow:``), for the reports that read the book as the assessment does."""
+    windows = AssessmentWindows.of(as_of, config)
+    for batch in read_figures(uow, windows, config, REPORT_BATCH, progress):
+        yield batch.figures()
+
+
+def win_backs_of(
+    uow: UnitOfWork, figures: Sequence[AssessmentFigures], as_of: dt.date, config: AssessmentConfig
+) -> list[WinBack]:
+    """The recovery decisions of the churned customers among ``figures`` (read as of
+    ``as_of``), with their records, read through ``uow`` (inside ``with uow:``).
+
+    Raises:
+        ConcurrencyError: a churn record the figures decided on is not as they read it.
+    """
+    factor = win_back_factor(config.win_back_model, config.future)
+    decided = [
+        (f, decision)
+        for f in figures
+        if (decision := recovery_of(f, factor, config.recovery)) is not None
+    ]
+    records = {r.id: r for r in uow.churns.get_many(d.churn_id for _, d in decided)}
+    found = []
+    for f, decision in decided:
+        record = records.get(decision.churn_id)
+        if record is None or not _as_figured(record, f, as_of):
+            raise ConcurrencyError(
+                f"churn record {decision.churn_id} changed while the win-back queue "
+                "was read: run it again"
+            )
+        found.append(WinBack(record, decision))
+    return found
 
 
 def _as_figured(record: ChurnRecord, f: AssessmentFigures, as_of: dt.date) -> bool:

@@ -10,12 +10,18 @@ from insurcrm.domain.future_value import FutureValueConfig, RenewalModel
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.recovery import RecoveryConfig
 from insurcrm.domain.unit_of_work import UnitOfWork
-from insurcrm.domain.visits import VisitConfig, VisitEntry, visit_plan
+from insurcrm.domain.visits import VisitConfig, VisitEntry, sort_plan, visit_plan
 from insurcrm.errors import RuleViolation
-from insurcrm.services.book import ServiceBook, load_book
-from insurcrm.services.churn import win_backs_in
+from insurcrm.services.book import ServiceBook
+from insurcrm.services.churn import (
+    report_figures,
+    win_back_config,
+    win_backs_in,
+    win_backs_of,
+)
 from insurcrm.services.customers import is_erased
-from insurcrm.services.future_value import renewal_model_of
+from insurcrm.services.future_value import portfolio_renewal_model
+from insurcrm.services.progress import Progress
 
 __all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in"]
 
@@ -84,12 +90,43 @@ def plan_visits(
     config: VisitConfig | None = None,
     recovery: RecoveryConfig | None = None,
     future: FutureValueConfig | None = None,
+    progress: Progress | None = None,
 ) -> tuple[VisitEntry, ...]:
     """The visit plan for ``as_of`` and the coming ``config.horizon_days`` (reads only).
 
-    Win-back actions come from :func:`~insurcrm.services.churn.win_back_queue` with
-    ``model`` (fitted to the portfolio when omitted). Erased customers are left out.
+    Win-back actions come from the recovery decisions of
+    :func:`~insurcrm.services.churn.win_back_queue` with ``model`` (fitted to the
+    portfolio when omitted). Erased customers are left out. The book is read as the
+    portfolio assessment reads it: each customer's figures (their latest purchase, their
+    churn), :data:`~insurcrm.services.churn.REPORT_BATCH` customers at a time with their
+    complaints, memberships, survey responses and contacts, never the whole book at once.
+    ``progress``, if given, is called with the customers read so far and all of them.
+
+    Raises:
+        ConcurrencyError: a churn record was recorded or changed while the plan was read:
+            run it again.
     """
-    book = load_book(uow)
-    fitted = model or renewal_model_of(book.policies, as_of, future)
-    return visits_in(book, as_of, fitted, config=config, recovery=recovery, future=future)
+    fitted = model or portfolio_renewal_model(uow, as_of, future)
+    cfg = win_back_config(fitted, recovery, future)
+    entries: list[VisitEntry] = []
+    with uow:
+        for figures in report_figures(uow, as_of, cfg, progress):
+            ids = [f.customer_id for f in figures]
+            entries += visit_plan(
+                as_of,
+                complaints=uow.complaints.of_customers(ids),
+                decisions=[
+                    (w.decision, w.record.on) for w in win_backs_of(uow, figures, as_of, cfg)
+                ],
+                memberships=uow.tiers.of_customers(ids),
+                responses=uow.surveys.of_customers(ids),
+                interactions=uow.interactions.of_customers(ids),
+                skip=[f.customer_id for f in figures if f.erased],
+                config=config,
+                last_purchases={
+                    f.customer_id: f.last_purchase_ours
+                    for f in figures
+                    if f.last_purchase_ours is not None
+                },
+            )
+    return sort_plan(entries)
