@@ -130,8 +130,6 @@ def visit_plan(
     Args:
         as_of: the day the plan is made for.
         policies: policies (purchases tell idle returning customers).
-        last_purchases: each customer's latest purchase of our policies up to ``as_of``
-            (as policyholder), when already known: what ``policies`` tell, without them.
         complaints: complaints (open ones waiting for the follow-up step).
         decisions: recovery decisions with their churn dates (recommended ones count).
         memberships: tier memberships (recent upgrades and downgrades).
@@ -139,6 +137,9 @@ def visit_plan(
         interactions: the logged contacts (a matching one settles an entry).
         skip: customers to leave out (e.g. erased ones).
         config: the rules; defaults when omitted.
+        last_purchases: each customer's latest purchase of our policies up to ``as_of``
+            (as policyholder), when already known: what ``policies`` tell, without them
+            (given both, a customer's later date counts).
     """
     cfg = config or VisitConfig()
     until = as_of + dt.timedelta(days=cfg.horizon_days)

@@ -459,8 +459,7 @@ def win_backs_of(
         record = records.get(decision.churn_id)
         if record is None or not _as_figured(record, f, as_of):
             raise ConcurrencyError(
-                f"churn record {decision.churn_id} changed while the win-back queue "
-                "was read: run it again"
+                f"churn record {decision.churn_id} changed while the book was read: run it again"
             )
         found.append(WinBack(record, decision))
     return found
