@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -49,6 +49,7 @@ __all__ = [
     "customer_rows",
     "existing",
     "insert_rows",
+    "insert_values",
     "policy_rows",
 ]
 
@@ -334,6 +335,14 @@ def insert_rows(
         return
     marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in columns)
     conn.exec_driver_sql(f"INSERT INTO {name} ({quoted}) VALUES ({marks})", values)
+
+
+def insert_values(conn: Connection, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Write ``rows`` (a value per column of ``table``, by column name, as a Core insert
+    takes them) through :func:`insert_rows`, each value converted to the driver's form."""
+    names = [c.name for c in table.columns]
+    cell = cell_writer(conn.dialect.name)
+    insert_rows(conn, table, names, (tuple(cell(row[n]) for n in names) for row in rows))
 
 
 def existing(conn: Connection, table: Table, column: str, keys: Iterable[str]) -> set[str]:

@@ -17,7 +17,7 @@ import attrs
 from sqlalchemy import ColumnElement, Connection, Table, and_, func, insert, or_, select
 
 from insurcrm.adapters.sql import tables as t
-from insurcrm.adapters.sql.bulk import cell_writer, insert_rows
+from insurcrm.adapters.sql.bulk import insert_values
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
@@ -123,12 +123,7 @@ class SqlRecords(Generic[ServiceRecord]):
             return 0
         _check_new(self._conn, self._table, items, self._kind)
         _require_customers(self._conn, [r.customer_id for r in items])
-        names = [c.name for c in self._table.columns]
-        cell = cell_writer(self._conn.dialect.name)
-        rows = (self._values(r, 1) for r in items)  # the bulk path: driver-form tuples
-        insert_rows(
-            self._conn, self._table, names, (tuple(cell(v[n]) for n in names) for v in rows)
-        )
+        insert_values(self._conn, self._table, (self._values(r, 1) for r in items))
         for record in items:
             self._outbox.record(getattr(record, "events", ()))
         return len(items)

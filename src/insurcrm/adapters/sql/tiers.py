@@ -12,7 +12,7 @@ import attrs
 from sqlalchemy import Connection, func, insert, select
 
 from insurcrm.adapters.sql import tables as t
-from insurcrm.adapters.sql.bulk import cell_writer, insert_rows
+from insurcrm.adapters.sql.bulk import insert_values
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
@@ -128,13 +128,8 @@ class SqlTierMemberships:
             return 0
         _check_new(self._conn, t.tier_memberships, items, KIND, "customer_id")
         _require_customers(self._conn, [m.customer_id for m in items])
-        cell = cell_writer(self._conn.dialect.name)
-        for table, rows in (
-            (t.tier_memberships, [_values(m, 1) for m in items]),
-            (t.tier_changes, [row for m in items for row in _history(m, 0)]),
-        ):
-            names = [c.name for c in table.columns]  # the bulk path: driver-form tuples
-            insert_rows(self._conn, table, names, [tuple(cell(r[n]) for n in names) for r in rows])
+        insert_values(self._conn, t.tier_memberships, (_values(m, 1) for m in items))
+        insert_values(self._conn, t.tier_changes, (row for m in items for row in _history(m, 0)))
         for m in items:
             self._outbox.record(m.events)
         return len(items)
