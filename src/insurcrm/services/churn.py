@@ -79,10 +79,6 @@ __all__ = [
 ]
 
 
-def _open_churn(uow: UnitOfWork, customer_id: str) -> ChurnRecord | None:
-    return next((r for r in uow.churns.of_customer(customer_id) if r.is_open), None)
-
-
 def end_policy(
     uow: UnitOfWork,
     policy_id: str,
@@ -138,12 +134,13 @@ def record_churn(
             raise RuleViolation(
                 f"customer {customer_id} was erased: record the churn without notes"
             )
-        if _open_churn(uow, customer_id) is not None:
+        new = ChurnRecord.record(customer_id, on, structure, causes, notes)
+        known = uow.churns.of_customer(customer_id)
+        if any(r.is_open for r in known):  # open with any new one
             raise RuleViolation(
                 f"customer {customer_id} already has an open churn record; analyse that one"
             )
-        new = ChurnRecord.record(customer_id, on, structure, causes, notes)
-        clash = next((r for r in uow.churns.of_customer(customer_id) if r.open_with(new)), None)
+        clash = next((r for r in known if r.open_with(new)), None)
         if clash is not None:
             raise RuleViolation(
                 f"customer {customer_id} churned on {clash.on} and was won back on "
