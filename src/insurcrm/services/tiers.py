@@ -180,8 +180,7 @@ def review_tiers(
         Duplicate: another writer enrolled a customer the review enrols; likewise.
     """
     cfg = AssessmentConfig(segmentation=config or SegmentationConfig(), ladder=ladder)
-    rules = FigureRules(as_of, cfg)
-    tally = _Tally(as_of)
+    tally = _Tally(FigureRules(as_of, cfg))
     with tempfile.TemporaryFile() as spool:
         changed: list[TierMembership] = []
         with uow:
@@ -189,7 +188,7 @@ def review_tiers(
             for batch in read_figures(uow, windows, cfg, REVIEW_BATCH, progress):
                 figures = batch.figures()
                 held = uow.tiers.of_customers(f.customer_id for f in figures)
-                changed += tally.add(rules, figures, {m.customer_id: m for m in held})
+                changed += tally.add(figures, {m.customer_id: m for m in held})
                 while len(changed) >= REVIEW_BATCH:  # a transaction's worth
                     pickle.dump(changed[:REVIEW_BATCH], spool, protocol=pickle.HIGHEST_PROTOCOL)
                     del changed[:REVIEW_BATCH]
@@ -210,7 +209,7 @@ def review_tiers(
                         for membership in run:
                             uow.tiers.save(membership)
                 uow.commit()
-    return tally.review(ladder)
+    return tally.review()
 
 
 def replay_tier_reviews(
@@ -233,9 +232,9 @@ def replay_tier_reviews(
 
 @attrs.define
 class _Tally:
-    """What a review has found so far."""
+    """What a review applying ``rules`` has found so far."""
 
-    as_of: dt.date
+    rules: FigureRules
     kinds: Counter[TierChangeKind] = attrs.field(factory=Counter)
     per_tier: Counter[str] = attrs.field(factory=Counter)
     at_risk: list[AtRisk] = attrs.field(factory=list)
@@ -243,14 +242,12 @@ class _Tally:
     unchanged: int = 0
 
     def add(
-        self,
-        rules: FigureRules,
-        figures: Sequence[AssessmentFigures],
-        memberships: dict[str, TierMembership],
+        self, figures: Sequence[AssessmentFigures], memberships: dict[str, TierMembership]
     ) -> list[TierMembership]:
         """Evaluate a batch of customers; returns the memberships that changed."""
         changed: list[TierMembership] = []
-        ladder, as_of = rules.config.ladder, self.as_of
+        rules = self.rules
+        ladder, as_of = rules.config.ladder, rules.as_of
         for f in figures:
             old = memberships.get(f.customer_id)
             held = old.tier_on(as_of) if old is not None else None
@@ -283,13 +280,13 @@ class _Tally:
                 )
         return changed
 
-    def review(self, ladder: TierLadder) -> TierReview:
+    def review(self) -> TierReview:
         """The review of everyone evaluated."""
         far = dt.date.max
         kinds = self.kinds
         return TierReview(
-            as_of=self.as_of,
-            per_tier={code: self.per_tier.get(code, 0) for code in ladder.codes},
+            as_of=self.rules.as_of,
+            per_tier={code: self.per_tier.get(code, 0) for code in self.rules.config.ladder.codes},
             enrolled=kinds[TierChangeKind.ENROLLED],
             upgraded=kinds[TierChangeKind.UPGRADED],
             downgraded=kinds[TierChangeKind.DOWNGRADED],
