@@ -31,7 +31,7 @@ required columns must be there):
   policyholder; a churn recorded by hand may name one too), ``won_back_on`` (the day they
   had a policy of ours in force again; empty: not won back). A customer churns once at a
   time: a record open on a day another of theirs is open (stored, or on an earlier line) is
-  refused, as :func:`~insurcrm.services.churn.record_churn` refuses a second open record; a
+  refused, as :func:`~insurcrm.services.churn.record_churn` refuses it too; a
   customer won back the day they churned was open on no day. The records are taken as the
   old system kept them: they are not checked against the policies' history (a churn
   recorded by hand need not follow an ending). :func:`~insurcrm.services.churn.
@@ -291,7 +291,7 @@ def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[
     """The churn records of a batch that do not fit their customer's others: a policy not
     the customer's (as policyholder), or a churn open on a day another record of the
     customer, stored or on an earlier line, is open (a customer churns once at a time, as
-    :func:`~insurcrm.services.churn.record_churn` refuses a second open record)."""
+    :func:`~insurcrm.services.churn.record_churn` refuses it too)."""
     named = (r.policy_id for _, r in items if r.policy_id is not None)
     holder = uow.policies.holders_among(named)
     kept: dict[str, list[ChurnRecord]] = {}
