@@ -185,6 +185,27 @@ class TestAnalysisAndWinBack:
         assert record.open_on(when) == (day >= churned and still)
         assert record.open_on(on) == (back != 0)  # won back the day it churned: never open
 
+    @given(
+        spans=st.lists(
+            st.tuples(st.integers(0, 30), st.integers(0, 30) | st.none()), min_size=2, max_size=2
+        )
+    )
+    def test_two_records_are_open_together_when_a_day_has_both_open(
+        self, spans: list[tuple[int, int | None]]
+    ) -> None:
+        """open_with is symmetric and true exactly when some day has both open (every day
+        either could be open on lies within the 61 days checked, or for good after)."""
+        records = []
+        for n, (churned, back) in enumerate(spans):
+            record = ChurnRecord(f"K{n}", "C1", DAY + dt.timedelta(days=churned))
+            if back is not None:
+                record = record.won_back(record.on + dt.timedelta(days=back))
+            records.append(record)
+        first, second = records
+        days = [DAY + dt.timedelta(days=d) for d in range(62)]
+        together = any(first.open_on(d) and second.open_on(d) for d in days)
+        assert first.open_with(second) == second.open_with(first) == together
+
     def test_a_record_is_won_back_once(self) -> None:
         back = ChurnRecord.record("C1", DAY).won_back(DAY)
         with pytest.raises(RuleViolation, match="already won back"):
