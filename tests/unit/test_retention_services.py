@@ -148,6 +148,41 @@ class TestChurn:
         with store.unit_of_work() as uow:
             assert [r.id for r in uow.churns.of_customer("C1")] == ["K1", record.id]
 
+    @staticmethod
+    def _won_back_in_august() -> MemoryStore:
+        """C1, with P1 in force from 1 March, churned by hand on 1 April and won back on
+        1 August."""
+        store = store_with(customer("C1"), policy("P1", "C1"))
+        with store.unit_of_work() as uow:
+            april = ChurnRecord("K1", "C1", dt.date(2024, 4, 1))
+            uow.churns.add(april.won_back(dt.date(2024, 8, 1)))
+            uow.commit()
+        return store
+
+    @pytest.mark.parametrize("by", ["end_policy", "detect_churn"])
+    def test_an_automatic_churn_is_not_recorded_open_with_another(self, by: str) -> None:
+        """P1 is ended with a past date, 1 June, a day the April record was open: neither
+        ending the policy nor the nightly scan records a second churn open with it."""
+        store = self._won_back_in_august()
+        june = dt.date(2024, 6, 1)
+        if by == "end_policy":
+            _, record = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, june)
+            assert record is None
+        else:
+            with store.unit_of_work() as uow:
+                uow.policies.save(uow.policies.get("P1").lapse(june))
+                uow.commit()
+            assert detect_churn(store.unit_of_work(), dt.date(2024, 9, 1)).churned == ()
+        with store.unit_of_work() as uow:
+            assert [r.id for r in uow.churns.of_customer("C1")] == ["K1"]
+
+    def test_an_automatic_churn_after_the_win_back_is_recorded(self) -> None:
+        store = self._won_back_in_august()
+        september = dt.date(2024, 9, 1)
+        _, record = end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, september)
+        assert record is not None
+        assert record.on == september
+
     def test_records_open_together(self) -> None:
         march = ChurnRecord("K1", "C1", dt.date(2024, 3, 1), won_back_on=dt.date(2024, 5, 1))
         same_day = ChurnRecord("K2", "C1", dt.date(2024, 4, 1), won_back_on=dt.date(2024, 4, 1))

@@ -95,6 +95,8 @@ class MemoryStore:
         self.surveys: dict[str, SurveyResponse] = {}
         #: The ids of each customer's committed records, by record kind (an index).
         self.owners: dict[str, dict[str, set[str]]] = {}
+        #: How many committed units of work read each customer's churn records for update.
+        self.churn_holds: Counter[str] = Counter()
         self.outbox: dict[str, OutboxEvent] = {}
         self.positions = 0
         self.id_numbers: _UniqueKey[Customer] = _UniqueKey(ID_NUMBER, id_number_of, id_number_taken)
@@ -630,6 +632,13 @@ class _Records(Generic[R]):
         return len(self._table().values())
 
 
+class _Churns(_Records[ChurnRecord]):
+    def of_customers_for_update(self, customer_ids: Iterable[str]) -> Sequence[ChurnRecord]:
+        ids = set(customer_ids)
+        self._uow.hold(ids)
+        return self.of_customers(ids)
+
+
 class _Surveys(_Records[SurveyResponse]):
     def in_survey(self, survey_id: str) -> Sequence[SurveyResponse]:
         return self._sorted(lambda r: r.survey_id == survey_id)
@@ -713,7 +722,7 @@ class MemoryUnitOfWork:
         self.policies = _Policies(self)
         self.households = _Households(self)
         self.tiers = _Tiers(self)
-        self.churns = _Records(self, self.table_churns, lambda r: r.on)
+        self.churns = _Churns(self, self.table_churns, lambda r: r.on)
         self.complaints = _Records(self, self.table_complaints, lambda r: r.received_on)
         self.interactions = _Records(self, self.table_interactions, lambda r: r.on)
         self.surveys = _Surveys(self, self.table_surveys, lambda r: r.on)
@@ -721,6 +730,7 @@ class MemoryUnitOfWork:
         self.portfolio = _Portfolio(self)
         self.recorded: list[DomainEvent] = []
         self.marked: set[str] = set()
+        self.held: dict[str, int] = {}  # customers whose churn records are read for update
 
     def _active(self) -> _Tables:
         if self._tables is None:
@@ -729,6 +739,14 @@ class MemoryUnitOfWork:
 
     def _record(self, item: object) -> None:
         self.recorded.extend(getattr(item, "events", ()))
+
+    def hold(self, customer_ids: Iterable[str]) -> None:
+        """Refuse this unit of work's commit when another that read any of these customers'
+        churn records for update commits before it (as PostgreSQL's lock on the customer
+        makes the second wait, and then see what the first added)."""
+        self._active()
+        for customer_id in customer_ids:
+            self.held.setdefault(customer_id, self.store.churn_holds[customer_id])
 
     def check_active(self) -> None:
         """Refuse use outside a ``with`` block."""
@@ -794,11 +812,14 @@ class MemoryUnitOfWork:
             try:
                 for table in tables:
                     table.check()
+                self._check_holds()
             except ConcurrencyError:
                 self.rollback()
                 raise
             for table in tables:
                 table.apply()
+            store.churn_holds.update(self.held.keys())
+            self.held.clear()
             stored = []
             for event in self.recorded:
                 store.positions += 1
@@ -816,8 +837,17 @@ class MemoryUnitOfWork:
                 for key in delivered:
                     store.outbox[key] = attrs.evolve(store.outbox[key], delivered=True)
 
+    def _check_holds(self) -> None:
+        for customer_id, seen in self.held.items():
+            if self.store.churn_holds[customer_id] != seen:
+                raise ConcurrencyError(
+                    f"customer {customer_id}: another unit of work that read their churn "
+                    "records for update committed since this one read them"
+                )
+
     def rollback(self) -> None:
         for table in self._active():
             table.clear()
         self.recorded.clear()
         self.marked.clear()
+        self.held.clear()

@@ -37,6 +37,7 @@ from insurcrm.domain.tier_membership import TierMembership
 from insurcrm.domain.values import Email, Phone, ResidentId
 
 __all__ = [
+    "ChurnRecordRepository",
     "CustomerRepository",
     "HouseholdRepository",
     "Outbox",
@@ -432,6 +433,28 @@ class RecordRepository(Protocol[ServiceRecord]):
 
     def count(self) -> int:
         """How many records are stored."""
+        ...
+
+
+class ChurnRecordRepository(RecordRepository[ChurnRecord], Protocol):
+    """Stores churn records (§7.1). A customer churns once at a time: no two records of a
+    customer are open on a same day (:meth:`~insurcrm.domain.churn.ChurnRecord.open_with`),
+    which a writer checks against the records it reads with :meth:`of_customers_for_update`."""
+
+    def of_customers_for_update(self, customer_ids: Iterable[str]) -> Sequence[ChurnRecord]:
+        """The churn records of the customers among ``customer_ids``, as
+        :meth:`~RecordRepository.of_customers` gives them, read to add a record of theirs.
+
+        What it reads holds until the unit of work ends: another writer cannot add a record
+        of these customers in between unnoticed, so a record checked against them and then
+        added overlaps none. Either the other writer waits for this unit of work and then
+        reads what it added (PostgreSQL: the customers' rows are locked ``FOR NO KEY
+        UPDATE``, in id order, before the records are read), or this unit of work's first
+        write or commit raises :class:`~insurcrm.errors.ConcurrencyError` (SQLite: its read
+        snapshot is stale; memory: the customers' records are checked at commit). Call it
+        before other reads of these customers (such as
+        :meth:`CustomerRepository.erased_among`), so that two writers take their locks in
+        one order."""
         ...
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
-from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.repositories import (
+    ChurnRecordRepository,
     CustomerRepository,
     HouseholdRepository,
     Outbox,
@@ -65,7 +65,7 @@ class UnitOfWork(Protocol):
         ...
 
     @property
-    def churns(self) -> RecordRepository[ChurnRecord]:
+    def churns(self) -> ChurnRecordRepository:
         """The churn records (§7.1)."""
         ...
 

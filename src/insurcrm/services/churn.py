@@ -92,23 +92,39 @@ def end_policy(
 
     Returns:
         The stored policy and the churn record made (None when the customer still has
-        a policy in force, already has an open churn record, or already churned and
-        came back that same day).
+        a policy in force, already has an open churn record, or one open on a day the
+        new one would be, or already churned that day).
+
+    The policyholder's churn records are read for update before their policies
+    (:meth:`~insurcrm.domain.repositories.ChurnRecordRepository.of_customers_for_update`),
+    so two of their policies ended at once by two writers cannot each see the other still
+    in force: the second waits and sees the first ended, or gets ``ConcurrencyError``.
 
     Raises:
+        ConcurrencyError: another writer changed the policy, or ended another policy of
+            the policyholder or recorded their churn meanwhile (SQLite, memory): run it
+            again.
         NotFound: no such policy.
         RuleViolation: the move is not a legal transition.
     """
     with uow:
         policy = uow.policies.save(uow.policies.get(policy_id).transition(to, on, reason))
         holder = policy.policyholder_id
+        known = uow.churns.of_customers_for_update([holder])  # before their policies
         record = churn_on(holder, uow.policies.of_customer(holder), on)
         stored = None
-        known = uow.churns.of_customer(holder)
-        if record is not None and not any(r.is_open or r.id == record.id for r in known):
+        if record is not None and not any(_covers(r, record) for r in known):
             stored = uow.churns.add(record)
         uow.commit()
     return policy, stored
+
+
+def _covers(known: ChurnRecord, due: ChurnRecord) -> bool:
+    """Whether a stored record of the customer leaves no room for the automatic churn
+    ``due`` (open from its day on): it is open on a day ``due`` is (a customer churns once
+    at a time; any record still open is), or it is that churn (its day or its id), won
+    back that same day."""
+    return known.open_with(due) or known.on == due.on or known.id == due.id
 
 
 def record_churn(
@@ -125,17 +141,19 @@ def record_churn(
     on a day another of theirs is (as an import of churn records refuses it too).
 
     Raises:
+        ConcurrencyError: another writer recorded a churn of the customer meanwhile
+            (SQLite, memory; PostgreSQL waits for it): run it again.
         NotFound: no such customer.
         RuleViolation: the customer already has an open churn record, or one won back
             after ``on``; or is erased and ``notes`` are given.
     """
     with uow:
+        known = uow.churns.of_customers_for_update([customer_id])  # first: see the port
         if is_erased(uow, customer_id) and notes is not None:
             raise RuleViolation(
                 f"customer {customer_id} was erased: record the churn without notes"
             )
         new = ChurnRecord.record(customer_id, on, structure, causes, notes)
-        known = uow.churns.of_customer(customer_id)
         if any(r.is_open for r in known):  # open with any new one
             raise RuleViolation(
                 f"customer {customer_id} already has an open churn record; analyse that one"
@@ -233,7 +251,8 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date, *, progress: Progress | None =
     policyholders at a time (:meth:`~insurcrm.domain.repositories.PolicyRepository.
     iterate_by_holder`), so on SQL its memory grows with the records made, not with the
     book; they are written once the book is read, in the same transaction (on SQLite the
-    other writers are not kept waiting while it reads), and listed by customer id.
+    other writers are not kept waiting while it reads), and listed by customer id. A churn
+    another writer recorded for a customer meanwhile stands, and none is added for them.
 
     ``progress``, if given, is called with the policies read so far and all of them.
 
@@ -258,14 +277,25 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date, *, progress: Progress | None =
                         won.append(still.won_back(back))
                     continue
                 due = churn_on(customer_id, policies, as_of)
-                if due is not None and all(r.on != due.on for r in known):
+                if due is not None and not any(_covers(r, due) for r in known):
                     churned.append(due)
         stored = ChurnScan(
-            tuple(uow.churns.add(r) for r in sorted(churned, key=lambda r: r.customer_id)),
+            tuple(uow.churns.add(r) for r in _still_due(uow, churned)),
             tuple(uow.churns.save(r) for r in sorted(won, key=lambda r: r.customer_id)),
         )
         uow.commit()
     return stored
+
+
+def _still_due(uow: UnitOfWork, churned: Iterable[ChurnRecord]) -> list[ChurnRecord]:
+    """The automatic churns ``churned``, by customer id, that no record of their customer
+    covers (:func:`_covers`) once those are read for update: another writer may have
+    recorded one since the book was read, and its record stands."""
+    due = sorted(churned, key=lambda r: r.customer_id)
+    known: defaultdict[str, list[ChurnRecord]] = defaultdict(list)
+    for record in uow.churns.of_customers_for_update(r.customer_id for r in due):
+        known[record.customer_id].append(record)
+    return [r for r in due if not any(_covers(k, r) for k in known[r.customer_id])]
 
 
 def churn_rates_for(uow: UnitOfWork, start: dt.date, end: dt.date) -> ChurnRates:

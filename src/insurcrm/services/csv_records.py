@@ -287,36 +287,47 @@ def _churn(row: dict[str, str], today: dt.date | None = None) -> ChurnRecord:
     )
 
 
-def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[Reject]:
-    """The churn records of a batch that do not fit their customer's others: a policy not
-    the customer's (as policyholder), or a churn open on a day another record of the
-    customer, stored or on an earlier line, is open (a customer churns once at a time, as
-    :func:`~insurcrm.services.churn.record_churn` refuses it too)."""
+#: Refuses the rows of a batch that do not fit their customer's other records.
+Refuse = Callable[[Sequence[tuple[int, Any]]], list[Reject]]
+
+
+def _churn_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> Refuse:
+    """Reads what the churn records of a batch must fit, before any other read of their
+    customers (their churn records are read for update: see :meth:`~insurcrm.domain.
+    repositories.ChurnRecordRepository.of_customers_for_update`), and returns what refuses
+    those that do not: a policy not the customer's (as policyholder), or a churn open on a
+    day another record of the customer, stored or on an earlier line, is open (a customer
+    churns once at a time, as :func:`~insurcrm.services.churn.record_churn` refuses it
+    too)."""
+    kept: dict[str, list[ChurnRecord]] = {}
+    for record in uow.churns.of_customers_for_update(r.customer_id for _, r in items):
+        kept.setdefault(record.customer_id, []).append(record)
     named = (r.policy_id for _, r in items if r.policy_id is not None)
     holder = uow.policies.holders_among(named)
-    kept: dict[str, list[ChurnRecord]] = {}
-    for record in uow.churns.of_customers(r.customer_id for _, r in items):
-        kept.setdefault(record.customer_id, []).append(record)
-    rejects: list[Reject] = []
-    for line, record in items:
-        if record.policy_id is not None and holder.get(record.policy_id) != record.customer_id:
-            reason = "no such policy of this customer (as policyholder) stored"
-            rejects.append(Reject(line, "policy_id", "reference.missing", reason))
-            continue
-        taken = kept.setdefault(record.customer_id, [])
-        if any(record.open_with(other) for other in taken):
-            why = (
-                "the customer has another churn record open on one of its days (stored, or "
-                "on an earlier line): a customer churns once at a time"
-            )
-            rejects.append(Reject(line, "churned_on", "churn.overlap", why))
-            continue
-        taken.append(record)
-    return rejects
+
+    def refuse(good: Sequence[tuple[int, Any]]) -> list[Reject]:
+        rejects: list[Reject] = []
+        for line, record in good:
+            if record.policy_id is not None and holder.get(record.policy_id) != record.customer_id:
+                reason = "no such policy of this customer (as policyholder) stored"
+                rejects.append(Reject(line, "policy_id", "reference.missing", reason))
+                continue
+            taken = kept.setdefault(record.customer_id, [])
+            if any(record.open_with(other) for other in taken):
+                why = (
+                    "the customer has another churn record open on one of its days (stored, "
+                    "or on an earlier line): a customer churns once at a time"
+                )
+                rejects.append(Reject(line, "churned_on", "churn.overlap", why))
+                continue
+            taken.append(record)
+        return rejects
+
+    return refuse
 
 
-def _no_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> list[Reject]:
-    return []
+def _no_conflicts(uow: UnitOfWork, items: Sequence[tuple[int, Any]]) -> Refuse:
+    return lambda good: []
 
 
 def _erased_text(column: str, what: str) -> Callable[[Any, bool], Fault | None]:
@@ -354,8 +365,9 @@ class RecordKind:
     repository: Callable[[UnitOfWork], RecordRepository[Any]]
     fault: Callable[[Any, bool], Fault | None]  # (record, customer erased) → its fault
     what: str  # what a record is, for the reasons
-    #: (unit of work, a batch's good rows) → the rows refused for the customer's others
-    conflicts: Callable[[UnitOfWork, Sequence[tuple[int, Any]]], list[Reject]] = _no_conflicts
+    #: (unit of work, a batch's rows) → what refuses the good ones for the customer's
+    #: others, read before anything else of the batch's customers
+    conflicts: Callable[[UnitOfWork, Sequence[tuple[int, Any]]], Refuse] = _no_conflicts
 
 
 #: The kinds of customer-service record files, by kind name.
@@ -389,6 +401,7 @@ def _checked(
     rows refused: no such customer, a fault of the kind (:attr:`RecordKind.fault`), such
     as an erased customer's record with its text, or a conflict with the customer's other
     records (:attr:`RecordKind.conflicts`)."""
+    refuse = kind.conflicts(uow, items)
     erased = uow.customers.erased_among(r.customer_id for _, r in items)
     good: list[tuple[int, Any]] = []
     rejects: list[Reject] = []
@@ -403,7 +416,7 @@ def _checked(
             rejects.append(Reject(line, *fault))
         else:
             good.append((line, record.erase() if was_erased else record))
-    refused = kind.conflicts(uow, good)
+    refused = refuse(good)
     if refused:
         lines = {r.line for r in refused}
         good = [(line, record) for line, record in good if line not in lines]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -74,8 +75,10 @@ from insurcrm.domain.tier_membership import (
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierFigures
 from insurcrm.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from insurcrm.domain.values import Email, Gender, Money, PersonName, Phone, ResidentId
-from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, StorageError
+from insurcrm.errors import ConcurrencyError, Duplicate, NotFound, RuleViolation, StorageError
 from insurcrm.serialization import unstructure
+from insurcrm.services.churn import detect_churn, end_policy, record_churn
+from insurcrm.services.csv_records import RECORDS, store_records
 from insurcrm.services.customers import erase_customer, erase_in
 from insurcrm.services.events import deliver_pending
 from insurcrm.testing import strategies as gen
@@ -258,6 +261,47 @@ def make_response(
         named_us=False,
         comment=PERSONAL_TEXT,
     )
+
+
+class _BeforeCommit:
+    """A unit of work that runs ``meanwhile`` when asked to commit, just before it does:
+    another writer's work while this one holds what it read and wrote."""
+
+    def __init__(self, uow: UnitOfWork, meanwhile: Callable[[], None]) -> None:
+        self._uow = uow
+        self._meanwhile = meanwhile
+
+    def __enter__(self) -> _BeforeCommit:
+        self._uow.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._uow.__exit__(*exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+    def commit(self) -> None:
+        self._meanwhile()
+        self._uow.commit()
+
+
+def _import_a_churn(uow: UnitOfWork) -> None:
+    """Import one churn record of C1 (churned on day 20), as ``insurcrm import`` does."""
+    kind = RECORDS["churn records"]
+    record = attrs.evolve(ChurnRecord.record("C1", days(20), automatic=True), events=())
+    _, _, rejects = store_records(uow, kind, [(2, record)])
+    if rejects:
+        raise RuleViolation(rejects[0].reason)
+
+
+#: Ways a second writer records a churn of C1 on day 20, by name.
+SECOND_CHURN_WRITERS: dict[str, Callable[[UnitOfWork], object]] = {
+    "record_churn": lambda uow: record_churn(uow, "C1", days(20)),
+    "end_policy": lambda uow: end_policy(uow, "P1", PolicyStatus.LAPSED, days(20)),
+    "detect_churn": lambda uow: detect_churn(uow, days(30)),
+    "import": _import_a_churn,
+}
 
 
 @attrs.frozen
@@ -2153,6 +2197,85 @@ class StoreContract:
         with store.unit_of_work() as uow:
             assert uow.churns.get(churn.id) == back
             assert back.won_back_on == days(40)
+
+    @pytest.mark.parametrize("second", sorted(SECOND_CHURN_WRITERS))
+    def test_two_writers_recording_a_churn_at_once_leave_no_overlap(self, second: str) -> None:
+        """A writer reads a customer's churn records for update and adds an open one;
+        before it commits, another records a churn of the same customer: by hand, by
+        ending their last policy, by the nightly scan or by an import. A customer churns
+        once at a time, so whichever way the store orders them — the second waits and then
+        sees the first's record, or one of the two is refused with ``ConcurrencyError`` —
+        no two stored records are open on a same day."""
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        ended = make_policy().transition(PolicyStatus.IN_FORCE, DAY)
+        if second == "detect_churn":  # ended elsewhere, its churn not yet recorded
+            ended = ended.transition(PolicyStatus.LAPSED, days(20), EndReason.NON_PAYMENT)
+        with store.unit_of_work() as uow:
+            uow.policies.add(ended)
+            uow.commit()
+        outcome: list[str] = []
+
+        def record_second() -> None:
+            try:
+                SECOND_CHURN_WRITERS[second](store.unit_of_work())
+                outcome.append("done")
+            except (ConcurrencyError, RuleViolation) as error:
+                outcome.append(type(error).__name__)
+
+        writer = threading.Thread(target=record_second)
+        try:
+            with store.unit_of_work() as uow:
+                assert uow.churns.of_customers_for_update(["C1"]) == []
+                uow.churns.add(make_churn("K1", "C1", days(10)))
+                writer.start()
+                writer.join(timeout=1)  # time to slip in, where the store lets it
+                uow.commit()
+        except ConcurrencyError:
+            pass  # the second was first
+        writer.join()
+        assert outcome
+        with store.unit_of_work() as uow:
+            kept = uow.churns.of_customer("C1")
+        assert kept
+        assert not [(a.id, b.id) for a in kept for b in kept if a.id < b.id and a.open_with(b)]
+
+    def test_two_last_policies_ended_at_once_record_the_churn(self) -> None:
+        """A customer's two policies are ended by two writers at once, the second while the
+        first is about to commit: each writer, reading the other policy, may see it still
+        in force. The churn records are read for update before the policies, so whichever
+        way the store orders them (the second waits and then sees the first policy ended, or
+        one of them gets ``ConcurrencyError`` and, as its caller would, ends its policy
+        again), the customer's churn is recorded, once."""
+        store = self.empty_store()
+        self.stored(store, make_customer())
+        with store.unit_of_work() as uow:
+            for policy_id in ("P1", "P2"):
+                in_force = make_policy(policy_id).transition(PolicyStatus.IN_FORCE, DAY)
+                uow.policies.add(in_force)
+            uow.commit()
+
+        def end(policy_id: str, uow: Callable[[], UnitOfWork]) -> None:
+            for _ in range(50):
+                try:
+                    end_policy(uow(), policy_id, PolicyStatus.SURRENDERED, days(20))
+                    return
+                except ConcurrencyError:
+                    time.sleep(0.05)  # as a caller tries again
+            pytest.fail(f"{policy_id} was never ended")
+
+        second = threading.Thread(target=end, args=("P2", store.unit_of_work))
+
+        def meanwhile() -> None:
+            if not second.is_alive() and second.ident is None:
+                second.start()
+                second.join(timeout=1)  # time to slip in, where the store lets it
+
+        end("P1", lambda: cast(UnitOfWork, _BeforeCommit(store.unit_of_work(), meanwhile)))
+        second.join()
+        with store.unit_of_work() as uow:
+            assert {uow.policies.get(p).status for p in ("P1", "P2")} == {PolicyStatus.SURRENDERED}
+            assert [r.on for r in uow.churns.of_customer("C1")] == [days(20)]
 
     def test_a_complaint_walked_through_its_steps_round_trips_exactly(self) -> None:
         store = self.empty_store()

@@ -38,6 +38,7 @@ from insurcrm.errors import Duplicate, NotFound
 from insurcrm.serialization import structure, unstructure
 
 __all__ = [
+    "SqlChurnRecords",
     "SqlRecords",
     "SqlSurveyResponses",
     "churn_records",
@@ -182,9 +183,26 @@ class SqlSurveyResponses(SqlRecords[SurveyResponse]):
         return self._select(self._table.c.survey_id == survey_id)
 
 
-def churn_records(conn: Connection, outbox: SqlOutbox) -> SqlRecords[ChurnRecord]:
+class SqlChurnRecords(SqlRecords[ChurnRecord]):
+    """:class:`~insurcrm.domain.repositories.ChurnRecordRepository` on SQL."""
+
+    def of_customers_for_update(self, customer_ids: Iterable[str]) -> Sequence[ChurnRecord]:
+        ids = sorted(set(customer_ids))
+        c = t.customers.c
+        for start in range(0, len(ids), BATCH):
+            statement = (
+                select(c.id)
+                .where(c.id.in_(ids[start : start + BATCH]))
+                .order_by(c.id)  # rows locked in one order: no deadlock between two batches
+                .with_for_update(key_share=True)  # FOR NO KEY UPDATE; SQLite: see the port
+            )
+            self._conn.execute(statement).all()
+        return self.of_customers(ids)
+
+
+def churn_records(conn: Connection, outbox: SqlOutbox) -> SqlChurnRecords:
     """Churn records (``uow.churns``)."""
-    return SqlRecords(conn, outbox, t.churn_records, "churn record", ChurnRecord)
+    return SqlChurnRecords(conn, outbox, t.churn_records, "churn record", ChurnRecord)
 
 
 def complaints(conn: Connection, outbox: SqlOutbox) -> SqlRecords[Complaint]:

@@ -25,10 +25,10 @@ from insurcrm.adapters.sql.schema import check_schema
 from insurcrm.adapters.sql.schema import upgrade as upgrade_schema
 from insurcrm.adapters.sql.tiers import SqlTierMemberships
 from insurcrm.dispatch import EventHandlers
-from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.interactions import Interaction
 from insurcrm.domain.repositories import (
+    ChurnRecordRepository,
     CustomerRepository,
     HouseholdRepository,
     Outbox,
@@ -150,7 +150,7 @@ class SqlUnitOfWork:
     policies: PolicyRepository
     households: HouseholdRepository
     tiers: TierMembershipRepository
-    churns: RecordRepository[ChurnRecord]
+    churns: ChurnRecordRepository
     complaints: RecordRepository[Complaint]
     interactions: RecordRepository[Interaction]
     surveys: SurveyResponseRepository
