@@ -175,7 +175,11 @@ def demo(url: str, customers: int, seed: int, as_of: dt.date) -> None:
         assessment = run_assessment(console, store.unit_of_work(), as_of)
         year_ago = add_years(as_of, -1)
         changes = count_tier_changes(store.unit_of_work(), year_ago, as_of)
-        retention = retention_report(store.unit_of_work(), as_of)
+        retention = _with_progress(
+            console,
+            "Reporting on keeping customers",
+            lambda progress: retention_report(store.unit_of_work(), as_of, progress=progress),
+        )
     finally:
         store.dispose()
     _print_summary(console, summary)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from unittest.mock import patch
 
 import attrs
 import pytest
@@ -44,7 +45,7 @@ from insurcrm.services.churn import (
 from insurcrm.services.complaints import complete_step, receive_complaint
 from insurcrm.services.contacts import log_interaction, plan_visits
 from insurcrm.services.customers import erase_customer
-from insurcrm.services.retention import RetentionReport, retention_report
+from insurcrm.services.retention import RetentionReport, retention_in, retention_report
 from insurcrm.services.sample_portfolio import customer_id, generate_sample
 from insurcrm.services.satisfaction import record_survey_response
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
@@ -63,6 +64,7 @@ class Scenario:
     as_of: dt.date
     ended: tuple[int, ...]
     erased: int
+    batch: int  # customers whose figures the reports read at once
 
 
 @st.composite
@@ -74,6 +76,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         as_of=draw(st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2026, 6, 30))),
         ended=tuple(draw(st.lists(st.integers(0, 40), max_size=3))),
         erased=draw(st.integers(min_value=1, max_value=customers)),
+        batch=draw(st.sampled_from([1, 7, churn_service.REPORT_BATCH])),
     )
 
 
@@ -192,12 +195,17 @@ def run(store: MemoryStore | SqlStore, scenario: Scenario) -> Outcome:
 
 
 def streamed_like(store: UnitOfWorkFactory, report: RetentionReport) -> None:
-    """The early warnings, the win-back queue and the visit plan read a batch of figures at
-    a time are the report's, made from the whole book."""
+    """The report, read a batch of figures at a time, is the one made from the whole book
+    loaded (in another currency too); so are the early warnings, the win-back queue and
+    the visit plan read on their own."""
     as_of = report.as_of
+    book = load_book(store.unit_of_work())
+    assert report == retention_in(book, as_of)
+    usd = retention_report(store.unit_of_work(), as_of, currency="USD")
+    assert usd.indicators == retention_in(book, as_of, currency="USD").indicators
+    assert attrs.evolve(usd, indicators=report.indicators) == report
     assert early_warnings(store.unit_of_work(), as_of) == report.warnings
     everyone = early_warnings(store.unit_of_work(), as_of, at_least=WarningLevel.NONE)
-    book = load_book(store.unit_of_work())
     assert everyone == warnings_in(book, as_of, at_least=WarningLevel.NONE)
     assert len(everyone) == len(customers_in_force(book.policies, as_of) - book.erased)
     for days in (30, 90):  # two windows within the churn year, which the figures also read
@@ -224,7 +232,8 @@ def _backends() -> list[tuple[str, Callable[[], MemoryStore | SqlStore]]]:
 @EXAMPLES
 @given(scenarios())
 def test_same_retention_answers_on_every_backend(scenario: Scenario) -> None:
-    outcomes = {name: run(make(), scenario) for name, make in _backends()}
+    with patch.object(churn_service, "REPORT_BATCH", scenario.batch):
+        outcomes = {name: run(make(), scenario) for name, make in _backends()}
     expected = outcomes["memory"]
     for name, outcome in outcomes.items():
         assert outcome.records == expected.records, name

@@ -914,6 +914,11 @@ class AssessmentTotals:
             group.customers += 1
             group.premium_in_force += row.premium_in_force
             group.in_force += figures.in_force
+        self.add_period(figures)
+
+    def add_period(self, figures: AssessmentFigures) -> None:
+        """Count one customer's figures towards the year's churn rates and satisfaction
+        indicators alone (:meth:`add` does, with the rest of the row)."""
         if figures.in_force_at_start:
             self.customers_at_start += 1
             if figures.churned_in_period:
@@ -933,6 +938,14 @@ class AssessmentTotals:
         satisfaction indicators (``counts``: those over the period's survey responses and
         churn records)."""
         self.pareto = pareto
+        self.finish_period(period_start, counts)
+
+    def finish_period(
+        self, period_start: dt.date, counts: PeriodCounts
+    ) -> tuple[ChurnRates, SatisfactionIndicators]:
+        """Set, and return, the churn rates and the satisfaction indicators of the year
+        from ``period_start`` once every customer is counted (:meth:`finish` does, with the
+        Pareto share)."""
         self.churn = ChurnRates(period_start, self.as_of, self.customers_at_start, self.churned)
         self.satisfaction = SatisfactionIndicators(
             start=period_start,
@@ -946,3 +959,4 @@ class AssessmentTotals:
             price_sensitivity=counts.price_sensitivity,
             referral_rate=Rate(self.served_referring, self.served),
         )
+        return self.churn, self.satisfaction

@@ -69,9 +69,12 @@ __all__ = [
     "detect_churn",
     "early_warnings",
     "end_policy",
+    "queue_order",
     "record_churn",
     "report_figures",
+    "warning_order",
     "warnings_in",
+    "warnings_of",
     "win_back_config",
     "win_back_queue",
     "win_backs_in",
@@ -337,7 +340,7 @@ def warnings_in(
         )
         if order.index(warning.level) >= order.index(at_least):
             warnings.append(warning)
-    warnings.sort(key=lambda w: (-w.score, w.customer_id))
+    warnings.sort(key=warning_order)
     return warnings
 
 
@@ -359,20 +362,37 @@ def early_warnings(
     far and all of them.
     """
     cfg = AssessmentConfig(warning=config or WarningConfig())
-    levels = list(WarningLevel)
-    floor = levels.index(at_least)
     found = []
     with uow:
         for figures in report_figures(uow, as_of, cfg, progress):
-            for f in figures:
-                if f.in_force and not f.erased:
-                    warning = early_warning_from(
-                        f.customer_id, as_of, warning_figures_of(f), cfg.warning
-                    )
-                    if levels.index(warning.level) >= floor:
-                        found.append(warning)
-    found.sort(key=lambda w: (-w.score, w.customer_id))
+            found += warnings_of(figures, as_of, cfg.warning, at_least)
+    found.sort(key=warning_order)
     return found
+
+
+def warnings_of(
+    figures: Iterable[AssessmentFigures],
+    as_of: dt.date,
+    config: WarningConfig,
+    at_least: WarningLevel = WarningLevel.WATCH,
+) -> list[EarlyWarning]:
+    """The early warnings at ``at_least`` the given level of the current customers among
+    ``figures`` (read as of ``as_of``; a policy of ours in force, not erased), in their
+    order: :func:`early_warnings` of one batch."""
+    levels = list(WarningLevel)
+    floor = levels.index(at_least)
+    found = []
+    for f in figures:
+        if f.in_force and not f.erased:
+            warning = early_warning_from(f.customer_id, as_of, warning_figures_of(f), config)
+            if levels.index(warning.level) >= floor:
+                found.append(warning)
+    return found
+
+
+def warning_order(warning: EarlyWarning) -> tuple[int, str]:
+    """Highest score first, then by customer id: the order warnings are listed in."""
+    return (-warning.score, warning.customer_id)
 
 
 @attrs.frozen
@@ -405,7 +425,7 @@ def win_backs_in(
             record.customer_id, book.held.get(record.customer_id, ()), record.on, model, future
         )
         queue.append(WinBack(record, decide_recovery(record, value.amount, recovery)))
-    queue.sort(key=_queue_order)
+    queue.sort(key=queue_order)
     return queue
 
 
@@ -440,7 +460,7 @@ def win_back_queue(
     with uow:
         for figures in report_figures(uow, as_of, cfg, progress):
             queue += win_backs_of(uow, figures, as_of, cfg)
-    queue.sort(key=_queue_order)
+    queue.sort(key=queue_order)
     return queue
 
 
@@ -505,6 +525,6 @@ def _as_figured(record: ChurnRecord, f: AssessmentFigures, as_of: dt.date) -> bo
     )
 
 
-def _queue_order(w: WinBack) -> tuple[bool, Decimal, str]:
+def queue_order(w: WinBack) -> tuple[bool, Decimal, str]:
     """Recommended first, then by expected net benefit, highest first."""
     return (not w.decision.recommended, -w.decision.expected_net_benefit, w.record.id)

@@ -4,7 +4,9 @@ representative, and make the visit plan."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 
+from insurcrm.domain.assessment import AssessmentFigures
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.future_value import FutureValueConfig, RenewalModel
 from insurcrm.domain.interactions import Interaction
@@ -14,6 +16,7 @@ from insurcrm.domain.visits import VisitConfig, VisitEntry, sort_plan, visit_pla
 from insurcrm.errors import RuleViolation
 from insurcrm.services.book import ServiceBook
 from insurcrm.services.churn import (
+    WinBack,
     report_figures,
     win_back_config,
     win_backs_in,
@@ -23,7 +26,7 @@ from insurcrm.services.customers import is_erased
 from insurcrm.services.future_value import portfolio_renewal_model
 from insurcrm.services.progress import Progress
 
-__all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in"]
+__all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in", "visits_of"]
 
 
 def log_interaction(uow: UnitOfWork, interaction: Interaction) -> Interaction:
@@ -111,22 +114,34 @@ def plan_visits(
     entries: list[VisitEntry] = []
     with uow:
         for figures in report_figures(uow, as_of, cfg, progress):
-            ids = [f.customer_id for f in figures]
-            entries += visit_plan(
-                as_of,
-                complaints=uow.complaints.of_customers(ids),
-                decisions=[
-                    (w.decision, w.record.on) for w in win_backs_of(uow, figures, as_of, cfg)
-                ],
-                memberships=uow.tiers.of_customers(ids),
-                responses=uow.surveys.of_customers(ids),
-                interactions=uow.interactions.of_customers(ids),
-                skip=[f.customer_id for f in figures if f.erased],
-                config=config,
-                last_purchases={
-                    f.customer_id: f.last_purchase_ours
-                    for f in figures
-                    if f.last_purchase_ours is not None
-                },
+            entries += visits_of(
+                uow, figures, as_of, win_backs_of(uow, figures, as_of, cfg), config
             )
     return sort_plan(entries)
+
+
+def visits_of(
+    uow: UnitOfWork,
+    figures: Sequence[AssessmentFigures],
+    as_of: dt.date,
+    win_backs: Iterable[WinBack],
+    config: VisitConfig | None = None,
+) -> tuple[VisitEntry, ...]:
+    """The visits due of the customers among ``figures`` (read as of ``as_of``), with their
+    decisions ``win_backs``, their complaints, memberships, survey responses and contacts
+    read through ``uow`` (inside ``with uow:``): :func:`plan_visits` of one batch, unsorted
+    across batches (:func:`~insurcrm.domain.visits.sort_plan` sorts them)."""
+    ids = [f.customer_id for f in figures]
+    return visit_plan(
+        as_of,
+        complaints=uow.complaints.of_customers(ids),
+        decisions=[(w.decision, w.record.on) for w in win_backs],
+        memberships=uow.tiers.of_customers(ids),
+        responses=uow.surveys.of_customers(ids),
+        interactions=uow.interactions.of_customers(ids),
+        skip=[f.customer_id for f in figures if f.erased],
+        config=config,
+        last_purchases={
+            f.customer_id: f.last_purchase_ours for f in figures if f.last_purchase_ours is not None
+        },
+    )

@@ -9,6 +9,7 @@ import datetime as dt
 
 import attrs
 
+from insurcrm.domain.assessment import AssessmentConfig, AssessmentTotals, AssessmentWindows
 from insurcrm.domain.churn import ChurnRates, churn_rates, customers_in_force
 from insurcrm.domain.complaint_handling import ComplaintHandling, complaint_handling
 from insurcrm.domain.dates import add_years
@@ -18,13 +19,25 @@ from insurcrm.domain.recovery import RecoveryConfig
 from insurcrm.domain.satisfaction import SatisfactionIndicators, satisfaction_indicators
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY
-from insurcrm.domain.visits import VisitConfig, VisitEntry
-from insurcrm.services.book import load_book
-from insurcrm.services.churn import WinBack, detect_churn, warnings_in, win_backs_in
-from insurcrm.services.contacts import visits_in
+from insurcrm.domain.visits import VisitConfig, VisitEntry, sort_plan
+from insurcrm.services.book import ServiceBook
+from insurcrm.services.churn import (
+    WinBack,
+    detect_churn,
+    queue_order,
+    report_figures,
+    warning_order,
+    warnings_in,
+    warnings_of,
+    win_backs_in,
+    win_backs_of,
+)
+from insurcrm.services.contacts import visits_in, visits_of
 from insurcrm.services.future_value import renewal_model_of
+from insurcrm.services.progress import Progress
+from insurcrm.services.satisfaction import read_indicators
 
-__all__ = ["RetentionConfig", "RetentionReport", "retention_report"]
+__all__ = ["RetentionConfig", "RetentionReport", "retention_in", "retention_report"]
 
 
 @attrs.frozen
@@ -52,19 +65,18 @@ class RetentionReport:
     plan: tuple[VisitEntry, ...]
 
 
-def retention_report(
-    uow: UnitOfWork,
+def retention_in(
+    book: ServiceBook,
     as_of: dt.date,
     config: RetentionConfig | None = None,
     *,
     currency: str = DEFAULT_CURRENCY,
 ) -> RetentionReport:
-    """Record the churn due as of ``as_of`` (:func:`detect_churn`), then report the year
-    up to ``as_of`` from one read of the book."""
+    """:func:`retention_report` over a book already loaded (:func:`~insurcrm.services.book.
+    load_book`), its churn recorded; builds every aggregate, so for books that fit in
+    memory."""
     cfg = config or RetentionConfig()
     since = add_years(as_of, -1)
-    detect_churn(uow, as_of)
-    book = load_book(uow)
     model = renewal_model_of(book.policies, as_of, cfg.future)
     return RetentionReport(
         as_of=as_of,
@@ -87,4 +99,69 @@ def retention_report(
         plan=visits_in(
             book, as_of, model, config=cfg.visits, recovery=cfg.recovery, future=cfg.future
         ),
+    )
+
+
+def retention_report(
+    uow: UnitOfWork,
+    as_of: dt.date,
+    config: RetentionConfig | None = None,
+    *,
+    currency: str = DEFAULT_CURRENCY,
+    progress: Progress | None = None,
+) -> RetentionReport:
+    """Record the churn due as of ``as_of`` (:func:`detect_churn`), then report the year
+    up to ``as_of`` from one transaction.
+
+    The book is read as the portfolio assessment reads it, never whole: the renewal model
+    is fitted walking the policies once, the complaints are walked once for their handling,
+    and each customer's figures are read :data:`~insurcrm.services.churn.REPORT_BATCH`
+    customers at a time. Each batch gives its share of the rates and indicators (as the
+    assessment's totals), its early warnings, its win-back decisions and its visits, with
+    the batch's records. The report is the one :func:`retention_in` gives from the loaded
+    book. With another ``currency`` than the default, the indicators walk the customers,
+    policies and records once more, since the figures hold amounts in CNY alone.
+    ``progress``, if given, is called with the customers read so far and all of them.
+
+    Raises:
+        ConcurrencyError: a churn record was recorded or changed while the book was read:
+            run it again.
+    """
+    cfg = config or RetentionConfig()
+    since = add_years(as_of, -1)
+    detect_churn(uow, as_of)
+    warnings: list[EarlyWarning] = []
+    queue: list[WinBack] = []
+    plan: list[VisitEntry] = []
+    with uow:
+        model = renewal_model_of(uow.policies.iterate(), as_of, cfg.future)
+        handling = complaint_handling(uow.complaints.iterate(), since, as_of)
+        rules = AssessmentConfig(
+            warning=cfg.warning, recovery=cfg.recovery, future=cfg.future, renewal_model=model
+        )
+        totals = AssessmentTotals(as_of)
+        for figures in report_figures(uow, as_of, rules, progress):
+            for f in figures:
+                totals.add_period(f)
+            warnings += warnings_of(figures, as_of, cfg.warning)
+            win_backs = win_backs_of(uow, figures, as_of, rules)
+            queue += win_backs
+            plan += visits_of(uow, figures, as_of, win_backs, cfg.visits)
+        windows = AssessmentWindows.of(as_of, rules)  # its period starts on ``since``
+        counts = uow.portfolio.period_counts(windows)
+        rates, indicators = totals.finish_period(windows.period_start, counts)
+        if currency != DEFAULT_CURRENCY:
+            indicators = read_indicators(uow, since, as_of, currency=currency)
+    warnings.sort(key=warning_order)
+    queue.sort(key=queue_order)
+    return RetentionReport(
+        as_of=as_of,
+        since=since,
+        rates=rates,
+        indicators=indicators,
+        handling=handling,
+        warnings=warnings,
+        model=model,
+        queue=queue,
+        plan=sort_plan(plan),
     )

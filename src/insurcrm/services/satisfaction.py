@@ -27,6 +27,7 @@ from insurcrm.services.customers import is_erased
 
 __all__ = [
     "may_survey_from",
+    "read_indicators",
     "record_survey_response",
     "satisfaction_indicators_for",
     "survey_report_for",
@@ -80,13 +81,21 @@ def satisfaction_indicators_for(
     """The satisfaction indicators from the day after ``start`` to ``end`` (reads only;
     walks customers, policies, complaints, responses and churn records once)."""
     with uow:
-        return satisfaction_indicators(
-            start,
-            end,
-            customers=uow.customers.iterate(),
-            policies=uow.policies.iterate(),
-            complaints=uow.complaints.iterate(),
-            responses=uow.surveys.iterate(),
-            churns=uow.churns.iterate(),
-            currency=currency,
-        )
+        return read_indicators(uow, start, end, currency=currency)
+
+
+def read_indicators(
+    uow: UnitOfWork, start: dt.date, end: dt.date, *, currency: str = DEFAULT_CURRENCY
+) -> SatisfactionIndicators:
+    """:func:`satisfaction_indicators_for` inside ``with uow:`` (the caller's
+    transaction)."""
+    return satisfaction_indicators(
+        start,
+        end,
+        customers=uow.customers.iterate(),
+        policies=uow.policies.iterate(),
+        complaints=uow.complaints.iterate(),
+        responses=uow.surveys.iterate(),
+        churns=uow.churns.iterate(),
+        currency=currency,
+    )
