@@ -24,6 +24,7 @@ from insurcrm.domain.future_value import (
     customer_future_value,
     flat_model,
     renewal_history,
+    renewal_history_by_holder,
     sbg_log_likelihood,
     sbg_model,
     win_back_value,
@@ -145,6 +146,27 @@ class TestRenewalHistory:
                 and end.on + gap <= as_of
             )
         assert sum(history.lost) == lost
+
+    @given(st.data())
+    def test_a_history_read_by_holder_is_the_whole_books(self, data: st.DataObject) -> None:
+        """Counted one batch of policyholders at a time (as the services read the book),
+        the history is that of every policy at once, however the holders are batched and
+        whatever the order of the batches and of the policies in each."""
+        as_of = data.draw(st.dates(dt.date(2001, 1, 1), dt.date(2026, 12, 31)))
+        holders = st.sampled_from(("C1", "C2", "C3", "C4"))
+        policies = data.draw(
+            st.lists(
+                holders.flatmap(lambda c: gen.policies(c, c, until=as_of + dt.timedelta(days=500))),
+                max_size=8,
+            )
+        )
+        ids = sorted({p.policyholder_id for p in policies})
+        batch_of = {c: data.draw(st.integers(0, 2), label=f"batch of {c}") for c in ids}
+        holdings = [
+            data.draw(st.permutations([p for p in policies if batch_of[p.policyholder_id] == b]))
+            for b in data.draw(st.permutations(range(3)))
+        ]
+        assert renewal_history_by_holder(holdings, as_of) == renewal_history(policies, as_of)
 
 
 def _renewed(started: list[Policy], as_of: dt.date) -> list[Policy]:

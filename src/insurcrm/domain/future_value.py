@@ -49,6 +49,7 @@ __all__ = [
     "flat_model",
     "lost_premium",
     "renewal_history",
+    "renewal_history_by_holder",
     "sbg_log_likelihood",
     "sbg_model",
     "win_back_factor",
@@ -182,10 +183,21 @@ def renewal_history(policies: Iterable[Policy], as_of: dt.date) -> RenewalHistor
     fraud (our decision, not the customer's) have made one renewal per whole year
     (right-censored).
     """
+    return renewal_history_by_holder([policies], as_of)
+
+
+def renewal_history_by_holder(
+    holdings: Iterable[Iterable[Policy]], as_of: dt.date
+) -> RenewalHistory:
+    """:func:`renewal_history` of the policies of ``holdings``, one holding at a time: each
+    holding is some policyholders' policies, and no policyholder's are split between two
+    (a contract's renewals are one policyholder's). So a book read a batch of
+    policyholders at a time is never held whole; the history is the same as that of all
+    the policies at once."""
     lost: dict[int, int] = {}
     renewing: dict[int, int] = {}
     gap = dt.timedelta(days=RENEWAL_GAP_DAYS)
-    for began, policy in contracts(policies, as_of):
+    for began, policy in (c for policies in holdings for c in contracts(policies, as_of)):
         end = _ending(policy, as_of)
         if end is not None and end.to_status in _LOST and end.reason is not EndReason.FRAUD:
             t = _anniversaries(began, end.on) + 1

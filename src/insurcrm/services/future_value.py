@@ -26,6 +26,7 @@ from insurcrm.domain.future_value import (
     customer_future_value,
     flat_model,
     renewal_history,
+    renewal_history_by_holder,
     sbg_log_likelihood,
     sbg_model,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "fit_renewal_model",
     "future_value_of",
     "portfolio_renewal_model",
+    "read_renewal_model",
     "renewal_model_of",
 ]
 
@@ -117,10 +119,20 @@ def portfolio_renewal_model(
 ) -> RenewalModel:
     """Fit the renewal model to every policy of ours stored, as of ``as_of``.
 
-    Reads only; walks the policies once.
+    Reads only; walks the policies once, a batch of policyholders at a time
+    (:meth:`~insurcrm.domain.repositories.PolicyRepository.iterate_by_holder`), so the
+    book is never held whole.
     """
     with uow:
-        return renewal_model_of(uow.policies.iterate(), as_of, config)
+        return read_renewal_model(uow, as_of, config)
+
+
+def read_renewal_model(
+    uow: UnitOfWork, as_of: dt.date, config: FutureValueConfig | None = None
+) -> RenewalModel:
+    """:func:`portfolio_renewal_model` inside ``with uow:`` (the caller's transaction)."""
+    holdings = (policies for _, policies in uow.policies.iterate_by_holder())
+    return fit_renewal_model(renewal_history_by_holder(holdings, as_of), config)
 
 
 def future_value_of(

@@ -33,7 +33,7 @@ from insurcrm.services.churn import (
     win_backs_of,
 )
 from insurcrm.services.contacts import visits_in, visits_of
-from insurcrm.services.future_value import renewal_model_of
+from insurcrm.services.future_value import read_renewal_model, renewal_model_of
 from insurcrm.services.progress import Progress
 from insurcrm.services.satisfaction import read_indicators
 
@@ -114,13 +114,15 @@ def retention_report(
     up to ``as_of`` from one transaction.
 
     The book is read as the portfolio assessment reads it, never whole: the renewal model
-    is fitted walking the policies once, the complaints are walked once for their handling,
-    and each customer's figures are read :data:`~insurcrm.services.churn.REPORT_BATCH`
-    customers at a time. Each batch gives its share of the rates and indicators (as the
-    assessment's totals), its early warnings, its win-back decisions and its visits, with
-    the batch's records. The report is the one :func:`retention_in` gives from the loaded
-    book. With another ``currency`` than the default, the indicators walk the customers,
-    policies and records once more, since the figures hold amounts in CNY alone.
+    is fitted walking the policies once, a batch of policyholders at a time
+    (:func:`~insurcrm.services.future_value.read_renewal_model`), the complaints are walked
+    once for their handling, and each customer's figures are read
+    :data:`~insurcrm.services.churn.REPORT_BATCH` customers at a time. Each batch gives
+    its share of the rates and indicators (as the assessment's totals), its early
+    warnings, its win-back decisions and its visits, with the batch's records. The
+    report is the one :func:`retention_in` gives from the loaded book. With another
+    ``currency`` than the default, the indicators walk the customers, policies and
+    records once more, since the figures hold amounts in CNY alone.
     ``progress``, if given, is called with the customers read so far and all of them.
 
     Raises:
@@ -134,7 +136,7 @@ def retention_report(
     queue: list[WinBack] = []
     plan: list[VisitEntry] = []
     with uow:
-        model = renewal_model_of(uow.policies.iterate(), as_of, cfg.future)
+        model = read_renewal_model(uow, as_of, cfg.future)
         handling = complaint_handling(uow.complaints.iterate(), since, as_of)
         rules = AssessmentConfig(
             warning=cfg.warning, recovery=cfg.recovery, future=cfg.future, renewal_model=model
