@@ -1,9 +1,10 @@
-"""The book as the keeping-customers reports read it (DOMAIN.md §3, §7–§9): customers,
-policies and every customer-service record, loaded once in one transaction so that several
-reports over the same date read the store once and agree with each other.
+"""The whole book loaded (DOMAIN.md §3, §7–§9): customers, policies and every
+customer-service record, read once in one transaction, for the keeping-customers reports
+over a loaded book (``warnings_in``, ``win_backs_in``, ``visits_in``, ``retention_in``).
 
-Loading builds every aggregate, so it is for books that fit in memory (the demo, tests,
-small embedded stores); the streaming engine of DOMAIN.md §10.3 is for large ones.
+Loading builds every aggregate, so it is for books that fit in memory (tests, small
+embedded stores); the services that take a unit of work read the book a batch at a time
+instead, as the streaming engine of DOMAIN.md §10.3 does, and give the same answers.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The keeping-customers report (DOMAIN.md §3, §7–§9): churn and retention rates,
 satisfaction indicators, complaint handling against promise, early warnings, the renewal
-model, the win-back queue and the visit plan — for the year up to a date, from one read
-of the book so the figures agree with each other."""
+model, the win-back queue and the visit plan — for the year up to a date, from one
+transaction so the figures agree with each other, reading the book a batch at a time."""
 
 from __future__ import annotations
 
