@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from insurcrm.domain.dates import add_years
 from insurcrm.domain.future_value import (
     RENEWAL_GAP_DAYS,
     FutureValueConfig,
@@ -29,7 +30,7 @@ from insurcrm.domain.future_value import (
     sbg_model,
     win_back_value,
 )
-from insurcrm.domain.policies import EndReason, Policy, PolicyStatus
+from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
 from insurcrm.domain.values import Money
 from insurcrm.errors import ValidationError
 from insurcrm.testing import strategies as gen
@@ -151,22 +152,46 @@ class TestRenewalHistory:
     def test_a_history_read_by_holder_is_the_whole_books(self, data: st.DataObject) -> None:
         """Counted one batch of policyholders at a time (as the services read the book),
         the history is that of every policy at once, however the holders are batched and
-        whatever the order of the batches and of the policies in each."""
-        as_of = data.draw(st.dates(dt.date(2001, 1, 1), dt.date(2026, 12, 31)))
-        holders = st.sampled_from(("C1", "C2", "C3", "C4"))
-        policies = data.draw(
-            st.lists(
-                holders.flatmap(lambda c: gen.policies(c, c, until=as_of + dt.timedelta(days=500))),
-                max_size=8,
-            )
-        )
+        whatever the order of the batches and of the policies in each. The book has
+        one-year policies renewed as new ones, by several holders on the same lines and
+        days, so that a renewal chain joining two holders would show."""
+        as_of = dt.date(2024, 6, 30)
+        policies = data.draw(renewal_chains(as_of))
         ids = sorted({p.policyholder_id for p in policies})
         batch_of = {c: data.draw(st.integers(0, 2), label=f"batch of {c}") for c in ids}
         holdings = [
             data.draw(st.permutations([p for p in policies if batch_of[p.policyholder_id] == b]))
             for b in data.draw(st.permutations(range(3)))
         ]
-        assert renewal_history_by_holder(holdings, as_of) == renewal_history(policies, as_of)
+        whole = renewal_history(policies, as_of)
+        assert renewal_history_by_holder(holdings, as_of) == whole
+        chained = contracts(policies, as_of)
+        assert len({p.policyholder_id for _, p in chained}) == len(ids)
+        assert whole.contracts == len(chained)
+
+
+@st.composite
+def renewal_chains(draw: st.DrawFn, as_of: dt.date) -> list[Policy]:
+    """Up to four holders' one-year policies, each holder's in chains on two lines, every
+    chain starting within two months of 1 January 2021 and each policy within 40 days of
+    its predecessor's maturity (a renewal when within :data:`RENEWAL_GAP_DAYS`); and a
+    long-term policy or two."""
+    policies: list[Policy] = []
+    for chain in range(draw(st.integers(1, 6))):
+        holder = draw(st.sampled_from(("C1", "C2", "C3", "C4")))
+        line = draw(st.sampled_from((ProductLine.MEDICAL, ProductLine.ACCIDENT)))
+        day = dt.date(2021, 1, 1) + dt.timedelta(days=draw(st.integers(0, 60)))
+        for link in range(draw(st.integers(1, 4))):
+            one = in_force(f"P{chain}-{link}", day, holder, term_years=1)
+            one = attrs.evolve(one, product_line=line)
+            matured = add_years(day, 1)
+            if matured <= as_of:
+                one = one.mature(matured)
+            policies.append(one)
+            day = matured + dt.timedelta(days=draw(st.integers(0, 40)))
+    for n in range(draw(st.integers(0, 2))):
+        policies.append(in_force(f"L{n}", dt.date(2021, 3, 1), draw(st.sampled_from(("C1", "C2")))))
+    return policies
 
 
 def _renewed(started: list[Policy], as_of: dt.date) -> list[Policy]:

@@ -98,22 +98,25 @@ def end_policy(
         a policy in force, already has an open churn record, or one open on a day the
         new one would be, or already churned that day).
 
-    The policyholder's churn records are read for update before their policies
+    The policyholder's churn records are read for update before the policy is written and
+    their policies are read
     (:meth:`~insurcrm.domain.repositories.ChurnRecordRepository.of_customers_for_update`),
     so two of their policies ended at once by two writers cannot each see the other still
     in force: the second waits and sees the first ended, or gets ``ConcurrencyError``.
 
     Raises:
-        ConcurrencyError: another writer changed the policy, or ended another policy of
-            the policyholder or recorded their churn meanwhile (SQLite, memory): run it
-            again.
+        ConcurrencyError: another writer changed the policy meanwhile, or ended another
+            policy of the policyholder or recorded their churn (SQLite, memory; PostgreSQL
+            makes the second wait), or PostgreSQL found a deadlock with another writer:
+            run it again.
         NotFound: no such policy.
         RuleViolation: the move is not a legal transition.
     """
     with uow:
-        policy = uow.policies.save(uow.policies.get(policy_id).transition(to, on, reason))
-        holder = policy.policyholder_id
-        known = uow.churns.of_customers_for_update([holder])  # before their policies
+        ended = uow.policies.get(policy_id).transition(to, on, reason)
+        holder = ended.policyholder_id
+        known = uow.churns.of_customers_for_update([holder])  # before any write or policy read
+        policy = uow.policies.save(ended)
         record = churn_on(holder, uow.policies.of_customer(holder), on)
         stored = None
         if record is not None and not any(_covers(r, record) for r in known):
@@ -259,10 +262,14 @@ def detect_churn(uow: UnitOfWork, as_of: dt.date, *, progress: Progress | None =
 
     ``progress``, if given, is called with the policies read so far and all of them.
 
+    The customers it records a churn of have their churn records read for update first
+    (:meth:`~insurcrm.domain.repositories.ChurnRecordRepository.of_customers_for_update`):
+    on PostgreSQL other churn writers of those customers wait until it commits.
+
     Raises:
         ConcurrencyError: another writer changed the churn records it read (in memory: a
-            churn record of a customer it read) or, on SQLite, committed while it read:
-            run it again.
+            churn record of a customer it read, or another writer of their churn records
+            committed first) or, on SQLite, committed while it read: run it again.
     """
     churned: list[ChurnRecord] = []
     won: list[ChurnRecord] = []

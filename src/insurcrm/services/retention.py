@@ -1,7 +1,7 @@
 """The keeping-customers report (DOMAIN.md §3, §7–§9): churn and retention rates,
 satisfaction indicators, complaint handling against promise, early warnings, the renewal
-model, the win-back queue and the visit plan — for the year up to a date, from one
-transaction so the figures agree with each other, reading the book a batch at a time."""
+model, the win-back queue and the visit plan — for the year up to a date, from one unit
+of work, reading the book a batch at a time."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def retention_report(
     progress: Progress | None = None,
 ) -> RetentionReport:
     """Record the churn due as of ``as_of`` (:func:`detect_churn`), then report the year
-    up to ``as_of`` from one transaction.
+    up to ``as_of`` from one unit of work.
 
     The book is read as the portfolio assessment reads it, never whole: the renewal model
     is fitted walking the policies once, a batch of policyholders at a time
@@ -124,6 +124,13 @@ def retention_report(
     ``currency`` than the default, the indicators walk the customers, policies and
     records once more, since the figures hold amounts in CNY alone.
     ``progress``, if given, is called with the customers read so far and all of them.
+
+    Its parts agree with each other as far as the store's reads do: a SQLite unit of work
+    reads one snapshot, and a big book's figures another, taken a moment later; PostgreSQL
+    reads committed rows statement by statement (READ COMMITTED), as
+    :func:`~insurcrm.services.book.load_book` does, and the figures in a snapshot of their
+    own. So a record committed while the report runs may show in one part and not in
+    another. The churn records the queue names are checked against the figures.
 
     Raises:
         ConcurrencyError: a churn record was recorded or changed while the book was read:

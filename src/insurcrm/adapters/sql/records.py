@@ -28,6 +28,7 @@ from insurcrm.adapters.sql.repositories import (
     _require_customers,
     _stale,
     _update_versioned,
+    lock_customers,
 )
 from insurcrm.domain.churn import ChurnRecord
 from insurcrm.domain.complaints import Complaint
@@ -187,16 +188,8 @@ class SqlChurnRecords(SqlRecords[ChurnRecord]):
     """:class:`~insurcrm.domain.repositories.ChurnRecordRepository` on SQL."""
 
     def of_customers_for_update(self, customer_ids: Iterable[str]) -> Sequence[ChurnRecord]:
-        ids = sorted(set(customer_ids))
-        c = t.customers.c
-        for start in range(0, len(ids), BATCH):
-            statement = (
-                select(c.id)
-                .where(c.id.in_(ids[start : start + BATCH]))
-                .order_by(c.id)  # rows locked in one order: no deadlock between two batches
-                .with_for_update(key_share=True)  # FOR NO KEY UPDATE; SQLite: see the port
-            )
-            self._conn.execute(statement).all()
+        ids = set(customer_ids)
+        lock_customers(self._conn, ids, share=False)  # SQLite locks no rows: see the port
         return self.of_customers(ids)
 
 

@@ -187,6 +187,31 @@ def _require_customers(conn: Connection, customer_ids: Sequence[str]) -> None:
             raise NotFound("customer", customer_id)
 
 
+def lock_customers(
+    conn: Connection, customer_ids: Iterable[str], *, share: bool
+) -> dict[str, bool]:
+    """Lock the stored customers among ``customer_ids`` until the transaction ends; returns
+    each one, by id, with whether they were erased. :data:`BATCH` at a time: ``FOR
+    SHARE`` (``share``) or ``FOR NO KEY UPDATE`` on PostgreSQL; on SQLite, which locks no
+    rows, a plain read. Every writer takes the rows in one order, Python's (code point)
+    order of the ids, across batches and within each (PostgreSQL's ``"C"`` collation
+    orders as Python does, whatever the database's collation), so two writers never wait
+    for each other in a circle."""
+    ids = sorted(set(customer_ids))
+    c = t.customers.c
+    key = c.id.collate("C") if conn.dialect.name == "postgresql" else c.id
+    found: dict[str, bool] = {}
+    for start in range(0, len(ids), BATCH):
+        statement = (
+            select(c.id, c.erased_on.is_not(None))
+            .where(c.id.in_(ids[start : start + BATCH]))
+            .order_by(key)
+            .with_for_update(read=share, key_share=not share)
+        )
+        found.update((i, bool(erased)) for i, erased in conn.execute(statement))
+    return found
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -304,18 +329,7 @@ class SqlCustomers:
         return existing(self._conn, t.customers, "id", customer_ids)
 
     def erased_among(self, customer_ids: Iterable[str]) -> dict[str, bool]:
-        ids = sorted(set(customer_ids))
-        c = t.customers.c
-        found: dict[str, bool] = {}
-        for start in range(0, len(ids), BATCH):
-            statement = (
-                select(c.id, c.erased_on.is_not(None))
-                .where(c.id.in_(ids[start : start + BATCH]))
-                .order_by(c.id)  # rows locked in one order: no deadlock between two batches
-                .with_for_update(read=True)  # FOR SHARE on PostgreSQL; SQLite: see the port
-            )
-            found.update((i, bool(erased)) for i, erased in self._conn.execute(statement))
-        return found
+        return lock_customers(self._conn, customer_ids, share=True)
 
     def save(self, customer: Customer) -> Customer:
         if not _exists(self._conn, t.customers, customer.id):
