@@ -123,7 +123,8 @@ def retention_report(
     report is the one :func:`retention_in` gives from the loaded book. With another
     ``currency`` than the default, the indicators walk the customers, policies and
     records once more, since the figures hold amounts in CNY alone.
-    ``progress``, if given, is called with the customers read so far and all of them.
+    ``progress``, if given, is called first with the policies :func:`detect_churn` has
+    read so far and all of them, then with the customers read so far and all of them.
 
     Its parts agree with each other as far as the store's reads do: a SQLite unit of work
     reads one snapshot, and a big book's figures another, taken a moment later; PostgreSQL
@@ -138,7 +139,7 @@ def retention_report(
     """
     cfg = config or RetentionConfig()
     since = add_years(as_of, -1)
-    detect_churn(uow, as_of)
+    detect_churn(uow, as_of, progress=progress)
     warnings: list[EarlyWarning] = []
     queue: list[WinBack] = []
     plan: list[VisitEntry] = []
