@@ -350,6 +350,23 @@ class TestChurn:
         assert queue[0].decision.churn_id == "K-LATER"
         assert retention_report(store.unit_of_work(), later).queue == queue
 
+    def test_the_report_shows_its_progress_through_each_read(self) -> None:
+        """The report's progress runs through the policies twice (the churn due, then the
+        renewal model) and then through the customers, each up to all of them."""
+        store = store_with(
+            customer("C1"),
+            customer("C2"),
+            policy("P1", "C1"),
+            policy("P2", "C1"),
+            policy("P3", "C2"),
+        )
+        calls: list[tuple[int, int]] = []
+        retention_report(store.unit_of_work(), DAY, progress=lambda *call: calls.append(call))
+        assert all(0 <= done <= total for done, total in calls)
+        assert calls.count((3, 3)) == 2  # the policies, read once a policyholder at a time
+        assert calls[-1] == (2, 2)  # the customers
+        assert (1, 3) in calls or (2, 3) in calls  # shown as it goes, not only at the end
+
     def test_erased_customers_leave_the_queue(self) -> None:
         store = store_with(customer("C1"), policy("P1", "C1", premium="60000.00"))
         end_policy(store.unit_of_work(), "P1", PolicyStatus.SURRENDERED, DAY)

@@ -123,8 +123,9 @@ def retention_report(
     report is the one :func:`retention_in` gives from the loaded book. With another
     ``currency`` than the default, the indicators walk the customers, policies and
     records once more, since the figures hold amounts in CNY alone.
-    ``progress``, if given, is called first with the policies :func:`detect_churn` has
-    read so far and all of them, then with the customers read so far and all of them.
+    ``progress``, if given, is called with the policies read so far and all of them, by
+    :func:`detect_churn` and then as the model is fitted, then with the customers read so
+    far and all of them.
 
     Its parts agree with each other as far as the store's reads do: a SQLite unit of work
     reads one snapshot, and a big book's figures another, taken a moment later; PostgreSQL
@@ -144,7 +145,7 @@ def retention_report(
     queue: list[WinBack] = []
     plan: list[VisitEntry] = []
     with uow:
-        model = read_renewal_model(uow, as_of, cfg.future)
+        model = read_renewal_model(uow, as_of, cfg.future, progress=progress)
         handling = complaint_handling(uow.complaints.iterate(), since, as_of)
         rules = AssessmentConfig(
             warning=cfg.warning, recovery=cfg.recovery, future=cfg.future, renewal_model=model
