@@ -115,7 +115,7 @@ def end_policy(
     with uow:
         ended = uow.policies.get(policy_id).transition(to, on, reason)
         holder = ended.policyholder_id
-        known = uow.churns.of_customers_for_update([holder])  # before any write or policy read
+        known = uow.churns.of_customers_for_update([holder])  # before writing or reading policies
         policy = uow.policies.save(ended)
         record = churn_on(holder, uow.policies.of_customer(holder), on)
         stored = None

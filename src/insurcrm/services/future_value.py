@@ -147,6 +147,8 @@ def read_renewal_model(
             read += len(policies)
             if progress is not None:
                 progress(read, total)
+        if progress is not None and read == 0:
+            progress(0, total)  # an empty book is read too
 
     return fit_renewal_model(renewal_history_by_holder(holdings(), as_of), config)
 

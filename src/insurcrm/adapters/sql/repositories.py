@@ -195,8 +195,8 @@ def lock_customers(
     SHARE`` (``share``) or ``FOR NO KEY UPDATE`` on PostgreSQL; on SQLite, which locks no
     rows, a plain read. Every writer takes the rows in one order, Python's (code point)
     order of the ids, across batches and within each (PostgreSQL's ``"C"`` collation
-    orders as Python does, whatever the database's collation), so two writers never wait
-    for each other in a circle."""
+    orders as Python does on a UTF-8 database, whatever its collation), so two writers
+    never wait for each other in a circle."""
     ids = sorted(set(customer_ids))
     c = t.customers.c
     key = c.id.collate("C") if conn.dialect.name == "postgresql" else c.id
