@@ -42,7 +42,7 @@ from insurcrm.domain.segmentation import ParetoResult, QuadrantThresholds
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import StorageError
 from insurcrm.services.batch_rules import Batch, BatchAssessor, Ints
-from insurcrm.services.progress import Progress
+from insurcrm.services.progress import Progress, reported
 
 __all__ = [
     "FORMATS",
@@ -159,15 +159,8 @@ def read_figures(
     """The store's figures (:meth:`~insurcrm.domain.repositories.PortfolioReader.
     figure_batches`) inside ``with uow:``, reporting to ``progress`` after each batch the
     customers read so far and the customers stored (once, with 0, for an empty store)."""
-    total = uow.customers.count()
-    read = 0
-    for batch in uow.portfolio.figure_batches(windows, config, size):
-        yield batch
-        read += len(batch)
-        if progress is not None:
-            progress(read, total)
-    if progress is not None and read == 0:
-        progress(read, total)
+    batches = uow.portfolio.figure_batches(windows, config, size)
+    yield from reported(batches, uow.customers.count, progress)
 
 
 def assess_portfolio(

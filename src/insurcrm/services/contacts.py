@@ -23,7 +23,7 @@ from insurcrm.services.churn import (
     win_backs_of,
 )
 from insurcrm.services.customers import is_erased
-from insurcrm.services.future_value import portfolio_renewal_model
+from insurcrm.services.future_value import read_renewal_model
 from insurcrm.services.progress import Progress
 
 __all__ = ["assign_csr", "log_interaction", "plan_visits", "visits_in", "visits_of"]
@@ -109,10 +109,9 @@ def plan_visits(
         ConcurrencyError: a churn record was recorded or changed while the plan was read:
             run it again.
     """
-    fitted = model or portfolio_renewal_model(uow, as_of, future)
-    cfg = win_back_config(fitted, recovery, future)
     entries: list[VisitEntry] = []
     with uow:
+        cfg = win_back_config(model or read_renewal_model(uow, as_of, future), recovery, future)
         for figures in report_figures(uow, as_of, cfg, progress):
             entries += visits_of(
                 uow, figures, as_of, win_backs_of(uow, figures, as_of, cfg), config

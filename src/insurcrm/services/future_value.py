@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from insurcrm.domain.future_value import (
@@ -32,7 +32,7 @@ from insurcrm.domain.future_value import (
 )
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.unit_of_work import UnitOfWork
-from insurcrm.services.progress import Progress
+from insurcrm.services.progress import Progress, reported
 
 __all__ = [
     "fit_renewal_model",
@@ -138,19 +138,9 @@ def read_renewal_model(
     """:func:`portfolio_renewal_model` inside ``with uow:`` (the caller's transaction);
     ``progress``, if given, is called with the policies read so far and all of them, once
     a policyholder's are read."""
-    total = uow.policies.count() if progress is not None else 0
-
-    def holdings() -> Iterator[Sequence[Policy]]:
-        read = 0
-        for _, policies in uow.policies.iterate_by_holder():
-            yield policies
-            read += len(policies)
-            if progress is not None:
-                progress(read, total)
-        if progress is not None and read == 0:
-            progress(0, total)  # an empty book is read too
-
-    return fit_renewal_model(renewal_history_by_holder(holdings(), as_of), config)
+    holdings = (policies for _, policies in uow.policies.iterate_by_holder())
+    read = reported(holdings, uow.policies.count, progress)
+    return fit_renewal_model(renewal_history_by_holder(read, as_of), config)
 
 
 def future_value_of(
