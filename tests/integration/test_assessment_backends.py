@@ -315,14 +315,20 @@ def check_agreement(store: UnitOfWorkFactory, as_of: dt.date) -> Outcome:
     outcome = assessed(store, as_of)
     segmentation = segment_portfolio(store.unit_of_work(), as_of, CONFIG.segmentation)
     with store.unit_of_work() as uow:
+        contacts = list(uow.interactions.iterate())
+        responses = list(uow.surveys.iterate())
         facts = {
             f.customer.id: f
-            for f in gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
+            for f in gather_facts(
+                uow.customers.iterate(),
+                uow.policies.iterate(),
+                as_of,
+                interactions=contacts,
+                responses=responses,
+            )
         }
         held = {m.customer_id: m.tier_on(as_of) for m in uow.tiers.iterate()}
         complaints = list(uow.complaints.iterate())
-        contacts = list(uow.interactions.iterate())
-        responses = list(uow.surveys.iterate())
         churns = list(uow.churns.iterate())
     model = CONFIG.win_back_model
     rules = FigureRules(as_of, CONFIG)
@@ -622,6 +628,8 @@ def test_a_known_book_on_its_window_boundaries(
         complained_in_period=True,  # on 2023-03-01, the period's second day
         period_sales=Decimal("1200.00"),  # the renewal on the date
         period_purchases=1,
+        survey_experience=Decimal("3.00"),  # KR2, the latest that asked the expectation …
+        survey_expectation=5,  # … VERY_SATISFIED: DISSATISFIED, so attachment is low
     )
     k2, k3, k5, k6 = (figures[k] for k in ("K2", "K3", "K5", "K6"))
     assert (k2.in_force_at_start, k2.churned_in_period, k2.in_force) == (True, True, 0)

@@ -370,13 +370,24 @@ def assessment_figures(
         "elsewhere_premium": draw(st.just(D("0.00")) | _cents(0, 20_000_000)),
         "churned_in_period": draw(st.booleans()),
         "current_tier": draw(st.sampled_from(TIER_CODES)),
+        "favours_us": draw(st.booleans()),
     }
+    judged = draw(st.booleans())  # a survey response that asked the expectation
+    if judged:
+        expectation = draw(st.integers(1, 5))
+        # often on a tolerance's boundary (the batch tests draw 0, 0.01, 0.25, … 3.33)
+        gap = draw(st.sampled_from((-333, -100, -50, -25, -1, 0, 1, 25)) | st.integers(-400, 400))
+        common["survey_experience"] = D(min(500, max(100, expectation * 100 + gap))).scaleb(-2)
+        common["survey_expectation"] = expectation
+    else:
+        common["favours_us"] = False
     referrals = draw(st.integers(0, 5))
     common["referrals"] = referrals
     common["referred_buyers"] = draw(st.integers(0, referrals))
     if not bought:
         return AssessmentFigures(
             **common,
+            contacted=draw(st.booleans()),
             purchases=0,
             first_purchase=None,
             last_purchase=None,
@@ -456,8 +467,18 @@ def test_every_figures_get_a_valid_row(f: AssessmentFigures, stats: AssessmentSt
     assert (row.current_tier, row.churned_in_period) == (f.current_tier, f.churned_in_period)
     assert (row.premium, row.premium_in_force) == (f.window_premium, f.in_force_premium)
     assert isinstance(row.loyalty_level, LoyaltyLevel)
-    # Without survey answers or given signals, only these types can be derived.
-    assert row.loyalty_type in {LoyaltyType.NONE, LoyaltyType.INERTIA, LoyaltyType.INCENTIVE}
+    # Without given signals (no alternative, convenience, constraints, price), only these
+    # types can be derived; attachment alone decides PREMIUM and LATENT.
+    attached = (
+        f.survey_experience is not None
+        and f.survey_expectation is not None
+        and f.survey_experience >= f.survey_expectation  # the default tolerance: 0
+        and (f.referrals >= 1 or f.favours_us)
+    )
+    if attached:
+        assert row.loyalty_type in {LoyaltyType.PREMIUM, LoyaltyType.LATENT}
+    else:
+        assert row.loyalty_type in {LoyaltyType.NONE, LoyaltyType.INERTIA, LoyaltyType.INCENTIVE}
     if f.bad_endings:
         assert row.credit is CreditGrade.D
     elif f.credit_purchases == 0:
@@ -466,7 +487,7 @@ def test_every_figures_get_a_valid_row(f: AssessmentFigures, stats: AssessmentSt
         assert row.credit in {CreditGrade.A, CreditGrade.B, CreditGrade.C}
     if f.purchases == 0:
         assert row.loyalty_level in {LoyaltyLevel.ORDINARY_BUYER, LoyaltyLevel.PROSPECT}
-        assert (row.loyalty_level is LoyaltyLevel.PROSPECT) == f.two_way_lead
+        assert (row.loyalty_level is LoyaltyLevel.PROSPECT) == (f.two_way_lead or f.contacted)
         assert (row.rfm_type, row.rfm_segment, row.quadrant, row.retention) == (None,) * 4
     else:
         assert row.loyalty_level.rank >= LoyaltyLevel.GENERAL.rank

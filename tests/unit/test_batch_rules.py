@@ -21,7 +21,7 @@ from insurcrm.domain.classification import SegmentationConfig
 from insurcrm.domain.credit import CreditConfig
 from insurcrm.domain.early_warning import WarningConfig
 from insurcrm.domain.figure_batch import FigureBatch
-from insurcrm.domain.loyalty import LoyaltyTypeConfig
+from insurcrm.domain.loyalty import LoyaltyTypeConfig, SatisfactionConfig
 from insurcrm.domain.segmentation import QuadrantConfig
 from insurcrm.services.batch_rules import BatchAssessor
 from tests.unit.test_assessment import (
@@ -108,6 +108,10 @@ def configs(draw: st.DrawFn) -> AssessmentConfig:
             types=LoyaltyTypeConfig(
                 repeat_min_purchases=draw(st.integers(1, 4)),
                 incentive_min_share=D(draw(st.integers(0, 100))).scaleb(-2),
+                attachment_min_referrals=draw(st.integers(1, 3)),
+                satisfaction=SatisfactionConfig(
+                    tolerance=D(draw(st.sampled_from((0, 1, 25, 50, 100, 333)))).scaleb(-2)
+                ),
             ),
             credit=CreditConfig(a_min_purchases=draw(st.integers(1, 6))),
         ),

@@ -55,7 +55,13 @@ from insurcrm.domain.future_value import (
 )
 from insurcrm.domain.interactions import Interaction, ObservedSignal
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
+from insurcrm.domain.loyalty import (
+    Attitude,
+    LoyaltyLevel,
+    LoyaltyType,
+    SatisfactionOutcome,
+    satisfaction_outcome,
+)
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in_force
 from insurcrm.domain.programmes import household_long_term_in_force
 from insurcrm.domain.rates import Rate
@@ -231,6 +237,12 @@ class AssessmentFigures(NamedTuple):
         period_purchases: the number of those purchases.
         erased: their personal data was erased (§10.4): they are still assessed, for
             the anonymous totals, but no tier change is due for them.
+        contacted: they have no purchase up to the date and a logged two-way contact on or
+            before it (§4.2 PROSPECT; a customer with a purchase is not looked at).
+        survey_experience: the experience of their latest survey response up to the date
+            that asked their expectation (the latest satisfaction outcome's, §4.3) …
+        survey_expectation: … the score of that expectation …
+        favours_us: … and whether its INDUSTRY answer favours us over competitors.
     """
 
     customer_id: str
@@ -282,6 +294,10 @@ class AssessmentFigures(NamedTuple):
     period_sales: Decimal = _ZERO
     period_purchases: int = 0
     erased: bool = False
+    contacted: bool = False
+    survey_experience: Decimal | None = None
+    survey_expectation: int | None = None
+    favours_us: bool = False
 
 
 def region_of(id_number: str | None) -> str | None:
@@ -319,6 +335,7 @@ def figures_of(
     period = [(s, p) for s, p in bought if p.is_ours and s.on > w.period_start]
     sales = [s.amount.amount for s, _ in period if s.amount.currency == DEFAULT_CURRENCY]
     in_force_at_start = bool(ours_in_force(facts.policies, w.period_start))
+    survey = facts.latest_survey
     return AssessmentFigures(
         customer_id=customer.id,
         region=region_of(profile.id_number.value if profile and profile.id_number else None),
@@ -388,6 +405,10 @@ def figures_of(
         period_sales=sum(sales, _ZERO),
         period_purchases=len(sales),
         erased=customer.is_erased,
+        contacted=not dates and facts.two_way_contacts > 0,
+        survey_experience=survey.experience if survey else None,
+        survey_expectation=survey.expectation.score if survey and survey.expectation else None,
+        favours_us=survey is not None and survey.attitude is Attitude.FAVOURS_US,
     )
 
 
@@ -445,10 +466,12 @@ def book_figures(
         c.referred_by for c in people if c.referred_by is not None and start < c.created_on <= as_of
     }
     tiers = {m.customer_id: m.tier_on(as_of) for m in memberships}  # held then, not now
-    facts = gather_facts(people, policies, as_of)
     complained = _by_customer(complaints)
-    contacts = _by_customer(interactions)
-    answered = _by_customer(responses)
+    logged = list(interactions)
+    contacts = _by_customer(logged)
+    surveyed = list(responses)
+    answered = _by_customer(surveyed)
+    facts = gather_facts(people, policies, as_of, interactions=logged, responses=surveyed)
     for f in sorted(facts, key=lambda f: f.customer.id):
         cid = f.customer.id
         warning = warning_figures(
@@ -669,7 +692,8 @@ class FigureRules:
         """The loyalty ladder (§4.2), as :func:`~insurcrm.domain.loyalty.loyalty_level`."""
         cfg = self._ladder
         if f.purchases == 0 or f.first_purchase is None or f.last_purchase is None:
-            return LoyaltyLevel.PROSPECT if f.two_way_lead else LoyaltyLevel.ORDINARY_BUYER
+            contacted = f.two_way_lead or f.contacted
+            return LoyaltyLevel.PROSPECT if contacted else LoyaltyLevel.ORDINARY_BUYER
         active = (
             f.purchases >= cfg.active_min_purchases
             and f.in_force > 0
@@ -687,14 +711,30 @@ class FigureRules:
         return LoyaltyLevel.ADVOCATE
 
     def loyalty_type(self, f: AssessmentFigures) -> LoyaltyType:
-        """§4.3 with the signals derived from the record: without a stored satisfaction
-        outcome attachment is low, and the given signals (no alternative, convenience,
-        constraints, price sensitivity) are not set."""
+        """§4.3 with the signals derived from the record: attachment from the latest
+        satisfaction outcome, the referrals and the attitude to competitors (:meth:`attached`);
+        the given signals (no alternative, convenience, constraints, price sensitivity) are
+        not set."""
         cfg = self._types
+        attached = self.attached(f)
         if f.recent_purchases < cfg.repeat_min_purchases:
-            return LoyaltyType.NONE
+            return LoyaltyType.LATENT if attached else LoyaltyType.NONE
+        if attached:
+            return LoyaltyType.PREMIUM
         share = _share(Decimal(f.rewarded_purchases), Decimal(f.purchases))
         return LoyaltyType.INCENTIVE if share >= cfg.incentive_min_share else LoyaltyType.INERTIA
+
+    def attached(self, f: AssessmentFigures) -> bool:
+        """Attachment is high (§4.3), as :func:`~insurcrm.domain.loyalty.derive_signals`
+        derives it: the latest satisfaction outcome is SATISFIED or DELIGHTED, and they
+        referred someone or favour us over competitors."""
+        cfg = self._types
+        if f.survey_experience is None or f.survey_expectation is None:
+            return False
+        judged = satisfaction_outcome(f.survey_experience, f.survey_expectation, cfg.satisfaction)
+        if judged.outcome is SatisfactionOutcome.DISSATISFIED:
+            return False
+        return f.referrals >= cfg.attachment_min_referrals or f.favours_us
 
     def credit(self, f: AssessmentFigures) -> CreditGrade | None:
         """The credit grade (§1.3), as :func:`~insurcrm.domain.credit.grade_credit`."""

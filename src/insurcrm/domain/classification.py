@@ -19,7 +19,9 @@ import attrs
 from insurcrm.domain.credit import CreditAssessment, CreditConfig, grade_credit
 from insurcrm.domain.customers import Customer, LeadSource
 from insurcrm.domain.dates import add_years, whole_years_between
+from insurcrm.domain.interactions import Interaction, two_way_contacts
 from insurcrm.domain.loyalty import (
+    Attitude,
     LadderConfig,
     LadderResult,
     LoyaltyTypeConfig,
@@ -53,6 +55,7 @@ from insurcrm.domain.rfm import (
     classify_rfm,
     rfm_figures,
 )
+from insurcrm.domain.satisfaction import SurveyResponse, latest_judged
 from insurcrm.domain.segmentation import (
     GrowthPotential,
     ProfitConfig,
@@ -85,8 +88,9 @@ __all__ = [
     "value_figures",
 ]
 
-#: Lead sources obtained by talking with the customer: until contacts are logged, such a
-#: lead counts as one two-way contact for the loyalty ladder's PROSPECT rung.
+#: Lead sources obtained by talking with the customer: such a lead counts as one two-way
+#: contact for the loyalty ladder's PROSPECT rung when none is logged (the conversation that
+#: found the lead came before the log).
 TWO_WAY_LEAD_SOURCES = frozenset(
     {
         LeadSource.PERSONAL_VISIT,
@@ -131,10 +135,16 @@ class CustomerFacts:
             (their own when they have none).
         referrals: customers they referred.
         referred_buyers: referred customers who bought.
-        two_way_contacts: logged two-way contacts or quotes (0 when none are logged;
-            a lead in :data:`TWO_WAY_LEAD_SOURCES` counts as one).
-        latest_satisfaction: the latest satisfaction outcome, when surveyed.
+        two_way_contacts: logged two-way contacts or quotes up to the date
+            (:func:`~insurcrm.domain.interactions.two_way_contacts`; when none is logged, a
+            lead in :data:`TWO_WAY_LEAD_SOURCES` counts as one).
+        latest_satisfaction: the latest satisfaction outcome, when given; otherwise it is
+            that of ``latest_survey``, judged with the loyalty type's tolerance.
         service_cost: the cost of serving them in the RFM window, when known.
+        latest_survey: their latest survey response up to the date that asked their
+            expectation (:func:`~insurcrm.domain.satisfaction.latest_judged`), if any.
+        competitor_attitude: their attitude to competitors, when given; otherwise the one
+            ``latest_survey`` shows (its INDUSTRY answer).
     """
 
     customer: Customer
@@ -145,6 +155,8 @@ class CustomerFacts:
     two_way_contacts: int = 0
     latest_satisfaction: SatisfactionOutcome | None = None
     service_cost: Decimal | None = None
+    latest_survey: SurveyResponse | None = None
+    competitor_attitude: Attitude | None = None
 
 
 @attrs.frozen
@@ -282,6 +294,22 @@ def _growth_potential(
     return GrowthPotential.LOW, "all cover with us, not new, no referred buyers"
 
 
+def _satisfaction(
+    facts: CustomerFacts, cfg: SegmentationConfig
+) -> tuple[SatisfactionOutcome | None, Attitude | None]:
+    """The latest satisfaction outcome and the attitude to competitors, as given or as
+    their latest judged survey response shows them."""
+    outcome, attitude = facts.latest_satisfaction, facts.competitor_attitude
+    survey = facts.latest_survey
+    if survey is not None:
+        if outcome is None:
+            judged = survey.outcome(cfg.types.satisfaction)
+            outcome = judged.outcome if judged is not None else None
+        if attitude is None:
+            attitude = survey.attitude
+    return outcome, attitude
+
+
 def _ladder(facts: CustomerFacts, as_of: dt.date, cfg: SegmentationConfig) -> LadderResult:
     contacts = facts.two_way_contacts
     if contacts == 0 and facts.customer.lead_source in TWO_WAY_LEAD_SOURCES:
@@ -299,10 +327,22 @@ def _ladder(facts: CustomerFacts, as_of: dt.date, cfg: SegmentationConfig) -> La
 
 
 def gather_facts(
-    customers: Iterable[Customer], policies: Iterable[Policy], as_of: dt.date
+    customers: Iterable[Customer],
+    policies: Iterable[Policy],
+    as_of: dt.date,
+    *,
+    interactions: Iterable[Interaction] = (),
+    responses: Iterable[SurveyResponse] = (),
 ) -> list[CustomerFacts]:
-    """Build every customer's facts from all customers and all policies, in one pass over each."""
+    """Build every customer's facts from all customers, all policies, and the logged
+    contacts and survey responses (none when omitted), in one pass over each."""
     people = list(customers)
+    contacts: dict[str, list[Interaction]] = defaultdict(list)
+    for contact in interactions:
+        contacts[contact.customer_id].append(contact)
+    answered: dict[str, list[SurveyResponse]] = defaultdict(list)
+    for response in responses:
+        answered[response.customer_id].append(response)
     holding: dict[str, list[Policy]] = defaultdict(list)
     for policy in policies:
         holding[policy.policyholder_id].append(policy)
@@ -332,6 +372,8 @@ def gather_facts(
                 household_policies=household,
                 referrals=len(referred.get(c.id, ())),
                 referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r)),
+                two_way_contacts=two_way_contacts(contacts.get(c.id, ()), as_of),
+                latest_survey=latest_judged(answered.get(c.id, ()), as_of),
             )
         )
     return facts
@@ -379,11 +421,13 @@ def classify_customer(
     cfg = config or SegmentationConfig()
     customer = facts.customer
     ladder = _ladder(facts, as_of, cfg)
+    satisfaction, attitude = _satisfaction(facts, cfg)
     signals = derive_signals(
         facts.policies,
         as_of,
-        latest_satisfaction=facts.latest_satisfaction,
+        latest_satisfaction=satisfaction,
         referrals=facts.referrals,
+        competitor_attitude=attitude,
         config=cfg.types,
     )
     kind = loyalty_type(signals, cfg.types)

@@ -21,11 +21,13 @@ from insurcrm.domain.privacy import mask_text
 from insurcrm.errors import ValidationError
 
 __all__ = [
+    "CONVERSATION_CHANNELS",
     "Channel",
     "Direction",
     "Interaction",
     "ObservedSignal",
     "Purpose",
+    "two_way_contacts",
 ]
 
 
@@ -56,6 +58,12 @@ class Purpose(LabelledEnum):
     CARE = ("CARE", "关怀")
     SURVEY = ("SURVEY", "调查")
     REVISIT = ("REVISIT", "回访")
+
+
+#: The channels on which a contact we start is a conversation: the customer answers there
+#: and then. A letter, an online message or a WeChat message we send may go unanswered, so
+#: it is not a two-way contact until the customer's answer is logged (as an inbound contact).
+CONVERSATION_CHANNELS = frozenset({Channel.VISIT, Channel.PHONE, Channel.COUNTER})
 
 
 class ObservedSignal(LabelledEnum):
@@ -110,7 +118,20 @@ class Interaction:
         """True for an outbound contact (主动联系)."""
         return self.direction is Direction.OUTBOUND
 
+    @property
+    def two_way(self) -> bool:
+        """True for a two-way contact (§4.2 PROSPECT): one the customer took part in. Every
+        inbound contact is; an outbound one is when held on a
+        :data:`CONVERSATION_CHANNELS` channel (a visit, a call, at the counter)."""
+        return self.direction is Direction.INBOUND or self.channel in CONVERSATION_CHANNELS
+
     def erase(self) -> Interaction:
         """The interaction without its memo (erasure, §10.4); date, channel, purpose and
         signals stay, so contact counts do not change."""
         return attrs.evolve(self, memo=None, erased=True)
+
+
+def two_way_contacts(interactions: Iterable[Interaction], as_of: dt.date) -> int:
+    """How many of ``interactions`` are two-way contacts (:attr:`Interaction.two_way`) on or
+    before ``as_of``: what the loyalty ladder's PROSPECT rung counts (§4.2)."""
+    return sum(1 for i in interactions if i.on <= as_of and i.two_way)

@@ -369,12 +369,15 @@ class LoyaltyType(LabelledEnum):
 @attrs.frozen
 class LoyaltyTypeConfig:
     """Defaults of DOMAIN.md §4.3: repeat is high with ≥ 2 purchases in the last 3 years;
-    INCENTIVE when ≥ 50 % of purchases were under a reward programme."""
+    INCENTIVE when ≥ 50 % of purchases were under a reward programme; attachment needs ≥ 1
+    referral (or a favourable attitude). ``satisfaction``: the tolerance the latest survey
+    response's outcome is judged with, when the outcome is derived from the record (§3)."""
 
     repeat_min_purchases: int = attrs.field(default=2, validator=positive_int)
     repeat_window_years: int = attrs.field(default=3, validator=positive_int)
     incentive_min_share: Decimal = attrs.field(default=Decimal("0.5"), validator=fraction)
     attachment_min_referrals: int = attrs.field(default=1, validator=positive_int)
+    satisfaction: SatisfactionConfig = attrs.field(factory=SatisfactionConfig)
 
 
 @attrs.frozen

@@ -32,7 +32,12 @@ from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.fields import a_date, an_id, optional_text
 from insurcrm.domain.labels import LabelledEnum
-from insurcrm.domain.loyalty import SatisfactionConfig, SatisfactionResult, satisfaction_outcome
+from insurcrm.domain.loyalty import (
+    Attitude,
+    SatisfactionConfig,
+    SatisfactionResult,
+    satisfaction_outcome,
+)
 from insurcrm.domain.policies import Policy, PurchaseKind
 from insurcrm.domain.privacy import mask_text
 from insurcrm.domain.rates import Rate
@@ -50,8 +55,10 @@ __all__ = [
     "SurveyConfig",
     "SurveyReport",
     "SurveyResponse",
+    "attitude_of",
     "check_survey_interval",
     "experience_of",
+    "latest_judged",
     "next_survey_day",
     "period_counts",
     "price_led",
@@ -132,6 +139,19 @@ def experience_of(answers: Iterable[Answer]) -> Decimal:
     return (Decimal(sum(scores)) / len(scores)).quantize(Decimal("0.01"))
 
 
+def attitude_of(industry: Answer | None) -> Attitude | None:
+    """The attitude to competitors (对竞争产品的态度, §4.1) a response's INDUSTRY answer shows:
+    that dimension asks how we compare with competitors, so SATISFIED or better favours us,
+    NEUTRAL is indifferent, and below it favours competitors (None: not asked)."""
+    if industry is None:
+        return None
+    if industry.score >= Answer.SATISFIED.score:
+        return Attitude.FAVOURS_US
+    if industry is Answer.NEUTRAL:
+        return Attitude.INDIFFERENT
+    return Attitude.FAVOURS_COMPETITORS
+
+
 @attrs.frozen
 class SurveyResponse:
     """One respondent's answers to a survey (满意度调查).
@@ -186,6 +206,12 @@ class SurveyResponse:
         return satisfaction_outcome(self.experience, self.expectation.score, config)
 
     @property
+    def attitude(self) -> Attitude | None:
+        """The attitude to competitors this response shows (:func:`attitude_of` of its
+        INDUSTRY answer; None when that dimension was not asked)."""
+        return attitude_of(self.answers.get(Dimension.INDUSTRY))
+
+    @property
     def unhappy(self) -> bool:
         """True when any answer is NOT_VERY_SATISFIED or DISSATISFIED (a follow-up is due)."""
         return any(a.score <= 2 for a in self.answers.values())
@@ -194,6 +220,14 @@ class SurveyResponse:
         """The response without its comment (erasure, §10.4); the answers stay, anonymous,
         so survey reports and indicators for past periods do not change."""
         return attrs.evolve(self, comment=None, erased=True)
+
+
+def latest_judged(responses: Iterable[SurveyResponse], as_of: dt.date) -> SurveyResponse | None:
+    """The response the latest satisfaction outcome (§4.3) comes from: the latest (by day,
+    then id) answered on or before ``as_of`` that asked the respondent's expectation
+    (without it there is no outcome, §3)."""
+    judged = (r for r in responses if r.on <= as_of and r.expectation is not None)
+    return max(judged, key=lambda r: (r.on, r.id), default=None)
 
 
 @attrs.frozen

@@ -230,7 +230,13 @@ class BatchAssessor:
         bought = (purchases > 0) & (first != NO_DAY) & (last != NO_DAY)
         tenure = self._whole_years(first)
         level = self._level(
-            _flags(f.two_way_lead), purchases, bought, last, in_force, tenure, referred
+            _flags(f.two_way_lead) | _flags(f.contacted),
+            purchases,
+            bought,
+            last,
+            in_force,
+            tenure,
+            referred,
         )
         credit = self._credit_codes(purchases=_ints(f.credit_purchases), f=f)
         indicators = {
@@ -355,14 +361,37 @@ class BatchAssessor:
 
     def _loyalty_type(self, f: Any, purchases: Ints) -> Ints:
         share = _quantised(_ints(f.rewarded_purchases), purchases)
+        repeat_low = _ints(f.recent_purchases) < self._types.repeat_min_purchases
+        attached = self._attached(f)
         return np.select(
+            [repeat_low & attached, repeat_low, attached, share >= self._incentive],
             [
-                _ints(f.recent_purchases) < self._types.repeat_min_purchases,
-                share >= self._incentive,
+                _TYPE[LoyaltyType.LATENT],
+                _TYPE[LoyaltyType.NONE],
+                _TYPE[LoyaltyType.PREMIUM],
+                _TYPE[LoyaltyType.INCENTIVE],
             ],
-            [_TYPE[LoyaltyType.NONE], _TYPE[LoyaltyType.INCENTIVE]],
             _TYPE[LoyaltyType.INERTIA],
         )
+
+    def _attached(self, f: Any) -> Flags:
+        """Attachment is high (as ``FigureRules.attached``): the latest satisfaction outcome is
+        not DISSATISFIED (experience − expectation ≥ −tolerance, exact in Decimal), and they
+        referred someone or favour us."""
+        cfg = self._types
+        least = -cfg.satisfaction.tolerance
+        satisfied = _flags(
+            [
+                experience is not None
+                and expectation is not None
+                and experience - expectation >= least
+                for experience, expectation in zip(
+                    f.survey_experience, f.survey_expectation, strict=True
+                )
+            ]
+        )
+        referred = _ints(f.referrals) >= cfg.attachment_min_referrals
+        return satisfied & (referred | _flags(f.favours_us))
 
     def _credit_codes(self, purchases: Ints, f: Any) -> Ints:
         cfg, missed = self._credit, _ints(f.credit_missed)

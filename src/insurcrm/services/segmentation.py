@@ -22,7 +22,9 @@ from insurcrm.domain.classification import (
     customer_figures,
     gather_facts,
 )
+from insurcrm.domain.interactions import two_way_contacts
 from insurcrm.domain.loyalty import purchase_dates
+from insurcrm.domain.satisfaction import latest_judged
 from insurcrm.domain.segmentation import ParetoResult, pareto_share
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.services.progress import Progress
@@ -63,7 +65,13 @@ def segment_portfolio(
     """
     cfg = config or SegmentationConfig()
     with uow:
-        facts = gather_facts(uow.customers.iterate(), uow.policies.iterate(), as_of)
+        facts = gather_facts(
+            uow.customers.iterate(),
+            uow.policies.iterate(),
+            as_of,
+            interactions=uow.interactions.iterate(),
+            responses=uow.surveys.iterate(),
+        )
     facts.sort(key=lambda f: f.customer.id)
     each = [customer_figures(f, as_of, cfg) for f in facts]
     figures = PortfolioFigures.of(each, cfg)
@@ -107,6 +115,8 @@ def facts_of(uow: UnitOfWork, customer_id: str, as_of: dt.date) -> CustomerFacts
         household_policies=household,
         referrals=len(referrals),
         referred_buyers=referred_buyers,
+        two_way_contacts=two_way_contacts(uow.interactions.of_customer(customer_id), as_of),
+        latest_survey=latest_judged(uow.surveys.of_customer(customer_id), as_of),
     )
 
 

@@ -55,10 +55,17 @@ from insurcrm.domain.assessment import (
 from insurcrm.domain.churn import ChurnCause, ChurnStructure
 from insurcrm.domain.classification import TWO_WAY_LEAD_SOURCES
 from insurcrm.domain.figure_batch import NO_DAY, FigureBatch, cents_of
-from insurcrm.domain.interactions import ObservedSignal
+from insurcrm.domain.interactions import CONVERSATION_CHANNELS, Direction, ObservedSignal
+from insurcrm.domain.loyalty import Attitude
 from insurcrm.domain.policies import PolicyStatus, PurchaseKind
 from insurcrm.domain.rates import Rate
-from insurcrm.domain.satisfaction import Answer, PeriodCounts, experience_of
+from insurcrm.domain.satisfaction import (
+    Answer,
+    Dimension,
+    PeriodCounts,
+    attitude_of,
+    experience_of,
+)
 from insurcrm.domain.tier_membership import TIER_MOVES
 from insurcrm.domain.values import DEFAULT_CURRENCY
 from insurcrm.errors import StorageError
@@ -471,6 +478,41 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
         )
         .subquery()
     )
+    conversation = sorted(x.name for x in CONVERSATION_CHANNELS)
+    two_way_contact = (  # looked up only for a customer without a purchase (see the part)
+        select(it.c.id)
+        .where(
+            it.c.customer_id == c.c.id,
+            it.c.day <= as_of,
+            or_(
+                json_field(it.c.data, "direction") == Direction.INBOUND.name,
+                json_field(it.c.data, "channel").in_(conversation),
+            ),
+        )
+        .exists()
+    )
+    expectation = json_field(r.c.data, "expectation")
+    judged_ranked = (
+        select(
+            r.c.customer_id,
+            json_field(r.c.data, "answers").label("answers"),
+            expectation.label("expectation"),
+            func.row_number()
+            .over(partition_by=r.c.customer_id, order_by=(r.c.day.desc(), r.c.id.desc()))
+            .label("rn"),
+        )
+        .where(r.c.day <= as_of, expectation.is_not(None))
+        .subquery()
+    )
+    judged = (  # the latest response that asked the expectation (latest_judged)
+        select(
+            judged_ranked.c.customer_id.label("cid"),
+            judged_ranked.c.answers,
+            judged_ranked.c.expectation,
+        )
+        .where(judged_ranked.c.rn == 1)
+        .subquery()
+    )
     two_way = sorted(s.name for s in TWO_WAY_LEAD_SOURCES)
     return [
         _Part(
@@ -507,6 +549,11 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 func.coalesce(bought.c.sales_n, 0).label("sales_n"),
                 func.coalesce(referrals.c.n, 0).label("referrals"),
                 func.coalesce(referrals.c.buyers, 0).label("buyers"),
+                # CASE evaluates the look-up only for a customer without a purchase
+                type_coerce(
+                    case((bought.c.cid.is_(None), two_way_contact), else_=literal(False)),
+                    Integer,
+                ).label("contacted"),
             ),
             ((0, bought, bought.c.cid == c.c.id), (5, referrals, referrals.c.cid == c.c.id)),
         ),
@@ -566,6 +613,11 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 surveys.c.prior.label("survey_prior"),
             ),
             ((10, surveys, surveys.c.cid == c.c.id),),
+        ),
+        _Part(
+            0.3,
+            (judged.c.answers.label("judged_answers"), judged.c.expectation.label("judged")),
+            ((14, judged, judged.c.cid == c.c.id),),
         ),
         _Part(
             0.9,
@@ -925,12 +977,25 @@ def _read_json(columns: dict[str, Any]) -> dict[str, Any]:
     for name in ("survey_last", "survey_prior"):
         if name in columns:
             columns[name] = [_experience(a) if a else None for a in columns[name]]
+    if "judged_answers" in columns:
+        read = [_answers(a) if a else None for a in columns.pop("judged_answers")]
+        columns["survey_experience"] = [experience_of(a.values()) if a else None for a in read]
+        columns["favours_us"] = [
+            a is not None and attitude_of(a.get(Dimension.INDUSTRY)) is Attitude.FAVOURS_US
+            for a in read
+        ]
+        columns["judged"] = [Answer[x].score if x else None for x in columns["judged"]]
     return columns
+
+
+def _answers(answers: str) -> dict[Dimension, Answer]:
+    """A survey response's stored answers (a JSON object), read."""
+    return {Dimension[d]: Answer[a] for d, a in json.loads(answers).items()}
 
 
 def _experience(answers: str) -> Decimal:
     """The experience of a survey response from its stored answers (a JSON object)."""
-    return experience_of(Answer[name] for name in json.loads(answers).values())
+    return experience_of(_answers(answers).values())
 
 
 def _batch(columns: Mapping[str, Sequence[Any]]) -> FigureBatch:
@@ -967,6 +1032,10 @@ def _batch(columns: Mapping[str, Sequence[Any]]) -> FigureBatch:
             col("sales"),
             col("sales_n"),
             [bool(x) for x in col("erased")],
+            [bool(x) for x in col("contacted")],
+            col("survey_experience"),
+            col("judged"),
+            col("favours_us"),
         )
     )
 
