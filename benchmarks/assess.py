@@ -65,7 +65,7 @@ from insurcrm.domain.credit import CreditGrade
 from insurcrm.domain.customers import Customer, Household
 from insurcrm.domain.early_warning import WarningSignal
 from insurcrm.domain.future_value import win_back_factor, win_back_worth
-from insurcrm.domain.interactions import ObservedSignal
+from insurcrm.domain.interactions import CONVERSATION_CHANNELS, Direction, ObservedSignal
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
 from insurcrm.domain.recovery import WinBackStance, recovery_outcome
@@ -738,6 +738,7 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         }
     )
     fig["referred_buyers"] = per_customer(buyers.groupby("c")["referred_buyers"].sum())
+    fig["referrals"] = per_customer(buyers.groupby("c").size())
 
     # the tier held
     tm = tables["tiers"]
@@ -788,6 +789,45 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         fig[name] = pd.Series(values, index=pair.index, dtype=np.int64).reindex(
             everyone, fill_value=-1
         )
+
+    # a two-way contact logged up to the date, for a customer without a purchase (§4.2)
+    logged = tables["interactions"]
+    logged = logged[_day_numbers(logged["day"]) <= as_of]
+    who = ids.get_indexer(logged["customer_id"])
+    unbought = (fig["purchases"].to_numpy() == 0)[who]
+    conversation = {x.name for x in CONVERSATION_CHANNELS}
+    talks = [json.loads(x) for x in logged["data"][unbought]]
+    two_way = np.array(
+        [x["direction"] == Direction.INBOUND.name or x["channel"] in conversation for x in talks],
+        bool,
+    )
+    contacted = np.zeros(len(ids), bool)
+    contacted[who[unbought][two_way]] = True
+    fig["contacted"] = contacted
+
+    # the latest response that asked the expectation: its experience, the expectation and
+    # whether its INDUSTRY answer favours us (the loyalty type's attachment, §4.3)
+    sv = tables["surveys"]
+    sv = sv.assign(day=_day_numbers(sv["day"]), c=ids.get_indexer(sv["customer_id"]))
+    sv = sv[sv["day"] <= as_of]
+    answered = [json.loads(x) for x in sv["data"]]
+    sv = sv.assign(
+        expectation=[x.get("expectation") for x in answered],
+        answers=[x["answers"] for x in answered],
+    )
+    sv = sv[sv["expectation"].notna()].sort_values(["c", "day", "id"])
+    sv = sv.drop_duplicates("c", keep="last")
+    judged = sv["c"].to_numpy()
+    experience = np.full(len(ids), -1, np.int64)
+    experience[judged] = [_experience(a) for a in sv["answers"]]
+    expectation = np.zeros(len(ids), np.int64)
+    expectation[judged] = [_ANSWER_SCORE[x] for x in sv["expectation"]]
+    favours = np.zeros(len(ids), bool)
+    favours[judged] = [
+        _ANSWER_SCORE.get(a.get("INDUSTRY", ""), 0) >= Answer.SATISFIED.score for a in sv["answers"]
+    ]
+    fig["survey_experience"], fig["survey_expectation"] = experience, expectation
+    fig["favours_us"] = favours
 
     # the churn record a recovery is decided on: the latest (by day, id) on or before the
     # date not won back by then, for a customer not erased (the churn records' JSON)
@@ -852,7 +892,7 @@ def classify_full(fig: pd.DataFrame) -> dict[str, Any]:
     ladder = seg.ladder
     active_from = _years_before(AS_OF, ladder.active_recent_years).toordinal()
     active = (purchases >= ladder.active_min_purchases) & (in_force > 0) & (last > active_from)
-    two_way = fig["two_way_lead"].to_numpy(bool)
+    two_way = fig["two_way_lead"].to_numpy(bool) | fig["contacted"].to_numpy(bool)
     level = np.select(
         [
             ~bought & two_way,
@@ -875,12 +915,26 @@ def classify_full(fig: pd.DataFrame) -> dict[str, Any]:
     # the loyalty type (§4.3)
     types = list(LoyaltyType)
     rewarded_share = _quantised(col("rewarded_purchases"), purchases)
+    experience = col("survey_experience")  # hundredths, -1 for none
+    gap = experience - 100 * col("survey_expectation")
+    satisfied = (experience >= 0) & (gap >= -math.floor(100 * seg.types.satisfaction.tolerance))
+    attached = satisfied & (
+        (col("referrals") >= seg.types.attachment_min_referrals) | fig["favours_us"].to_numpy(bool)
+    )
+    repeat_low = col("recent_purchases") < seg.types.repeat_min_purchases
     loyalty_type = np.select(
         [
-            col("recent_purchases") < seg.types.repeat_min_purchases,
+            repeat_low & attached,
+            repeat_low,
+            attached,
             rewarded_share >= _at_least(seg.types.incentive_min_share, _SCORE_UNITS),
         ],
-        [types.index(LoyaltyType.NONE), types.index(LoyaltyType.INCENTIVE)],
+        [
+            types.index(LoyaltyType.LATENT),
+            types.index(LoyaltyType.NONE),
+            types.index(LoyaltyType.PREMIUM),
+            types.index(LoyaltyType.INCENTIVE),
+        ],
         types.index(LoyaltyType.INERTIA),
     )
 

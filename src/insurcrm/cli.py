@@ -98,14 +98,25 @@ def _db_option(**kwargs: Any) -> Callable[[F], F]:
     )
 
 
+#: The dates a command line takes: the windows reach years back from them (a sample book
+#: ten, the rules' look-backs three) and ahead of them, within the calendar's years 1–9999.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def _day(text: str, param: click.Parameter | None) -> dt.date:
-    """``text`` as a calendar date written YYYY-MM-DD."""
+    """``text`` as a calendar date written YYYY-MM-DD, from :data:`FIRST_DAY` to
+    :data:`LAST_DAY`."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise click.BadParameter(f"{text!r} is not a date written YYYY-MM-DD", param=param)
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not a day of the calendar", param=param) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise click.BadParameter(
+            f"{text!r} is outside the dates taken ({FIRST_DAY} to {LAST_DAY})", param=param
+        )
+    return day
 
 
 def _as_of_day(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date:
@@ -121,7 +132,7 @@ _sample_as_of_option = click.option(
     callback=_as_of_day,
     default=DEFAULT_AS_OF.isoformat(),
     show_default=True,
-    help="The date the sample book is built up to and assessed on (YYYY-MM-DD).",
+    help="The date the sample book is built up to (and, for demo, assessed on), YYYY-MM-DD.",
 )
 
 
@@ -241,12 +252,14 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
     contacts, complaints, survey responses and churn records from CSV files (in that order,
     whatever the order given).
 
+    Creates or upgrades the schema first (a new file for a path that does not exist yet).
     Bad rows of FILE.csv go to FILE.rejects.csv beside it, with their line, field and
     reason; the values are never printed. Running the same import again adds nothing; an
     interrupted one resumes.
 
     Exit code: 0 when every row was stored or already present; 3 when every file was
-    read and the good rows stored, but some rows were rejected; 1 on an error.
+    read and the good rows stored, but some rows were rejected; 1 on an error; 2 for a
+    wrong command line.
     """
     console = Console(highlight=False)
     rejected = 0
@@ -453,7 +466,7 @@ def assess(url: str, as_of: dt.date, fmt: str, out: Path | None, ladder_file: st
     due; with totals per class, region and agent, the Pareto share and the churn rate.
 
     Aggregation runs in the database; the rows stream out, so memory stays bounded.
-    The schema must be up to date (``insurcrm db upgrade``).
+    The schema must be up to date (run: insurcrm db upgrade).
     """
     if out is not None and fmt == "table":
         raise click.UsageError("--out needs --format csv or --format json")

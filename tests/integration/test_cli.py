@@ -475,12 +475,21 @@ class TestAssess:
 
     @pytest.mark.parametrize(
         ("given", "said"),
-        [("2026-02-30", "is not a day of the calendar"), ("20260230", "written YYYY-MM-DD")],
+        [
+            ("2026-02-30", "is not a day of the calendar"),
+            ("20260230", "written YYYY-MM-DD"),
+            ("0001-01-01", "outside the dates taken (1900-01-01 to 2999-12-31)"),
+            ("9999-12-31", "outside the dates taken"),
+        ],
     )
     def test_a_date_that_is_not_one_says_why(self, url: str, given: str, said: str) -> None:
         result = run("assess", "--db", url, "--as-of", given)
         assert result.exit_code == 2
         assert said in result.output
+        generated = run("generate", "--db", url, "--customers", "5", "--as-of", given)
+        assert generated.exit_code == 2  # refused before the book is touched
+        assert said in generated.output
+        assert "Traceback" not in result.output + generated.output
 
     def test_out_into_a_missing_directory_is_refused_before_any_work(
         self, url: str, tmp_path: Path

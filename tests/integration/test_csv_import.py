@@ -167,6 +167,22 @@ def test_a_stop_half_way_still_reports_the_rows_refused_before_it(tmp_path: Path
         )
 
 
+def test_a_card_rule_is_reported_on_its_column(tmp_path: Path) -> None:
+    """Rules between the card's fields (the ID number's gender digit, a birth date after the
+    record) are reported on the file's column, not on the card's field."""
+    rows = (
+        "id,name,created_on,id_number,gender,birth_date\n"
+        "C1,王小明,2020-01-05,11010519491231002X,MALE,\n"
+        "C2,李四,2020-01-05,,,2030-01-01\n"
+    )
+    result = import_csv(MemoryStore().unit_of_work(), write(tmp_path / "c.csv", rows))
+    assert result.rejected == 2
+    assert [(r["line"], r["field"], r["rule"]) for r in rejects(tmp_path / "c.rejects.csv")] == [
+        ("2", "id_number", "id_number.gender_mismatch"),
+        ("3", "birth_date", "date.future"),
+    ]
+
+
 class TestFilesThatCannotBeRead:
     @pytest.mark.parametrize(
         ("text", "match"),
@@ -174,6 +190,8 @@ class TestFilesThatCannotBeRead:
             ("id,name\nC1,x\n", "line 1: wrong header: customers need the columns created_on"),
             ("id,name,created_on,nickname\n", "line 1: wrong header: unknown"),
             ("", "line 1: wrong header"),
+            ("id,name,created_on,\n", "line 1: wrong header: a column without a name"),
+            ("id,name,created_on,name\n", "line 1: wrong header: repeated columns name;"),
         ],
     )
     def test_wrong_header(self, tmp_path: Path, text: str, match: str) -> None:
@@ -181,6 +199,69 @@ class TestFilesThatCannotBeRead:
         with pytest.raises(CsvImportError, match=match):
             import_csv(store.unit_of_work(), write(tmp_path / "c.csv", text))
         assert counts(store) == (0, 0)
+
+    @pytest.mark.parametrize(
+        ("rows", "match"),
+        [
+            # a quote left open would swallow the rows after it into one cell
+            (
+                'C1,"王小明,2020-01-01\nC2,李娜,2020-01-01\nC3,"张三",2020-01-01\n',
+                r"line 2: not a readable CSV row \(',' expected after '\"'; is a quote left open",
+            ),
+            ('C1,"王小明,2020-01-01\nC2,李娜,2020-01-01\n', r"line 2: .*unexpected end of data"),
+            # a row cut short (a file that stopped being written half-way)
+            ("C1,王小明,2020-01-01\nC2,李娜\n", r"line 3: 2 fields, the header has 3$"),
+            # a quoted cell over two lines makes a row too many fields: named by its first line
+            ('C1,"王\n小明",2020-01-01,x\n', r"line 2: 4 fields, the header has 3 \(the row runs"),
+        ],
+    )
+    def test_a_row_that_is_not_one_row_of_the_header(
+        self, tmp_path: Path, rows: str, match: str
+    ) -> None:
+        store = MemoryStore()
+        path = write(tmp_path / "c.csv", "id,name,created_on\n" + rows)
+        with pytest.raises(CsvImportError, match=match) as error:
+            import_csv(store.unit_of_work(), path)
+        assert counts(store) == (0, 0)  # nothing of the batch is stored
+        assert "王" not in str(error.value)
+        assert "李娜" not in str(error.value)
+
+    def test_a_row_over_two_lines_is_reported_on_its_first(self, tmp_path: Path) -> None:
+        store = MemoryStore()
+        path = write(tmp_path / "c.csv", 'id,name,created_on\nC1,"王\n小明",2020-13-01\n')
+        assert import_csv(store.unit_of_work(), path).rejected == 1
+        report = tmp_path / "c.rejects.csv"
+        assert [(r["line"], r["field"]) for r in rejects(report)] == [("2", "created_on")]
+
+    def test_a_rejects_file_that_cannot_be_written_stops_before_anything_is_stored(
+        self, tmp_path: Path
+    ) -> None:
+        store = MemoryStore()
+        path = write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-13-01\n")
+        (tmp_path / "c.rejects.csv").mkdir()
+        with pytest.raises(CsvImportError, match=r"^c.csv: the rejects file c.rejects.csv is a"):
+            import_csv(store.unit_of_work(), path)
+        with pytest.raises(CsvImportError, match="in a folder that does not exist"):
+            import_csv(store.unit_of_work(), path, rejects_path=tmp_path / "no" / "r.csv")
+        assert counts(store) == (0, 0)
+
+    def test_a_rejects_file_that_fails_when_written_says_what_was_stored(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        store = MemoryStore()
+        rows = "C1,甲,2020-01-01\nC2,乙,2020-13-01\n"
+        path = write(tmp_path / "c.csv", "id,name,created_on\n" + rows)
+        real_open = Path.open
+
+        def full_disk(self: Path, *args: Any, **kwargs: Any) -> Any:
+            if self.name.endswith(".rejects.csv"):
+                raise OSError(28, "No space left on device")
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", full_disk)
+        with pytest.raises(CsvImportError, match=r"1 rows stored and 1 refused, but the rejects"):
+            import_csv(store.unit_of_work(), path)
+        assert counts(store) == (1, 0)
 
     def test_wrong_encoding(self, tmp_path: Path) -> None:
         store = MemoryStore()
@@ -212,6 +293,20 @@ class TestCommandLine:
                 assert (uow.customers.count(), uow.policies.count()) == (2, 2)
         finally:
             store.dispose()
+
+    def test_a_wrong_header_in_any_file_stops_before_the_first_is_stored(
+        self, tmp_path: Path
+    ) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        customers = write(tmp_path / "customers.csv", CUSTOMERS)
+        extra = POLICIES.replace("\n", ",premium_mode\n", 1)  # an unknown column
+        policies = write(tmp_path / "policies.csv", extra)
+        result = CliRunner().invoke(cli, ["import", "--db", url, str(customers), str(policies)])
+        assert result.exit_code == 1
+        assert "policies.csv, line 1: wrong header: unknown columns premium_mode" in " ".join(
+            result.output.split()
+        )
+        assert not (tmp_path / "book.db").exists()  # not even created
 
     def test_exits_0_when_nothing_is_rejected(self, tmp_path: Path) -> None:
         url = f"sqlite:///{tmp_path / 'book.db'}"
@@ -586,11 +681,11 @@ def test_a_missed_premium_is_due_before_the_import_date(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("header", "match"),
     [
-        ("id,name,created_on,due_date", "unknown or repeated columns due_date"),
+        ("id,name,created_on,due_date", "unknown columns due_date"),
         ("policy_id,renewed", "history needs status .*, renewed_on .* or due_date"),
         ("policy_id,status", "status changes need the columns on"),
         ("status,on,end_reason", "status changes need the columns policy_id"),
-        ("policy_id,due_date,amount", "unknown or repeated columns amount"),
+        ("policy_id,due_date,amount", "unknown columns amount"),
         ("due_date,premium", "missed premiums need the columns policy_id"),
         ("id,status,on", r"policies file needs policyholder_id, .* policy_id \(not id\)"),
         ("id,number,insured_id,product_line,status", "a policies file needs policyholder_id"),
@@ -666,6 +761,8 @@ def test_an_import_of_renewals_is_record_renewal_row_by_row(
     event("renewals stored" if result.stored else "none stored")
     expected = policy
     for day in dict.fromkeys(days):  # a day repeated in the file is refused
+        if any(p.kind is PurchaseKind.RENEWAL and p.on == day for p in policy.purchases):
+            continue  # the policy was stored with a renewal that day: already present
         with contextlib.suppress(RuleViolation):
             expected = expected.record_renewal(day)
     assert _policy(store, "P1").purchases == expected.purchases

@@ -139,6 +139,12 @@ def test_an_older_schema_says_to_upgrade(tmp_path: Path) -> None:
     engine.dispose()
     with pytest.raises(SchemaError, match="unknown to this package"):
         SqlStore.open(url)
+    # upgrading it (as `insurcrm db upgrade`, `import`, `generate` and `demo` do) refuses too
+    with pytest.raises(
+        SchemaError, match=r"revision zzzz, unknown to this package .*upgrade insurcrm"
+    ):
+        upgrade(url)
+    assert current_revision(make_engine(url)) == "zzzz"  # nothing was changed
 
 
 def test_downgrade_then_open_says_to_upgrade(tmp_path: Path) -> None:

@@ -24,11 +24,14 @@ policy and its status change, a premium's day, a record's customer). A bad row i
 to the rejects file with its line number, the field and the reason — never its values — and
 the import goes on; an id repeated within a file is refused on its second line. A row that
 names a customer not stored yet (a referrer, a policyholder) is tried again at the end of
-the file, so the order of rows does not matter. When nothing is refused, an old rejects
+the file, so it may name one further down; but not a chain of them (a referrer who is
+themselves referred by a row further down): put referrers first. When nothing is refused,
+an old rejects
 file is removed. Good rows are stored in batches, one transaction each; a row whose id is
 already stored is counted as already present, so running the same import again adds nothing
 and an interrupted import resumes where it stopped. A file that cannot be read as such
-(wrong encoding, a wrong header, a row with more fields than the header) stops the import
+(wrong encoding, a wrong header, a quote left open, a row with more or fewer fields than
+the header) stops the import
 with an error naming the file and line; nothing of the batch being read is stored, and the
 rows refused before it are written to the rejects file.
 """
@@ -38,6 +41,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
+import os
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
@@ -217,12 +221,18 @@ def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
         if (value := read_text(row, name)) is not None:
             card[name] = value
     card["is_internal"] = read_flag(row, "is_internal")
-    return Customer.register(
-        required(read_text(row, "id"), "id"),
-        required(read_text(row, "name"), "name"),
-        not_after(required(read_date(row, "created_on"), "created_on"), "created_on", today),
-        **card,
-    )
+    customer_id = required(read_text(row, "id"), "id")
+    name = required(read_text(row, "name"), "name")
+    created = not_after(required(read_date(row, "created_on"), "created_on"), "created_on", today)
+    try:
+        return Customer.register(customer_id, name, created, **card)
+    except (
+        ValidationError
+    ) as error:  # a card's field (profile.birth_date) is reported on its column
+        column = error.field.rpartition(".")[2]
+        if column == error.field or column not in CUSTOMER_COLUMNS:
+            raise
+        raise ValidationError(column, error.rule, error.message) from None
 
 
 def _policy(row: dict[str, str], today: dt.date | None = None) -> Policy:
@@ -275,36 +285,52 @@ def _lines(path: Path) -> Iterator[str]:
 
 
 def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The data rows of ``path`` with their line numbers; raises :class:`CsvImportError`
-    for a file that cannot be read as one."""
-    reader = csv.reader(_lines(path))
+    """The data rows of ``path``, each with the line it starts on; raises
+    :class:`CsvImportError` for a file that cannot be read as one: a stray quote (read
+    strictly, so it cannot swallow the rows after it into one cell) or a row whose number
+    of fields is not the header's."""
+    reader = csv.reader(_lines(path), strict=True)
     header = next(reader, None)
     if header is None:
         raise CsvImportError(path, 1, "wrong header: the file is empty")
     names = [h.strip() for h in header]
-    unknown = [n for n in names if n not in columns]
-    if unknown or len(set(names)) != len(names):
-        raise CsvImportError(
-            path,
-            1,
-            f"wrong header: unknown or repeated columns {', '.join(unknown) or names}; "
-            f"the columns are {', '.join(columns)}",
-        )
+    _check_names(path, names, columns)
     while True:
+        line = reader.line_num + 1  # where the next row starts (a quoted cell may span lines)
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
             raise CsvImportError(
-                path, reader.line_num, f"not a readable CSV row ({error})"
+                path, line, f"not a readable CSV row ({error}; is a quote left open?)"
             ) from None
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) > len(names):
-            raise CsvImportError(path, line, f"{len(row)} fields, the header has {len(names)}")
-        yield line, dict(zip(names, row, strict=False))
+        if len(row) != len(names):
+            raise CsvImportError(
+                path,
+                line,
+                f"{len(row)} fields, the header has {len(names)}"
+                + ("" if reader.line_num == line else f" (the row runs to line {reader.line_num})"),
+            )
+        yield line, dict(zip(names, row, strict=True))
+
+
+def _check_names(path: Path, names: Sequence[str], columns: Sequence[str]) -> None:
+    """Refuse a header with an empty, unknown or repeated column name."""
+    if "" in names:
+        raise CsvImportError(
+            path, 1, "wrong header: a column without a name (a comma at the end of the header?)"
+        )
+    unknown = [n for n in names if n not in columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if unknown or repeated:
+        said = [f"unknown columns {', '.join(unknown)}"] if unknown else []
+        said += [f"repeated columns {', '.join(repeated)}"] if repeated else []
+        raise CsvImportError(
+            path, 1, f"wrong header: {'; '.join(said)}; the columns are {', '.join(columns)}"
+        )
 
 
 #: The kinds of file, each with the column that tells it apart (None: any other file), its
@@ -343,8 +369,9 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
     may lack: ``policyholder_id`` (a policies file) and ``policy_id`` (a policy's history).
 
     Raises:
-        CsvImportError: unreadable, not UTF-8, a required column missing, or a policy
-            history or records without the column that tells their kind.
+        CsvImportError: unreadable, not UTF-8, a required column missing, an empty,
+            unknown or repeated column, or a policy history or records without the column
+            that tells their kind.
     """
     header = next(csv.reader(_lines(path)), [])
     names = {h.strip() for h in header}
@@ -391,6 +418,7 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
         missing.append(f"one of {', '.join(DIMENSION_COLUMNS)}")
     if missing:
         raise CsvImportError(path, 1, f"wrong header: {kind} need the columns {', '.join(missing)}")
+    _check_names(path, [h.strip() for h in header], columns)
     return kind, columns
 
 
@@ -530,13 +558,41 @@ _REPEATED = {
 }
 
 
-def _write_rejects(target: Path, path: Path, rejects: list[Reject]) -> None:
-    """The rejects file of ``path``: a row a refused row, by line."""
-    with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(("file", "line", "field", "rule", "reason"))
-        for reject in sorted(rejects, key=lambda r: r.line):
-            writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
+def _check_rejects_path(target: Path, path: Path) -> None:
+    """Refuse, before anything is stored, a rejects file that could not be written."""
+    if target.is_dir():
+        reason = "is a folder"
+    elif not target.parent.is_dir():
+        reason = "is in a folder that does not exist"
+    elif not os.access(target if target.exists() else target.parent, os.W_OK):
+        reason = "cannot be written here (permission denied)"
+    else:
+        return
+    raise CsvImportError(
+        path, 0, f"the rejects file {target.name} {reason}: give another one (nothing stored)"
+    )
+
+
+def _write_rejects(target: Path, path: Path, rejects: list[Reject], stored: int) -> None:
+    """The rejects file of ``path``: a row a refused row, by line.
+
+    Raises:
+        CsvImportError: it cannot be written (says what was stored and refused).
+    """
+    try:
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(("file", "line", "field", "rule", "reason"))
+            for reject in sorted(rejects, key=lambda r: r.line):
+                writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
+    except OSError as error:
+        raise CsvImportError(
+            path,
+            0,
+            f"{stored:,} rows stored and {len(rejects):,} refused, but the rejects file "
+            f"{target.name} cannot be written ({error.strerror}); run the same import again "
+            "with another rejects file to list the refused rows",
+        ) from None
 
 
 def _batch_end(kind: str, pending: list[tuple[int, Any]]) -> int:
@@ -582,11 +638,14 @@ def import_csv(
 
     Raises:
         CsvImportError: the file cannot be read as a CSV of this layout (names the line;
-            the rows refused before that line are in the rejects file).
+            the rows refused before that line are in the rejects file); the rejects file
+            cannot be written (checked before anything is stored, and said again, with what
+            was stored, when writing it fails).
     """
     kind, columns = kind_of(path)
     build = functools.partial(_BUILDERS[kind], today=today)
     target = rejects_path or path.with_name(path.stem + ".rejects.csv")
+    _check_rejects_path(target, path)
     rows = stored = present = 0
     rejects: list[Reject] = []
     pending: list[tuple[int, Any]] = []
@@ -634,7 +693,7 @@ def import_csv(
             flush(sorted(later, key=lambda e: e[0]), last_try=True)
     except BaseException as error:  # a stop half-way still reports the rows refused so far
         if rejects:
-            _write_rejects(target, path, rejects)
+            _write_rejects(target, path, rejects, stored)
         if not isinstance(error, CsvImportError) or not (stored or rejects):
             raise
         said = [error.reason]
@@ -647,7 +706,7 @@ def import_csv(
     if not rejects:
         target.unlink(missing_ok=True)  # an earlier run's report no longer holds
     else:
-        _write_rejects(target, path, rejects)
+        _write_rejects(target, path, rejects, stored)
     return ImportResult(
         path, kind, rows, stored, present, len(rejects), target if rejects else None
     )

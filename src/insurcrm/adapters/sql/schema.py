@@ -70,7 +70,8 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
 
     Raises:
         StorageError: the database cannot be opened.
-        SchemaError: the database has no insurcrm schema but tables of the same names.
+        SchemaError: the database has no insurcrm schema but tables of the same names, or
+            a revision newer than this package knows (nothing is changed).
     """
     if isinstance(url_or_engine, Engine):
         engine, own = url_or_engine, False
@@ -78,8 +79,13 @@ def upgrade(url_or_engine: str | URL | Engine, revision: str = "head") -> str:
         engine, own = make_engine(url_or_engine), True
     try:
         # fails early, with a clear message, if unreachable
-        if current_revision(engine) is None:
+        current = current_revision(engine)
+        if current is None:
             _refuse_tables_of_another(engine)
+        else:
+            script = ScriptDirectory.from_config(_config())
+            if current not in {rev.revision for rev in script.walk_revisions()}:
+                raise _unknown_revision(engine, current, script)
         with translate_errors(engine.url):
             command.upgrade(_config(engine), revision)
         now = current_revision(engine)
@@ -146,7 +152,13 @@ def check_schema(engine: Engine) -> None:
             f"{where} has schema revision {current}, older than this package's {head}: "
             "run `insurcrm db upgrade --db URL`"
         )
-    raise SchemaError(
-        f"{where} has schema revision {current}, unknown to this package "
-        f"(newest known: {head}); upgrade insurcrm"
+    raise _unknown_revision(engine, current, script)
+
+
+def _unknown_revision(engine: Engine, current: str, script: ScriptDirectory) -> SchemaError:
+    """The refusal of a database at a revision this package does not know (a newer
+    insurcrm wrote it)."""
+    return SchemaError(
+        f"{describe_url(engine.url)} has schema revision {current}, unknown to this package "
+        f"(newest known: {script.get_current_head()}); upgrade insurcrm"
     )
