@@ -746,6 +746,7 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         tm["tier"].to_numpy(), index=ids.get_indexer(tm["customer_id"])
     ).reindex(everyone)
     fig["erased"] = cus["erased_on"].notna().to_numpy()
+    fig["cooperation_partner"] = cus["cooperation_partner"].astype(bool).to_numpy()
 
     # complaints in the early warning's window and in the window before it
     k = tables["complaints"]
@@ -899,7 +900,7 @@ def classify_full(fig: pd.DataFrame) -> dict[str, Any]:
             ~bought,
             ~active,
             referred < ladder.advocate_min_referred_buyers,
-            (referred >= ladder.partner_min_referred_buyers)
+            ((referred >= ladder.partner_min_referred_buyers) | (col("cooperation_partner") > 0))
             & (tenure >= ladder.partner_min_tenure_years),
         ],
         [
@@ -1124,8 +1125,8 @@ def run_pandas_full(db: Path) -> dict[str, Any]:
     day = {"format": "%Y-%m-%d"}
     queries = {
         "customers": (
-            "SELECT id, erased_on, holdings, lead_source, referred_by, household_id "
-            "FROM customers ORDER BY id",
+            "SELECT id, erased_on, holdings, lead_source, referred_by, household_id, "
+            "cooperation_partner FROM customers ORDER BY id",
             (),
         ),
         "policies": (

@@ -167,6 +167,17 @@ def test_a_stop_half_way_still_reports_the_rows_refused_before_it(tmp_path: Path
         )
 
 
+def test_a_cooperation_partner_is_flagged_in_its_column(tmp_path: Path) -> None:
+    rows = "id,name,created_on,cooperation_partner\nC1,甲,2020-01-01,true\nC2,乙,2020-01-01,\n"
+    store = MemoryStore()
+    assert import_csv(store.unit_of_work(), write(tmp_path / "c.csv", rows)).stored == 2
+    with store.unit_of_work() as uow:
+        assert [c.cooperation_partner for c in uow.customers.get_many(["C1", "C2"])] == [
+            True,
+            False,
+        ]
+
+
 def test_a_card_rule_is_reported_on_its_column(tmp_path: Path) -> None:
     """Rules between the card's fields (the ID number's gender digit, a birth date after the
     record) are reported on the file's column, not on the card's field."""

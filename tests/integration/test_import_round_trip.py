@@ -62,6 +62,7 @@ def _customer(c: Customer) -> list[Any]:
         "is_internal": c.is_internal,
         "csr_id": c.csr_id,
         "agent_id": c.agent_id,
+        "cooperation_partner": c.cooperation_partner,
     }
     return [cells[k] for k in CUSTOMER_COLUMNS]
 

@@ -74,9 +74,14 @@ EXPECTED = {
     "V4": (LoyaltyLevel.ADVOCATE, LoyaltyType.INERTIA),  # latest judged: DISSATISFIED
     "V5": (LoyaltyLevel.ADVOCATE, LoyaltyType.INERTIA),  # judged only after the date
     "V6": (LoyaltyLevel.ACTIVE, LoyaltyType.INERTIA),  # SATISFIED, no referral, not asked
+    # flagged as a cooperation partner: PARTNER with one referred buyer, after 5 years
+    "W1": (LoyaltyLevel.PARTNER, LoyaltyType.NONE),  # bought 2019-06-30 and on the date
+    "W2": (LoyaltyLevel.ADVOCATE, LoyaltyType.NONE),  # bought a day later: 4 whole years
     "R1": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
     "R4": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
     "R5": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
+    "RW1": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
+    "RW2": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
 }
 
 
@@ -87,9 +92,16 @@ def book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
         make_customer("R1", "客户", referred_by="V1"),
         make_customer("R4", "客户", referred_by="V4"),
         make_customer("R5", "客户", referred_by="V5"),
+        make_customer("W1", "客户", cooperation_partner=True),
+        make_customer("W2", "客户", cooperation_partner=True),
+        make_customer("RW1", "客户", referred_by="W1"),
+        make_customer("RW2", "客户", referred_by="W2"),
     ]
     policies = [_twice(f"P{c}", c) for c in ("V1", "V2", "V4", "V5", "V6")]
     policies += [_once("PV3", "V3"), _once("PR1", "R1"), _once("PR4", "R4"), _once("PR5", "R5")]
+    for holder, since in (("W1", dt.date(2019, 6, 30)), ("W2", dt.date(2019, 7, 1))):
+        policies.append(make_policy(f"P{holder}", holder).activate(since).renew(AS_OF))
+    policies += [_once("PRW1", "RW1"), _once("PRW2", "RW2")]
     contacts = [
         _contact("I1", "N1", AS_OF, Channel.MAIL, Direction.OUTBOUND),
         _contact("I2", "N2", AFTER, Channel.PHONE, Direction.OUTBOUND),
@@ -147,3 +159,5 @@ def test_the_reasons_say_where_attachment_and_the_contact_came_from(
     v2 = classify_one(store.unit_of_work(), "V2", AS_OF, figures)
     assert v2.loyalty_type.signals.attachment_high
     assert v2.loyalty_type.reasons[0].startswith("PREMIUM: attachment high, repeat high")
+    w1 = classify_one(store.unit_of_work(), "W1", AS_OF, figures)
+    assert w1.ladder.reasons[-1] == "PARTNER: flagged as a cooperation partner; tenure 5 ≥ 5 years"

@@ -64,7 +64,7 @@ def test_the_statements_together_have_every_column_once(n: int) -> None:
     names = [c.name for s in statements for c in s.selected_columns if c.name != "cid"]
     expected = [c.name for c in figures_query(WINDOWS, CONFIG).selected_columns]
     assert sorted(names) == sorted(n for n in expected if n != "cid")
-    assert len(set(names)) == len(names) == len(expected) - 1 == 51
+    assert len(set(names)) == len(names) == len(expected) - 1 == 52
     assert all(s.selected_columns[0].name == "cid" for s in statements)
 
 

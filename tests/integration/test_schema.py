@@ -110,6 +110,26 @@ def test_amounts_stored_in_rmb_are_upgraded_to_cny(tmp_path: Path) -> None:
     store.dispose()
 
 
+def test_customers_stored_before_the_partner_flag_are_not_partners(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'flag.db'}"
+    upgrade(url, "0005")
+    engine = make_engine(url)
+    with engine.begin() as conn:  # a customer as revision 0005 stored one
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, created_on, name, life, family, holdings, "
+                "is_internal, version) VALUES ('C1', '2020-01-01', '甲', '{}', '[]', '[]', 0, 1)"
+            )
+        )
+    engine.dispose()
+    assert upgrade(url) == head_revision()
+    store = SqlStore.open(url)
+    with store.unit_of_work() as uow:
+        assert uow.customers.get("C1").cooperation_partner is False
+    store.dispose()
+    assert downgrade(url, "0005") == "0005"  # and back: the flag's column dropped
+
+
 def test_upgrade_refuses_tables_of_another_application(tmp_path: Path) -> None:
     path = tmp_path / "theirs.db"
     sqlite3.connect(path).execute("CREATE TABLE customers (x)").connection.close()

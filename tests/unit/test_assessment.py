@@ -371,6 +371,7 @@ def assessment_figures(
         "churned_in_period": draw(st.booleans()),
         "current_tier": draw(st.sampled_from(TIER_CODES)),
         "favours_us": draw(st.booleans()),
+        "cooperation_partner": draw(st.booleans()),
     }
     judged = draw(st.booleans())  # a survey response that asked the expectation
     if judged:

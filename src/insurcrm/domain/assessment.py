@@ -243,6 +243,7 @@ class AssessmentFigures(NamedTuple):
             that asked their expectation (the latest satisfaction outcome's, §4.3) …
         survey_expectation: … the score of that expectation …
         favours_us: … and whether its INDUSTRY answer favours us over competitors.
+        cooperation_partner: they are flagged as a cooperation partner (§4.2 PARTNER).
     """
 
     customer_id: str
@@ -298,6 +299,7 @@ class AssessmentFigures(NamedTuple):
     survey_experience: Decimal | None = None
     survey_expectation: int | None = None
     favours_us: bool = False
+    cooperation_partner: bool = False
 
 
 def region_of(id_number: str | None) -> str | None:
@@ -409,6 +411,7 @@ def figures_of(
         survey_experience=survey.experience if survey else None,
         survey_expectation=survey.expectation.score if survey and survey.expectation else None,
         favours_us=survey is not None and survey.attitude is Attitude.FAVOURS_US,
+        cooperation_partner=customer.cooperation_partner,
     )
 
 
@@ -704,9 +707,8 @@ class FigureRules:
         if f.referred_buyers < cfg.advocate_min_referred_buyers:
             return LoyaltyLevel.ACTIVE
         if (
-            f.referred_buyers >= cfg.partner_min_referred_buyers
-            and whole_years_between(f.first_purchase, self.as_of) >= cfg.partner_min_tenure_years
-        ):
+            f.referred_buyers >= cfg.partner_min_referred_buyers or f.cooperation_partner
+        ) and whole_years_between(f.first_purchase, self.as_of) >= cfg.partner_min_tenure_years:
             return LoyaltyLevel.PARTNER
         return LoyaltyLevel.ADVOCATE
 

@@ -320,6 +320,7 @@ def _ladder(facts: CustomerFacts, as_of: dt.date, cfg: SegmentationConfig) -> La
             as_of,
             two_way_contacts=contacts,
             referred_buyers=facts.referred_buyers,
+            cooperation_partner=facts.customer.cooperation_partner,
         ),
         as_of,
         cfg.ladder,

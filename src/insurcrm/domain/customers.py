@@ -105,6 +105,9 @@ class Customer:
         id: the customer id, chosen by the caller (1–64 printable characters).
         created_on: the day the record was made.
         profile: the basic profile; ``None`` only once erased.
+        is_internal: an employee of ours or an employee's family member (内部客户).
+        cooperation_partner: flagged as a cooperation partner (合作伙伴): with tenure, it
+            makes an ADVOCATE a PARTNER on the loyalty ladder without 3 referred buyers (§4.2).
         version: 0 until first stored; bumped by every save.
 
     Raises:
@@ -121,6 +124,7 @@ class Customer:
     lead_source: LeadSource | None = optional_of(LeadSource)
     referred_by: str | None = attrs.field(default=None, validator=an_optional_id)
     is_internal: bool = False
+    cooperation_partner: bool = False
     csr_id: str | None = attrs.field(default=None, validator=an_optional_id)
     agent_id: str | None = attrs.field(default=None, validator=an_optional_id)
     household_id: str | None = attrs.field(default=None, validator=an_optional_id)

@@ -237,6 +237,7 @@ class BatchAssessor:
             in_force,
             tenure,
             referred,
+            _flags(f.cooperation_partner),
         )
         credit = self._credit_codes(purchases=_ints(f.credit_purchases), f=f)
         indicators = {
@@ -335,6 +336,7 @@ class BatchAssessor:
         in_force: Ints,
         tenure: Ints,
         referred: Ints,
+        partner: Flags,
     ) -> Ints:
         cfg = self._ladder
         active = (
@@ -346,7 +348,7 @@ class BatchAssessor:
                 ~bought,
                 ~active,
                 referred < cfg.advocate_min_referred_buyers,
-                (referred >= cfg.partner_min_referred_buyers)
+                ((referred >= cfg.partner_min_referred_buyers) | partner)
                 & (tenure >= cfg.partner_min_tenure_years),
             ],
             [

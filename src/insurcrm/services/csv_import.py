@@ -6,7 +6,8 @@ there; an unknown column is an error):
 
 * customers: ``id``, ``name``, ``created_on`` (required); ``gender`` (MALE/FEMALE),
   ``birth_date``, ``id_number``, ``mobile``, ``email``, ``lead_source``, ``referred_by``,
-  ``household_id``, ``is_internal`` (true/false), ``csr_id``, ``agent_id``.
+  ``household_id``, ``is_internal`` (true/false), ``csr_id``, ``agent_id``,
+  ``cooperation_partner`` (true/false: a cooperation partner, 合作伙伴).
 * policies: ``id``, ``number``, ``policyholder_id``, ``insured_id``, ``product_line``,
   ``start_date``, ``term_years``, ``sum_assured``, ``annual_premium`` (required);
   ``currency`` (CNY), ``insurer`` (empty: ours), ``status`` (IN_FORCE; or PENDING, or an end
@@ -144,6 +145,7 @@ CUSTOMER_COLUMNS = (
     "is_internal",
     "csr_id",
     "agent_id",
+    "cooperation_partner",
 )
 POLICY_REQUIRED = (
     "id",
@@ -221,6 +223,7 @@ def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
         if (value := read_text(row, name)) is not None:
             card[name] = value
     card["is_internal"] = read_flag(row, "is_internal")
+    card["cooperation_partner"] = read_flag(row, "cooperation_partner")
     customer_id = required(read_text(row, "id"), "id")
     name = required(read_text(row, "name"), "name")
     created = not_after(required(read_date(row, "created_on"), "created_on"), "created_on", today)

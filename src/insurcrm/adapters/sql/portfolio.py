@@ -524,6 +524,7 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
                 c.c.holdings.label("holdings"),
                 held.c.tier.label("tier"),
                 type_coerce(c.c.erased_on.is_not(None), Integer).label("erased"),
+                c.c.cooperation_partner.label("partner"),
             ),
             ((7, held, held.c.customer_id == c.c.id),),
         ),
@@ -1036,6 +1037,7 @@ def _batch(columns: Mapping[str, Sequence[Any]]) -> FigureBatch:
             col("survey_experience"),
             col("judged"),
             col("favours_us"),
+            [bool(x) for x in col("partner")],
         )
     )
 

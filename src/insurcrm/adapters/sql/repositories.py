@@ -235,6 +235,7 @@ def customer_values(customer: Customer) -> dict[str, Any]:
         lead_source=data["lead_source"],
         referred_by=customer.referred_by,
         is_internal=customer.is_internal,
+        cooperation_partner=customer.cooperation_partner,
         csr_id=customer.csr_id,
         agent_id=customer.agent_id,
         household_id=customer.household_id,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 from insurcrm.adapters.sql.types import Amount
@@ -106,6 +107,7 @@ customers = Table(
     Column("lead_source", CODE, nullable=True),
     Column("referred_by", ID, ForeignKey("customers.id"), nullable=True),
     Column("is_internal", Boolean, nullable=False),
+    Column("cooperation_partner", Boolean, nullable=False, server_default=false()),
     Column("csr_id", ID, nullable=True),
     Column("agent_id", ID, nullable=True),
     Column("household_id", ID, ForeignKey("households.id"), nullable=True),
