@@ -738,7 +738,9 @@ def _full_figures(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         }
     )
     fig["referred_buyers"] = per_customer(buyers.groupby("c")["referred_buyers"].sum())
-    fig["referrals"] = per_customer(buyers.groupby("c").size())
+    # … and every referral known by the date (registered, or bought, by then)
+    known = buyers["referred_buyers"] | (referred["created_on"] <= AS_OF.isoformat()).to_numpy()
+    fig["referrals"] = per_customer(known.groupby(buyers["c"]).sum())
 
     # the tier held
     tm = tables["tiers"]
@@ -1125,8 +1127,8 @@ def run_pandas_full(db: Path) -> dict[str, Any]:
     day = {"format": "%Y-%m-%d"}
     queries = {
         "customers": (
-            "SELECT id, erased_on, holdings, lead_source, referred_by, household_id, "
-            "cooperation_partner FROM customers ORDER BY id",
+            "SELECT id, created_on, erased_on, holdings, lead_source, referred_by, "
+            "household_id, cooperation_partner FROM customers ORDER BY id",
             (),
         ),
         "policies": (
@@ -1712,8 +1714,8 @@ def _csv_rows(db: Path, limit: int) -> tuple[list[dict[str, str]], list[dict[str
         conn.row_factory = sqlite3.Row
         people = conn.execute(
             "SELECT id, name, created_on, gender, birth_date, id_number, mobile, email, "
-            "lead_source, referred_by, household_id, is_internal, csr_id, agent_id "
-            "FROM customers WHERE erased_on IS NULL ORDER BY id LIMIT ?",
+            "lead_source, referred_by, household_id, is_internal, csr_id, agent_id, "
+            "cooperation_partner FROM customers WHERE erased_on IS NULL ORDER BY id LIMIT ?",
             (limit,),
         ).fetchall()
         policies = conn.execute(
@@ -1730,7 +1732,7 @@ def _csv_rows(db: Path, limit: int) -> tuple[list[dict[str, str]], list[dict[str
             return ""
         if name in ("sum_assured", "annual_premium"):
             return str(Decimal(value).scaleb(-2))
-        if name == "is_internal":
+        if name in ("is_internal", "cooperation_partner"):
             return "true" if value else "false"
         return str(value)
 

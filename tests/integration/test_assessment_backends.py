@@ -610,7 +610,7 @@ def test_a_known_book_on_its_window_boundaries(
         in_force_premium=Decimal("1200.00"),  # as renewed on the date
         elsewhere_premium=Decimal("500.00"),
         household_long_term=1,
-        referrals=2,
+        referrals=1,  # K4 (a buyer); K5 is registered the day after the date, and bought nothing
         referred_buyers=1,
         in_force_at_start=True,
         churned_in_period=False,

@@ -26,7 +26,7 @@ from insurcrm.domain.values import Money
 from insurcrm.errors import NotFound, RuleViolation
 from insurcrm.services import csv_policy_history
 from insurcrm.services.csv_cells import Fault
-from insurcrm.services.csv_import import CsvImportError, import_csv
+from insurcrm.services.csv_import import CsvImportError, import_csv, kind_of
 from insurcrm.testing import strategies as gen
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
 
@@ -220,8 +220,6 @@ class TestFilesThatCannotBeRead:
                 r"line 2: not a readable CSV row \(',' expected after '\"'; is a quote left open",
             ),
             ('C1,"王小明,2020-01-01\nC2,李娜,2020-01-01\n', r"line 2: .*unexpected end of data"),
-            # a row cut short (a file that stopped being written half-way)
-            ("C1,王小明,2020-01-01\nC2,李娜\n", r"line 3: 2 fields, the header has 3$"),
             # a quoted cell over two lines makes a row too many fields: named by its first line
             ('C1,"王\n小明",2020-01-01,x\n', r"line 2: 4 fields, the header has 3 \(the row runs"),
         ],
@@ -236,6 +234,32 @@ class TestFilesThatCannotBeRead:
         assert counts(store) == (0, 0)  # nothing of the batch is stored
         assert "王" not in str(error.value)
         assert "李娜" not in str(error.value)
+
+    def test_a_row_cut_short_is_refused_not_stored_without_its_last_columns(
+        self, tmp_path: Path
+    ) -> None:
+        store = MemoryStore()
+        rows = "id,name,created_on,agent_id\nC1,王小明,2020-01-01,A1\nC2,李娜,2020-01-01\n"
+        result = import_csv(store.unit_of_work(), write(tmp_path / "c.csv", rows))
+        assert (result.stored, result.rejected) == (1, 1)
+        assert [
+            (r["line"], r["field"], r["rule"]) for r in rejects(tmp_path / "c.rejects.csv")
+        ] == [("3", "agent_id", "row.fields")]
+        fixed = rows.replace("李娜,2020-01-01\n", "李娜,2020-01-01,\n")  # the empty cell written
+        assert import_csv(store.unit_of_work(), write(tmp_path / "c.csv", fixed)).stored == 1
+
+    @pytest.mark.parametrize(
+        "header",
+        ['"id" ,name,created_on', 'id,name,created_on,"agent_id'],
+    )
+    def test_a_header_that_is_not_one_row_is_refused_without_its_cells(
+        self, tmp_path: Path, header: str
+    ) -> None:
+        path = write(tmp_path / "c.csv", header + "\nC1,王小明,2020-01-01,A1\n")
+        for read in (kind_of, lambda p: import_csv(MemoryStore().unit_of_work(), p)):
+            with pytest.raises(CsvImportError, match=r"c\.csv, line 1: ") as error:
+                read(path)
+            assert "王小明" not in str(error.value)
 
     def test_a_row_over_two_lines_is_reported_on_its_first(self, tmp_path: Path) -> None:
         store = MemoryStore()

@@ -13,7 +13,9 @@ from collections.abc import Callable
 
 import attrs
 import pytest
+from sqlalchemy import text
 
+from insurcrm.adapters.memory import MemoryStore
 from insurcrm.domain.customers import Customer
 from insurcrm.domain.interactions import Channel, Direction, Interaction, Purpose
 from insurcrm.domain.loyalty import LoyaltyLevel, LoyaltyType
@@ -23,6 +25,7 @@ from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.services.assessment import assess_portfolio
 from insurcrm.services.segmentation import classify_one, segment_portfolio
 from insurcrm.testing.contracts import make_customer, make_policy, make_response
+from tests.contract.sql_stores import empty_postgres_store
 from tests.integration.test_assessment_backends import BACKENDS
 
 AS_OF = dt.date(2024, 6, 30)
@@ -77,6 +80,11 @@ EXPECTED = {
     # flagged as a cooperation partner: PARTNER with one referred buyer, after 5 years
     "W1": (LoyaltyLevel.PARTNER, LoyaltyType.NONE),  # bought 2019-06-30 and on the date
     "W2": (LoyaltyLevel.ADVOCATE, LoyaltyType.NONE),  # bought a day later: 4 whole years
+    # a referral registered after the date is not known then, unless they bought by then
+    "V8": (LoyaltyLevel.ACTIVE, LoyaltyType.INERTIA),
+    "V9": (LoyaltyLevel.ADVOCATE, LoyaltyType.PREMIUM),
+    "R8": (LoyaltyLevel.ORDINARY_BUYER, LoyaltyType.NONE),
+    "R9": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
     "R1": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
     "R4": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
     "R5": (LoyaltyLevel.GENERAL, LoyaltyType.NONE),
@@ -92,6 +100,10 @@ def book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
         make_customer("R1", "客户", referred_by="V1"),
         make_customer("R4", "客户", referred_by="V4"),
         make_customer("R5", "客户", referred_by="V5"),
+        make_customer("V8", "客户"),
+        make_customer("V9", "客户"),
+        Customer.register("R8", "客户", AFTER, referred_by="V8"),
+        Customer.register("R9", "客户", AFTER, referred_by="V9"),  # a migrated record
         make_customer("W1", "客户", cooperation_partner=True),
         make_customer("W2", "客户", cooperation_partner=True),
         make_customer("RW1", "客户", referred_by="W1"),
@@ -99,6 +111,7 @@ def book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
     ]
     policies = [_twice(f"P{c}", c) for c in ("V1", "V2", "V4", "V5", "V6")]
     policies += [_once("PV3", "V3"), _once("PR1", "R1"), _once("PR4", "R4"), _once("PR5", "R5")]
+    policies += [_twice("PV8", "V8"), _twice("PV9", "V9"), _once("PR9", "R9")]
     for holder, since in (("W1", dt.date(2019, 6, 30)), ("W2", dt.date(2019, 7, 1))):
         policies.append(make_policy(f"P{holder}", holder).activate(since).renew(AS_OF))
     policies += [_once("PRW1", "RW1"), _once("PRW2", "RW2")]
@@ -118,6 +131,8 @@ def book(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
         _response("S6", "V4", dt.date(2024, 3, 1), LOW, Answer.SATISFIED),
         _response("S7", "V5", AFTER, TOP, Answer.SATISFIED),
         _response("S8", "V6", dt.date(2024, 3, 1), SAT, Answer.SATISFIED),
+        _response("S9", "V8", dt.date(2024, 3, 1), SAT, Answer.SATISFIED),
+        _response("S10", "V9", dt.date(2024, 3, 1), SAT, Answer.SATISFIED),
     ]
     with store.unit_of_work() as uow:
         for customer in customers:
@@ -161,3 +176,38 @@ def test_the_reasons_say_where_attachment_and_the_contact_came_from(
     assert v2.loyalty_type.reasons[0].startswith("PREMIUM: attachment high, repeat high")
     w1 = classify_one(store.unit_of_work(), "W1", AS_OF, figures)
     assert w1.ladder.reasons[-1] == "PARTNER: flagged as a cooperation partner; tenure 5 ≥ 5 years"
+
+
+@pytest.mark.postgres
+def test_two_judged_responses_on_a_day_tie_by_code_points_whatever_the_collation() -> None:
+    """The latest judged response of a day goes to the greater id in code points (as
+    Python orders them), even where PostgreSQL's collation orders the ids otherwise: here
+    ICU English, which puts "R2" after "r1"."""
+    store = empty_postgres_store()
+    column = "ALTER TABLE survey_responses ALTER COLUMN id TYPE VARCHAR(64) COLLATE"
+    with store.engine.begin() as conn:
+        conn.execute(text(f'{column} "en-x-icu"'))
+        assert conn.execute(text("SELECT 'r1' < 'R2' COLLATE \"en-x-icu\"")).scalar()
+    try:
+        books = {
+            name: make() for name, make in (("memory", MemoryStore), ("postgres", lambda: store))
+        }
+        for book_store in books.values():
+            with book_store.unit_of_work() as uow:
+                uow.customers.add(make_customer("V", "客户"))
+                uow.customers.add(make_customer("R", "客户", referred_by="V"))
+                uow.policies.add(_twice("PV", "V"))
+                uow.policies.add(_once("PR", "R"))
+                day = dt.date(2024, 3, 1)
+                uow.surveys.add(_response("r1", "V", day, LOW, Answer.SATISFIED))  # the latest
+                uow.surveys.add(_response("R2", "V", day, TOP, Answer.SATISFIED))
+                uow.commit()
+        types = {
+            name: {r.customer_id: r.loyalty_type for r in assess_portfolio(s.unit_of_work(), AS_OF)}
+            for name, s in books.items()
+        }
+        assert types["memory"]["V"] is LoyaltyType.INERTIA  # "r1" > "R2": dissatisfied
+        assert types["postgres"] == types["memory"]
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(text(f'{column} "default"'))

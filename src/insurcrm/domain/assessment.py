@@ -201,7 +201,8 @@ class AssessmentFigures(NamedTuple):
         in_force_premium: their annual premium.
         elsewhere_premium: the annual premium of the cover they hold with other insurers.
         household_long_term: our long-term policies in force in their household.
-        referrals: customers they referred.
+        referrals: customers they referred, known by the date (registered, or bought, by
+            then).
         referred_buyers: referred customers who bought up to the date.
         in_force_at_start: they had a policy of ours in force at the end of the churn
             period's first day (the churn rate's denominator).

@@ -133,7 +133,8 @@ class CustomerFacts:
         policies: the policies they hold as policyholder.
         household_policies: the policies of every member of their household
             (their own when they have none).
-        referrals: customers they referred.
+        referrals: customers they referred, known by the date (registered, or bought, by
+            then).
         referred_buyers: referred customers who bought.
         two_way_contacts: logged two-way contacts or quotes up to the date
             (:func:`~insurcrm.domain.interactions.two_way_contacts`; when none is logged, a
@@ -349,6 +350,7 @@ def gather_facts(
         holding[policy.policyholder_id].append(policy)
     members: dict[str, list[str]] = defaultdict(list)
     referred: dict[str, list[str]] = defaultdict(list)
+    registered = {c.id: c.created_on for c in people}
     for c in people:
         if c.household_id is not None:
             members[c.household_id].append(c.id)
@@ -371,7 +373,9 @@ def gather_facts(
                 customer=c,
                 policies=own,
                 household_policies=household,
-                referrals=len(referred.get(c.id, ())),
+                referrals=sum(
+                    1 for r in referred.get(c.id, ()) if registered[r] <= as_of or bought(r)
+                ),
                 referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r)),
                 two_way_contacts=two_way_contacts(contacts.get(c.id, ()), as_of),
                 latest_survey=latest_judged(answered.get(c.id, ()), as_of),

@@ -23,18 +23,18 @@ Dates are ``YYYY-MM-DD``; amounts are decimals with at most 2 places; codes are 
 names of the glossary. Every row is validated with the domain rules (a customer's card, a
 policy and its status change, a premium's day, a record's customer). A bad row is written
 to the rejects file with its line number, the field and the reason — never its values — and
-the import goes on; an id repeated within a file is refused on its second line. A row that
+the import goes on; an id repeated within a file is refused on its second line, and a row
+with fewer fields than the header (cut short) is refused, rule ``row.fields``. A row that
 names a customer not stored yet (a referrer, a policyholder) is tried again at the end of
 the file, so it may name one further down; but not a chain of them (a referrer who is
 themselves referred by a row further down): put referrers first. When nothing is refused,
-an old rejects
-file is removed. Good rows are stored in batches, one transaction each; a row whose id is
-already stored is counted as already present, so running the same import again adds nothing
-and an interrupted import resumes where it stopped. A file that cannot be read as such
-(wrong encoding, a wrong header, a quote left open, a row with more or fewer fields than
-the header) stops the import
-with an error naming the file and line; nothing of the batch being read is stored, and the
-rows refused before it are written to the rejects file.
+an old rejects file is removed. Good rows are stored in batches, one transaction each; a
+row whose id is already stored is counted as already present, so running the same import
+again adds nothing and an interrupted import resumes where it stopped. A file that cannot
+be read as such (wrong encoding, a wrong header, a quote left open, a row with more fields
+than the header) stops the import with an error naming the file and the line the row
+starts on; nothing of the batch being read is stored, and the rows refused before it are
+written to the rejects file.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import os
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
@@ -287,13 +286,33 @@ def _lines(path: Path) -> Iterator[str]:
         raise CsvImportError(path, 0, f"cannot be read ({error.strerror})") from None
 
 
-def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The data rows of ``path``, each with the line it starts on; raises
-    :class:`CsvImportError` for a file that cannot be read as one: a stray quote (read
-    strictly, so it cannot swallow the rows after it into one cell) or a row whose number
-    of fields is not the header's."""
+def _unreadable(path: Path, line: int, error: csv.Error) -> CsvImportError:
+    """A row the CSV reader refuses (read strictly, a quote left open cannot swallow the
+    rows after it into one cell), said with a hint where the reader's words suggest one."""
+    text = str(error)
+    hint = "; is a quote left open?" if "expected after" in text or "end of data" in text else ""
+    return CsvImportError(path, line, f"not a readable CSV row ({text}{hint})")
+
+
+def _header(path: Path, reader: Any) -> list[str] | None:
+    """The header row of ``reader`` (None for an empty file), read as every row is."""
+    try:
+        header: list[str] | None = next(reader, None)
+    except csv.Error as error:
+        raise _unreadable(path, 1, error) from None
+    if header is not None and any("\n" in h or "\r" in h for h in header):
+        # never echoed: the cell would hold the rows a quote left open swallowed
+        raise CsvImportError(path, 1, "wrong header: a quote left open (a name runs over lines)")
+    return header
+
+
+def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str] | Reject]]:
+    """The data rows of ``path``, each with the line it starts on; a row with fewer fields
+    than the header (cut short) as its :class:`Reject`. Raises :class:`CsvImportError` for
+    a file that cannot be read as one: a stray quote or a row with more fields than the
+    header."""
     reader = csv.reader(_lines(path), strict=True)
-    header = next(reader, None)
+    header = _header(path, reader)
     if header is None:
         raise CsvImportError(path, 1, "wrong header: the file is empty")
     names = [h.strip() for h in header]
@@ -305,18 +324,18 @@ def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, s
         except StopIteration:
             return
         except csv.Error as error:
-            raise CsvImportError(
-                path, line, f"not a readable CSV row ({error}; is a quote left open?)"
-            ) from None
+            raise _unreadable(path, line, error) from None
         if not any(cell.strip() for cell in row):
             continue
-        if len(row) != len(names):
-            raise CsvImportError(
-                path,
-                line,
-                f"{len(row)} fields, the header has {len(names)}"
-                + ("" if reader.line_num == line else f" (the row runs to line {reader.line_num})"),
-            )
+        fields = f"{len(row)} fields, the header has {len(names)}"
+        if reader.line_num != line:
+            fields += f" (the row runs to line {reader.line_num})"
+        if len(row) > len(names):
+            raise CsvImportError(path, line, fields)
+        if len(row) < len(names):  # refused, not stored without its last columns
+            reason = f"{fields}: the row is cut short (write its empty cells too)"
+            yield line, Reject(line, names[len(row)], "row.fields", reason)
+            continue
         yield line, dict(zip(names, row, strict=True))
 
 
@@ -376,7 +395,7 @@ def kind_of(path: Path) -> tuple[str, tuple[str, ...]]:
             unknown or repeated column, or a policy history or records without the column
             that tells their kind.
     """
-    header = next(csv.reader(_lines(path)), [])
+    header = _header(path, csv.reader(_lines(path), strict=True)) or []
     names = {h.strip() for h in header}
     marks = {k.mark for k in HISTORY.values()}
     if "policyholder_id" in names:
@@ -562,13 +581,13 @@ _REPEATED = {
 
 
 def _check_rejects_path(target: Path, path: Path) -> None:
-    """Refuse, before anything is stored, a rejects file that could not be written."""
+    """Refuse, before anything is stored, a rejects file that could never be written (a
+    folder of that name, or in no folder). One in a folder that cannot be written is found
+    only when there are rejects to write (a clean import from a read-only folder works)."""
     if target.is_dir():
         reason = "is a folder"
     elif not target.parent.is_dir():
         reason = "is in a folder that does not exist"
-    elif not os.access(target if target.exists() else target.parent, os.W_OK):
-        reason = "cannot be written here (permission denied)"
     else:
         return
     raise CsvImportError(
@@ -576,12 +595,9 @@ def _check_rejects_path(target: Path, path: Path) -> None:
     )
 
 
-def _write_rejects(target: Path, path: Path, rejects: list[Reject], stored: int) -> None:
-    """The rejects file of ``path``: a row a refused row, by line.
-
-    Raises:
-        CsvImportError: it cannot be written (says what was stored and refused).
-    """
+def _write_rejects(target: Path, path: Path, rejects: list[Reject]) -> str | None:
+    """Write the rejects file of ``path`` (a row a refused row, by line); returns why it
+    cannot be written, or None."""
     try:
         with target.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
@@ -589,13 +605,8 @@ def _write_rejects(target: Path, path: Path, rejects: list[Reject], stored: int)
             for reject in sorted(rejects, key=lambda r: r.line):
                 writer.writerow((path.name, reject.line, reject.field, reject.rule, reject.reason))
     except OSError as error:
-        raise CsvImportError(
-            path,
-            0,
-            f"{stored:,} rows stored and {len(rejects):,} refused, but the rejects file "
-            f"{target.name} cannot be written ({error.strerror}); run the same import again "
-            "with another rejects file to list the refused rows",
-        ) from None
+        return f"{target.name} cannot be written ({error.strerror})"
+    return None
 
 
 def _batch_end(kind: str, pending: list[tuple[int, Any]]) -> int:
@@ -641,9 +652,9 @@ def import_csv(
 
     Raises:
         CsvImportError: the file cannot be read as a CSV of this layout (names the line;
-            the rows refused before that line are in the rejects file); the rejects file
-            cannot be written (checked before anything is stored, and said again, with what
-            was stored, when writing it fails).
+            the rows refused before that line are in the rejects file); the rejects file is
+            a folder or in none (before anything is stored), or cannot be written, or an old
+            one removed, when it comes to it (saying what was stored).
     """
     kind, columns = kind_of(path)
     build = functools.partial(_BUILDERS[kind], today=today)
@@ -675,6 +686,9 @@ def import_csv(
     try:
         for line, row in _rows(path, columns):
             rows += 1
+            if isinstance(row, Reject):  # a row cut short
+                rejects.append(row)
+                continue
             try:
                 item = build(row)
             except ValidationError as error:
@@ -695,21 +709,38 @@ def import_csv(
         if later:  # a referrer or policyholder further down the file is stored by now
             flush(sorted(later, key=lambda e: e[0]), last_try=True)
     except BaseException as error:  # a stop half-way still reports the rows refused so far
-        if rejects:
-            _write_rejects(target, path, rejects, stored)
+        unwritten = _write_rejects(target, path, rejects) if rejects else None
+        if unwritten is not None:  # the first error stays the one raised
+            error.add_note(f"the rows refused before it: the rejects file {unwritten}")
         if not isinstance(error, CsvImportError) or not (stored or rejects):
             raise
         said = [error.reason]
         if stored:  # say what the batches before it left stored
             said.append(f"the {stored:,} rows stored before it stay")
-        if rejects:
+        if rejects and unwritten is None:
             said.append(f"the rows refused before it are in {target.name}")
+        elif rejects:
+            said.append(f"the rows refused before it are not listed: the rejects file {unwritten}")
         said[-1] += ", and the import run again once the file is fixed adds the rest"
         raise CsvImportError(path, error.line, "; ".join(said)) from None
     if not rejects:
-        target.unlink(missing_ok=True)  # an earlier run's report no longer holds
-    else:
-        _write_rejects(target, path, rejects, stored)
+        try:
+            target.unlink(missing_ok=True)  # an earlier run's report no longer holds
+        except OSError as failed:
+            raise CsvImportError(
+                path,
+                0,
+                f"{stored:,} rows stored and none refused, but the rejects file of an earlier "
+                f"run, {target.name}, cannot be removed ({failed.strerror}): remove it",
+            ) from None
+    elif (unwritten := _write_rejects(target, path, rejects)) is not None:
+        raise CsvImportError(
+            path,
+            0,
+            f"{stored:,} rows stored and {len(rejects):,} refused, but the rejects file "
+            f"{unwritten}; run the same import again where it can be written (or with another "
+            "rejects_path) to list the refused rows",
+        )
     return ImportResult(
         path, kind, rows, stored, present, len(rejects), target if rejects else None
     )

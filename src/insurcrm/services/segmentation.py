@@ -104,16 +104,17 @@ def facts_of(uow: UnitOfWork, customer_id: str, as_of: dt.date) -> CustomerFacts
     else:
         household = own
     referrals = uow.customers.referrals_of(customer_id)
-    referred_buyers = 0
+    referred_buyers = known = 0
     for r in referrals:
         theirs = [p for p in uow.policies.of_customer(r.id) if p.policyholder_id == r.id]
-        if purchase_dates(theirs, as_of):
-            referred_buyers += 1
+        bought = bool(purchase_dates(theirs, as_of))
+        referred_buyers += bought
+        known += bought or r.created_on <= as_of  # a referral known by the date
     return CustomerFacts(
         customer=customer,
         policies=own,
         household_policies=household,
-        referrals=len(referrals),
+        referrals=known,
         referred_buyers=referred_buyers,
         two_way_contacts=two_way_contacts(uow.interactions.of_customer(customer_id), as_of),
         latest_survey=latest_judged(uow.surveys.of_customer(customer_id), as_of),

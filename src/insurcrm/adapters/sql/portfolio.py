@@ -155,6 +155,26 @@ def _in_cents_postgresql(element: in_cents, compiler: SQLCompiler, **kw: Any) ->
     return f"CAST(({compiler.process(element.clauses, **kw)}) * 100 AS BIGINT)"
 
 
+class code_points(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
+    """A text column ordered by code points, as Python orders strings (the domain's ties
+    between records of a day go to the greater id): SQLite compares text so (BINARY);
+    PostgreSQL by the database's collation unless told ``COLLATE "C"`` (on a UTF-8
+    database, code point order)."""
+
+    type: Any = String()
+    inherit_cache = True
+
+
+@compiles(code_points)
+def _code_points(element: code_points, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(code_points, "postgresql")
+def _code_points_postgresql(element: code_points, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
+
+
 def _day(day: ColumnElement[Any]) -> ColumnElement[Any]:
     """A date column of the result as its day number, 0 for none (``NO_DAY``)."""
     return func.coalesce(day_number(day), NO_DAY)
@@ -272,7 +292,10 @@ def _open_churns(as_of: dt.date) -> tuple[Any, Any]:
             json_field(ch.c.data, "structure").label("structure"),
             json_field(ch.c.data, "causes").label("causes"),
             func.row_number()
-            .over(partition_by=ch.c.customer_id, order_by=(ch.c.day.desc(), ch.c.id.desc()))
+            .over(
+                partition_by=ch.c.customer_id,
+                order_by=(ch.c.day.desc(), code_points(ch.c.id).desc()),
+            )
             .label("rn"),
         )
         .where(ch.c.day <= as_of, or_(won_back.is_(None), won_back > as_of.isoformat()))
@@ -398,7 +421,10 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
     referrals = (
         select(
             referred.c.referred_by.label("cid"),
-            func.count().label("n"),
+            # known by the date: registered by then, or a buyer by then
+            _count(or_(referred.c.created_on <= as_of, referred_bought.c.cid.is_not(None))).label(
+                "n"
+            ),
             func.count(referred_bought.c.cid).label("buyers"),
         )
         .outerjoin(referred_bought, referred_bought.c.cid == referred.c.id)
@@ -457,7 +483,9 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
             r.c.day,
             json_field(r.c.data, "answers").label("answers"),
             func.row_number()
-            .over(partition_by=r.c.customer_id, order_by=(r.c.day.desc(), r.c.id.desc()))
+            .over(
+                partition_by=r.c.customer_id, order_by=(r.c.day.desc(), code_points(r.c.id).desc())
+            )
             .label("rn"),
         )
         .where(r.c.day <= as_of)
@@ -498,7 +526,9 @@ def _parts(windows: AssessmentWindows, config: AssessmentConfig) -> list[_Part]:
             json_field(r.c.data, "answers").label("answers"),
             expectation.label("expectation"),
             func.row_number()
-            .over(partition_by=r.c.customer_id, order_by=(r.c.day.desc(), r.c.id.desc()))
+            .over(
+                partition_by=r.c.customer_id, order_by=(r.c.day.desc(), code_points(r.c.id).desc())
+            )
             .label("rn"),
         )
         .where(r.c.day <= as_of, expectation.is_not(None))
