@@ -12,6 +12,7 @@ PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import warnings
@@ -1007,26 +1008,22 @@ def _read_json(columns: dict[str, Any]) -> dict[str, Any]:
         columns["causes"] = [tuple(json.loads(x)) if x else () for x in columns["causes"]]
     for name in ("survey_last", "survey_prior"):
         if name in columns:
-            columns[name] = [_experience(a) if a else None for a in columns[name]]
+            columns[name] = [_response(a)[0] if a else None for a in columns[name]]
     if "judged_answers" in columns:
-        read = [_answers(a) if a else None for a in columns.pop("judged_answers")]
-        columns["survey_experience"] = [experience_of(a.values()) if a else None for a in read]
-        columns["favours_us"] = [
-            a is not None and attitude_of(a.get(Dimension.INDUSTRY)) is Attitude.FAVOURS_US
-            for a in read
-        ]
+        read = [_response(a) if a else (None, False) for a in columns.pop("judged_answers")]
+        columns["survey_experience"] = [experience for experience, _ in read]
+        columns["favours_us"] = [favours for _, favours in read]
         columns["judged"] = [Answer[x].score if x else None for x in columns["judged"]]
     return columns
 
 
-def _answers(answers: str) -> dict[Dimension, Answer]:
-    """A survey response's stored answers (a JSON object), read."""
-    return {Dimension[d]: Answer[a] for d, a in json.loads(answers).items()}
-
-
-def _experience(answers: str) -> Decimal:
-    """The experience of a survey response from its stored answers (a JSON object)."""
-    return experience_of(_answers(answers).values())
+@functools.lru_cache(maxsize=4096)
+def _response(answers: str) -> tuple[Decimal, bool]:
+    """A survey response's experience, and whether its INDUSTRY answer favours us, from its
+    stored answers (a JSON object). Answers come in few combinations: each is read once."""
+    read = {Dimension[d]: Answer[a] for d, a in json.loads(answers).items()}
+    favours = attitude_of(read.get(Dimension.INDUSTRY)) is Attitude.FAVOURS_US
+    return experience_of(read.values()), favours
 
 
 def _batch(columns: Mapping[str, Sequence[Any]]) -> FigureBatch:
