@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from typing import NamedTuple, Protocol, TypeVar
+from typing import NamedTuple, TypeVar
 
 import attrs
 
@@ -30,6 +30,7 @@ from insurcrm.domain.classification import (
     TWO_WAY_LEAD_SOURCES,
     CustomerFacts,
     SegmentationConfig,
+    by_customer,
     gather_facts,
     value_figures,
 )
@@ -59,7 +60,7 @@ from insurcrm.domain.loyalty import (
     Attitude,
     LoyaltyLevel,
     LoyaltyType,
-    SatisfactionOutcome,
+    attachment_high,
     satisfaction_outcome,
 )
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind, ours_in_force
@@ -463,18 +464,18 @@ def book_figures(
     as_of = windows.as_of
     churn_records = list(churns)
     churned = {r.customer_id for r in churn_records if windows.period_start < r.on <= as_of}
-    churned_by = _by_customer(churn_records)
+    churned_by = by_customer(churn_records)
     people = list(customers)
     start = windows.period_start
     referrers = {
         c.referred_by for c in people if c.referred_by is not None and start < c.created_on <= as_of
     }
     tiers = {m.customer_id: m.tier_on(as_of) for m in memberships}  # held then, not now
-    complained = _by_customer(complaints)
+    complained = by_customer(complaints)
     logged = list(interactions)
-    contacts = _by_customer(logged)
+    contacts = by_customer(logged)
     surveyed = list(responses)
-    answered = _by_customer(surveyed)
+    answered = by_customer(surveyed)
     facts = gather_facts(people, policies, as_of, interactions=logged, responses=surveyed)
     for f in sorted(facts, key=lambda f: f.customer.id):
         cid = f.customer.id
@@ -500,21 +501,6 @@ def book_figures(
             ),
             referred_in_period=cid in referrers,
         )
-
-
-class _CustomerRecord(Protocol):
-    @property
-    def customer_id(self) -> str: ...
-
-
-R = TypeVar("R", bound=_CustomerRecord)
-
-
-def _by_customer(records: Iterable[R]) -> dict[str, list[R]]:
-    grouped: dict[str, list[R]] = {}
-    for record in records:
-        grouped.setdefault(record.customer_id, []).append(record)
-    return grouped
 
 
 # -- the statistics every customer is compared with --------------------------------------
@@ -728,16 +714,17 @@ class FigureRules:
         return LoyaltyType.INCENTIVE if share >= cfg.incentive_min_share else LoyaltyType.INERTIA
 
     def attached(self, f: AssessmentFigures) -> bool:
-        """Attachment is high (§4.3), as :func:`~insurcrm.domain.loyalty.derive_signals`
-        derives it: the latest satisfaction outcome is SATISFIED or DELIGHTED, and they
-        referred someone or favour us over competitors."""
+        """Attachment is high (§4.3, :func:`~insurcrm.domain.loyalty.attachment_high`) from
+        the latest judged survey response's figures."""
         cfg = self._types
-        if f.survey_experience is None or f.survey_expectation is None:
-            return False
-        judged = satisfaction_outcome(f.survey_experience, f.survey_expectation, cfg.satisfaction)
-        if judged.outcome is SatisfactionOutcome.DISSATISFIED:
-            return False
-        return f.referrals >= cfg.attachment_min_referrals or f.favours_us
+        outcome = None
+        if f.survey_experience is not None and f.survey_expectation is not None:
+            judged = satisfaction_outcome(
+                f.survey_experience, f.survey_expectation, cfg.satisfaction
+            )
+            outcome = judged.outcome
+        attitude = Attitude.FAVOURS_US if f.favours_us else None
+        return attachment_high(outcome, f.referrals, attitude, cfg)
 
     def credit(self, f: AssessmentFigures) -> CreditGrade | None:
         """The credit grade (§1.3), as :func:`~insurcrm.domain.credit.grade_credit`."""

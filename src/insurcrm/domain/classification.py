@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 import attrs
 
@@ -81,9 +82,11 @@ __all__ = [
     "CustomerFigures",
     "PortfolioFigures",
     "SegmentationConfig",
+    "by_customer",
     "classify_customer",
     "customer_figures",
     "gather_facts",
+    "referral_known",
     "tier_figures",
     "value_figures",
 ]
@@ -328,6 +331,29 @@ def _ladder(facts: CustomerFacts, as_of: dt.date, cfg: SegmentationConfig) -> La
     )
 
 
+class _CustomerRecord(Protocol):
+    @property
+    def customer_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_CustomerRecord)
+
+
+def by_customer(records: Iterable[R]) -> dict[str, list[R]]:
+    """``records`` grouped by their customer, each group in the order given."""
+    grouped: dict[str, list[R]] = {}
+    for record in records:
+        grouped.setdefault(record.customer_id, []).append(record)
+    return grouped
+
+
+def referral_known(referred: Customer, bought: bool, as_of: dt.date) -> bool:
+    """A referral counts as of ``as_of`` when the referred customer is known by then:
+    registered by then, or a buyer by then (a migrated record can be made after the
+    policies it holds)."""
+    return bought or referred.created_on <= as_of
+
+
 def gather_facts(
     customers: Iterable[Customer],
     policies: Iterable[Policy],
@@ -339,23 +365,18 @@ def gather_facts(
     """Build every customer's facts from all customers, all policies, and the logged
     contacts and survey responses (none when omitted), in one pass over each."""
     people = list(customers)
-    contacts: dict[str, list[Interaction]] = defaultdict(list)
-    for contact in interactions:
-        contacts[contact.customer_id].append(contact)
-    answered: dict[str, list[SurveyResponse]] = defaultdict(list)
-    for response in responses:
-        answered[response.customer_id].append(response)
+    contacts = by_customer(interactions)
+    answered = by_customer(responses)
     holding: dict[str, list[Policy]] = defaultdict(list)
     for policy in policies:
         holding[policy.policyholder_id].append(policy)
     members: dict[str, list[str]] = defaultdict(list)
-    referred: dict[str, list[str]] = defaultdict(list)
-    registered = {c.id: c.created_on for c in people}
+    referred: dict[str, list[Customer]] = defaultdict(list)
     for c in people:
         if c.household_id is not None:
             members[c.household_id].append(c.id)
         if c.referred_by is not None:
-            referred[c.referred_by].append(c.id)
+            referred[c.referred_by].append(c)
 
     def bought(customer_id: str) -> bool:
         return bool(purchase_dates(holding.get(customer_id, ()), as_of))
@@ -374,9 +395,9 @@ def gather_facts(
                 policies=own,
                 household_policies=household,
                 referrals=sum(
-                    1 for r in referred.get(c.id, ()) if registered[r] <= as_of or bought(r)
+                    1 for r in referred.get(c.id, ()) if referral_known(r, bought(r.id), as_of)
                 ),
-                referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r)),
+                referred_buyers=sum(1 for r in referred.get(c.id, ()) if bought(r.id)),
                 two_way_contacts=two_way_contacts(contacts.get(c.id, ()), as_of),
                 latest_survey=latest_judged(answered.get(c.id, ()), as_of),
             )

@@ -35,6 +35,7 @@ __all__ = [
     "SatisfactionOutcome",
     "SatisfactionResult",
     "Sensitivity",
+    "attachment_high",
     "derive_signals",
     "ladder_facts",
     "loyalty_level",
@@ -402,6 +403,21 @@ class LoyaltyTypeResult:
     reasons: tuple[str, ...]
 
 
+def attachment_high(
+    outcome: SatisfactionOutcome | None,
+    referrals: int,
+    attitude: Attitude | None,
+    config: LoyaltyTypeConfig | None = None,
+) -> bool:
+    """Attachment is high (DOMAIN.md §4.3): the latest satisfaction outcome is SATISFIED or
+    DELIGHTED, and the customer referred someone or favours us over competitors."""
+    cfg = config or LoyaltyTypeConfig()
+    satisfied = outcome in (SatisfactionOutcome.SATISFIED, SatisfactionOutcome.DELIGHTED)
+    return satisfied and (
+        referrals >= cfg.attachment_min_referrals or attitude is Attitude.FAVOURS_US
+    )
+
+
 def derive_signals(
     policies: Sequence[Policy],
     as_of: dt.date,
@@ -429,16 +445,9 @@ def derive_signals(
     recent = sum(1 for p, _ in all_purchases if p.on > since)
     rewarded = sum(1 for _, policy in all_purchases if policy.campaign is not None)
     share = Decimal(rewarded) / Decimal(len(all_purchases)) if all_purchases else Decimal(0)
-    satisfied = latest_satisfaction in (
-        SatisfactionOutcome.SATISFIED,
-        SatisfactionOutcome.DELIGHTED,
-    )
-    favourable = (
-        referrals >= cfg.attachment_min_referrals or competitor_attitude is Attitude.FAVOURS_US
-    )
     return LoyaltySignals(
         repeat_high=recent >= cfg.repeat_min_purchases,
-        attachment_high=satisfied and favourable,
+        attachment_high=attachment_high(latest_satisfaction, referrals, competitor_attitude, cfg),
         no_alternative=no_alternative,
         reward_share=share.quantize(Decimal("0.0001")),
         convenience_driven=convenience_driven,

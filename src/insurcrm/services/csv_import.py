@@ -228,9 +228,8 @@ def _customer(row: dict[str, str], today: dt.date | None = None) -> Customer:
     created = not_after(required(read_date(row, "created_on"), "created_on"), "created_on", today)
     try:
         return Customer.register(customer_id, name, created, **card)
-    except (
-        ValidationError
-    ) as error:  # a card's field (profile.birth_date) is reported on its column
+    except ValidationError as error:
+        # a card's field (profile.birth_date) is reported on its column (birth_date)
         column = error.field.rpartition(".")[2]
         if column == error.field or column not in CUSTOMER_COLUMNS:
             raise
@@ -306,17 +305,13 @@ def _header(path: Path, reader: Any) -> list[str] | None:
     return header
 
 
-def _rows(path: Path, columns: Sequence[str]) -> Iterator[tuple[int, dict[str, str] | Reject]]:
-    """The data rows of ``path``, each with the line it starts on; a row with fewer fields
-    than the header (cut short) as its :class:`Reject`. Raises :class:`CsvImportError` for
-    a file that cannot be read as one: a stray quote or a row with more fields than the
-    header."""
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str] | Reject]]:
+    """The data rows of ``path`` (its header checked by :func:`kind_of`), each with the
+    line it starts on; a row with fewer fields than the header (cut short) as its
+    :class:`Reject`. Raises :class:`CsvImportError` for a file that cannot be read as one:
+    a stray quote or a row with more fields than the header."""
     reader = csv.reader(_lines(path), strict=True)
-    header = _header(path, reader)
-    if header is None:
-        raise CsvImportError(path, 1, "wrong header: the file is empty")
-    names = [h.strip() for h in header]
-    _check_names(path, names, columns)
+    names = [h.strip() for h in _header(path, reader) or ()]
     while True:
         line = reader.line_num + 1  # where the next row starts (a quoted cell may span lines)
         try:
@@ -656,7 +651,7 @@ def import_csv(
             a folder or in none (before anything is stored), or cannot be written, or an old
             one removed, when it comes to it (saying what was stored).
     """
-    kind, columns = kind_of(path)
+    kind, _ = kind_of(path)  # and its header checked
     build = functools.partial(_BUILDERS[kind], today=today)
     target = rejects_path or path.with_name(path.stem + ".rejects.csv")
     _check_rejects_path(target, path)
@@ -684,7 +679,7 @@ def import_csv(
             progress(rows)
 
     try:
-        for line, row in _rows(path, columns):
+        for line, row in _rows(path):
             rows += 1
             if isinstance(row, Reject):  # a row cut short
                 rejects.append(row)

@@ -21,6 +21,7 @@ from insurcrm.domain.classification import (
     classify_customer,
     customer_figures,
     gather_facts,
+    referral_known,
 )
 from insurcrm.domain.interactions import two_way_contacts
 from insurcrm.domain.loyalty import purchase_dates
@@ -109,7 +110,7 @@ def facts_of(uow: UnitOfWork, customer_id: str, as_of: dt.date) -> CustomerFacts
         theirs = [p for p in uow.policies.of_customer(r.id) if p.policyholder_id == r.id]
         bought = bool(purchase_dates(theirs, as_of))
         referred_buyers += bought
-        known += bought or r.created_on <= as_of  # a referral known by the date
+        known += referral_known(r, bought, as_of)
     return CustomerFacts(
         customer=customer,
         policies=own,

@@ -47,7 +47,7 @@ from insurcrm.adapters.sql import tables as t
 from insurcrm.adapters.sql.engine import translate_errors
 from insurcrm.adapters.sql.read_ahead import ReadAhead, read_ahead
 from insurcrm.adapters.sql.reader_process import ReaderProcess, ReaderUnavailable
-from insurcrm.adapters.sql.types import Amount
+from insurcrm.adapters.sql.types import Amount, code_points
 from insurcrm.domain.assessment import (
     AssessmentConfig,
     AssessmentFigures,
@@ -154,26 +154,6 @@ def _in_cents(element: in_cents, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(in_cents, "postgresql")
 def _in_cents_postgresql(element: in_cents, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(({compiler.process(element.clauses, **kw)}) * 100 AS BIGINT)"
-
-
-class code_points(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
-    """A text column ordered by code points, as Python orders strings (the domain's ties
-    between records of a day go to the greater id): SQLite compares text so (BINARY);
-    PostgreSQL by the database's collation unless told ``COLLATE "C"`` (on a UTF-8
-    database, code point order)."""
-
-    type: Any = String()
-    inherit_cache = True
-
-
-@compiles(code_points)
-def _code_points(element: code_points, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(code_points, "postgresql")
-def _code_points_postgresql(element: code_points, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
 
 
 def _day(day: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -39,6 +39,7 @@ from insurcrm.adapters.sql.bulk import (
     policy_rows,
 )
 from insurcrm.adapters.sql.outbox import SqlOutbox
+from insurcrm.adapters.sql.types import code_points
 from insurcrm.domain.customers import Customer, Household, id_number_of, id_number_taken
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.values import Email, Phone, ResidentId
@@ -199,13 +200,12 @@ def lock_customers(
     never wait for each other in a circle."""
     ids = sorted(set(customer_ids))
     c = t.customers.c
-    key = c.id.collate("C") if conn.dialect.name == "postgresql" else c.id
     found: dict[str, bool] = {}
     for start in range(0, len(ids), BATCH):
         statement = (
             select(c.id, c.erased_on.is_not(None))
             .where(c.id.in_(ids[start : start + BATCH]))
-            .order_by(key)
+            .order_by(code_points(c.id))
             .with_for_update(read=share, key_share=not share)
         )
         found.update((i, bool(erased)) for i, erased in conn.execute(statement))

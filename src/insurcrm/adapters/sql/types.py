@@ -1,17 +1,20 @@
-"""Column types that keep values exact on every database."""
+"""Column types that keep values exact, and an order that stays the same, on every database."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Numeric
+from sqlalchemy import BigInteger, Numeric, String
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from insurcrm.domain.figure_batch import amount_of
 
-__all__ = ["Amount"]
+__all__ = ["Amount", "code_points"]
 
 _CENT = Decimal("0.01")
 
@@ -57,3 +60,23 @@ class Amount(TypeDecorator[Decimal]):
         if dialect_name == "sqlite":
             return amount_of(int(raw))  # exact, two places
         return Decimal(raw).quantize(_CENT)
+
+
+class code_points(FunctionElement[Any]):  # noqa: N801 -- a SQL function's name
+    """A text column ordered by code points, as Python orders strings (the domain's ties
+    between records of a day go to the greater id; writers lock rows in one order):
+    SQLite compares text so (BINARY); PostgreSQL by the database's collation unless told
+    ``COLLATE "C"`` (on a UTF-8 database, code point order)."""
+
+    type: Any = String()
+    inherit_cache = True
+
+
+@compiles(code_points)
+def _code_points(element: code_points, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(code_points, "postgresql")
+def _code_points_postgresql(element: code_points, compiler: SQLCompiler, **kw: Any) -> str:
+    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
