@@ -41,7 +41,7 @@ from insurcrm.domain.complaints import (
     StepRecord,
 )
 from insurcrm.domain.credit import CreditGrade
-from insurcrm.domain.customers import Customer, Household, LeadSource
+from insurcrm.domain.customers import Customer, Household, LeadSource, id_number_taken
 from insurcrm.domain.events import (
     EVENT_TYPES,
     ComplaintReceived,
@@ -128,6 +128,65 @@ def make_policy(
         annual_premium=Money(premium),
         **fields,  # type: ignore[arg-type]
     )
+
+
+#: The ID number of the stored customer the batch faults below collide with.
+_TAKEN_ID_NUMBER = ResidentId("11010519491231002X")
+
+
+@attrs.frozen
+class _Fault:
+    """One fault that adding a batch must refuse: the item at fault made from a valid one
+    (of a batch of customers, or else of policies), and the error naming it."""
+
+    in_customers: bool
+    make: Callable[[Any], Any]
+    error: Callable[[Any], Duplicate | NotFound]
+
+
+#: Against the stored customer C0 (holding :data:`_TAKEN_ID_NUMBER`), household H1 and
+#: policy P0 numbered N-P0.
+_BATCH_FAULTS: dict[str, _Fault] = {
+    "customer id taken": _Fault(
+        True,
+        lambda c: attrs.evolve(c, id="C0", referred_by=None),
+        lambda _: Duplicate("customer", "C0"),
+    ),
+    "ID number taken": _Fault(
+        True,
+        lambda c: make_customer(c.id, id_number=_TAKEN_ID_NUMBER),
+        lambda _: id_number_taken(_TAKEN_ID_NUMBER.value),
+    ),
+    "household missing": _Fault(
+        True, lambda c: attrs.evolve(c, household_id="H9"), lambda _: NotFound("household", "H9")
+    ),
+    "referrer missing": _Fault(
+        True, lambda c: attrs.evolve(c, referred_by="C9"), lambda _: NotFound("customer", "C9")
+    ),
+    "referrer later in the batch (or missing, for the last)": _Fault(
+        True,
+        lambda c: attrs.evolve(c, referred_by=f"C{int(c.id[1:]) + 1}"),
+        lambda c: NotFound("customer", c.referred_by),
+    ),
+    "policy id taken": _Fault(
+        False,
+        lambda p: make_policy("P0", p.policyholder_id, number="N-new"),
+        lambda _: Duplicate("policy", "P0"),
+    ),
+    "policy number taken": _Fault(
+        False,
+        lambda p: make_policy(p.id, p.policyholder_id, number="N-P0"),
+        lambda _: Duplicate("policy number", "N-P0"),
+    ),
+    "policyholder missing": _Fault(
+        False, lambda p: make_policy(p.id, "C9"), lambda _: NotFound("customer", "C9")
+    ),
+    "beneficiary missing": _Fault(
+        False,
+        lambda p: attrs.evolve(p, beneficiaries=(Beneficiary(Decimal(100), customer_id="C9"),)),
+        lambda _: NotFound("customer", "C9"),
+    ),
+}
 
 
 #: Figures that reach SILVER on the default ladder (and no higher).
@@ -1091,6 +1150,43 @@ class StoreContract:
             uow.commit()
         with store.unit_of_work() as uow:
             assert (uow.customers.count(), uow.policies.count()) == (2, 0)
+
+    @_SHARED
+    @given(fault=st.sampled_from(sorted(_BATCH_FAULTS)), size=st.integers(1, 4), data=st.data())
+    def test_add_many_names_the_one_fault_of_a_batch_and_the_work_goes_on(
+        self, fault: str, size: int, data: st.DataObject
+    ) -> None:
+        # Whether a store looks everything up before writing a batch or lets its keys and
+        # references refuse it, the error names the offender and undoes that batch alone.
+        store = self.empty_store()
+        self.stored(store, make_customer("C0", id_number=_TAKEN_ID_NUMBER))
+        with store.unit_of_work() as uow:
+            uow.households.add(Household("H1"))
+            uow.policies.add(make_policy("P0", "C0"))
+            uow.commit()
+        people = [
+            make_customer(f"C{i}", "李娜", household_id="H1", referred_by="C0")
+            for i in range(1, size + 1)
+        ]
+        policies = [make_policy(f"P{i}", f"C{i}") for i in range(1, size + 1)]
+        at = data.draw(st.integers(0, size - 1), label="the offender's place")
+        spec = _BATCH_FAULTS[fault]
+        valid = people if spec.in_customers else policies
+        batch: list[Any] = [spec.make(x) if i == at else x for i, x in enumerate(valid)]
+        expected = spec.error(batch[at])
+        with store.unit_of_work() as uow:
+            if not spec.in_customers:
+                assert uow.customers.add_many(people) == size
+            add_many = uow.customers.add_many if spec.in_customers else uow.policies.add_many
+            with pytest.raises(type(expected)) as caught:
+                add_many(batch)
+            assert str(caught.value) == str(expected)  # the kind and the key
+            if spec.in_customers:
+                assert uow.customers.add_many(people) == size
+            assert uow.policies.add_many(policies) == size
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert (uow.customers.count(), uow.policies.count()) == (size + 1, size + 1)
 
     def test_get_many_reads_the_stored_policies_among_the_ids(self) -> None:
         store = self.empty_store()

@@ -21,7 +21,9 @@ from insurcrm.adapters.sql.bulk import insert_values
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
+    _add_new,
     _check_new,
+    _consistent,
     _exists,
     _json,
     _read_many,
@@ -123,9 +125,15 @@ class SqlRecords(Generic[ServiceRecord]):
         items = list(records)
         if not items:
             return 0
-        _check_new(self._conn, self._table, items, self._kind)
-        _require_customers(self._conn, [r.customer_id for r in items])
-        insert_values(self._conn, self._table, (self._values(r, 1) for r in items))
+
+        def check() -> None:
+            _check_new(self._conn, self._table, items, self._kind)
+            _require_customers(self._conn, [r.customer_id for r in items])
+
+        def write() -> None:
+            insert_values(self._conn, self._table, (self._values(r, 1) for r in items))
+
+        _add_new(self._conn, self._kind, _consistent(items), check, write)
         for record in items:
             self._outbox.record(getattr(record, "events", ()))
         return len(items)

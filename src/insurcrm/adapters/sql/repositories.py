@@ -27,6 +27,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import update as sql_update
 
 from insurcrm.adapters.sql import tables as t
@@ -180,6 +181,48 @@ def _check_new(
         raise Duplicate(kind, next(item.id for item in items if item.id in taken))
 
 
+def _consistent(items: Sequence[_New], *keys: Sequence[str | None]) -> bool:
+    """Whether a batch of new items passes on its own what :func:`_check_new` and
+    :func:`_check_unique` check without reading the database: no stored version, no repeated
+    id, no repeated key among each of ``keys`` (None: none)."""
+    if any(item.version != 0 for item in items):
+        return False
+    for given in ([item.id for item in items], *keys):
+        named = [key for key in given if key is not None]
+        if len(set(named)) != len(named):
+            return False
+    return True
+
+
+def _add_new(
+    conn: Connection,
+    kind: str,
+    consistent: bool,
+    check: Callable[[], None],
+    write: Callable[[], None],
+) -> None:
+    """Store a batch of new rows (``write``), leaving the look-ups of ``check`` (ids not
+    taken, numbers free, every reference stored) to the schema's keys, unique indexes and
+    foreign keys, which refuse the same rows. When they do, the batch is undone whole (it
+    runs under a savepoint) and ``check`` names the first offender in batch order, as it
+    would have before writing; a batch not ``consistent`` on its own (see
+    :func:`_consistent`) is checked before writing. A refusal that ``check`` cannot explain
+    came from another writer at the same moment: :class:`ConcurrencyError`."""
+    if not consistent:
+        check()
+    refused = (sa_exc.IntegrityError, conn.dialect.loaded_dbapi.IntegrityError)
+    try:
+        with conn.begin_nested():
+            write()
+    except refused:
+        check()
+        raise ConcurrencyError(
+            f"a batch of new {kind} rows was refused by the database (a key taken or a "
+            "reference missing) and the checks after it found neither: another writer "
+            "changed the same rows meanwhile; nothing of the batch was stored"
+        ) from None
+
+
 def _require_customers(conn: Connection, customer_ids: Sequence[str]) -> None:
     """Refuse a batch naming a customer not stored (the first, in batch order)."""
     known = existing(conn, t.customers, "id", customer_ids)
@@ -256,6 +299,19 @@ def customer_from_row(row: Mapping[Any, Any]) -> Customer:
     return structure(data, Customer)
 
 
+def _referrers_first(customers: Sequence[Customer]) -> bool:
+    """Whether each customer of a batch referred by another of it comes after them, as
+    adding them one by one needs (the database checks a reference only at the end of a
+    statement on PostgreSQL, so it would accept a referrer that comes later)."""
+    ids = {c.id for c in customers}
+    earlier: set[str] = set()
+    for c in customers:
+        if c.referred_by in ids and c.referred_by not in earlier:
+            return False
+        earlier.add(c.id)
+    return True
+
+
 class SqlCustomers:
     """:class:`~insurcrm.domain.repositories.CustomerRepository` on SQL."""
 
@@ -295,8 +351,29 @@ class SqlCustomers:
 
     def add_many(self, customers: Iterable[Customer]) -> int:
         items = list(customers)
-        _check_new(self._conn, t.customers, items, "customer")
+        if not items:
+            return 0
         numbers = [id_number_of(c) for c in items]
+        _add_new(
+            self._conn,
+            "customer",
+            _consistent(items, numbers) and _referrers_first(items),
+            functools.partial(self._check_many, items, numbers),
+            lambda: insert_rows(
+                self._conn,
+                t.customers,
+                CUSTOMER_COLUMNS,
+                customer_rows(items, self._conn.dialect.name),
+            ),
+        )
+        for c in items:
+            self._outbox.record(c.events)
+        return len(items)
+
+    def _check_many(self, items: Sequence[Customer], numbers: Sequence[str | None]) -> None:
+        """Refuse a batch of new customers as adding them one by one would: a stored
+        version, an id or ID number taken (or repeated), a household or referrer not stored."""
+        _check_new(self._conn, t.customers, items, "customer")
         _check_unique(self._conn, t.customers, "id_number", numbers, id_number_taken)
         homes = {c.household_id for c in items if c.household_id is not None}
         known = existing(self._conn, t.households, "id", homes)
@@ -311,11 +388,6 @@ class SqlCustomers:
             if ref is not None and ref not in stored and ref not in earlier:
                 raise NotFound("customer", ref)
             earlier.add(c.id)
-        rows = customer_rows(items, self._conn.dialect.name)
-        insert_rows(self._conn, t.customers, CUSTOMER_COLUMNS, rows)
-        for c in items:
-            self._outbox.record(c.events)
-        return len(items)
 
     def get(self, customer_id: str) -> Customer:
         found = self._select(t.customers.c.id == customer_id)
@@ -569,15 +641,22 @@ class SqlPolicies:
 
     def add_many(self, policies: Iterable[Policy]) -> int:
         items = list(policies)
-        _check_new(self._conn, t.policies, items, "policy")
+        if not items:
+            return 0
         numbers = [p.number for p in items]
-        _check_unique(
-            self._conn, t.policies, "number", numbers, functools.partial(Duplicate, "policy number")
-        )
-        self._check_parties(items)
-        tables = {table.name: table for table in (t.policies, *_CHILDREN)}
-        for name, rows in policy_rows(items, self._conn.dialect.name).items():
-            insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
+
+        def check() -> None:
+            _check_new(self._conn, t.policies, items, "policy")
+            taken = functools.partial(Duplicate, "policy number")
+            _check_unique(self._conn, t.policies, "number", numbers, taken)
+            self._check_parties(items)
+
+        def write() -> None:
+            tables = {table.name: table for table in (t.policies, *_CHILDREN)}
+            for name, rows in policy_rows(items, self._conn.dialect.name).items():
+                insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
+
+        _add_new(self._conn, "policy", _consistent(items, numbers), check, write)
         for p in items:
             self._outbox.record(p.events)
         return len(items)
@@ -760,9 +839,16 @@ class SqlHouseholds:
 
     def add_many(self, households: Iterable[Household]) -> int:
         items = list(households)
-        _check_new(self._conn, t.households, items, "household")
+        if not items:
+            return 0
         rows = [(h.id, h.label, 1) for h in items]
-        insert_rows(self._conn, t.households, ("id", "label", "version"), rows)
+        _add_new(
+            self._conn,
+            "household",
+            _consistent(items),
+            lambda: _check_new(self._conn, t.households, items, "household"),
+            lambda: insert_rows(self._conn, t.households, ("id", "label", "version"), rows),
+        )
         return len(items)
 
     def get(self, household_id: str) -> Household:

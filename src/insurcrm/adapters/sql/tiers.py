@@ -16,7 +16,9 @@ from insurcrm.adapters.sql.bulk import insert_values
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.repositories import (
     BATCH,
+    _add_new,
     _check_new,
+    _consistent,
     _exists,
     _read_many,
     _require_customers,
@@ -126,10 +128,17 @@ class SqlTierMemberships:
         items = list(memberships)
         if not items:
             return 0
-        _check_new(self._conn, t.tier_memberships, items, KIND, "customer_id")
-        _require_customers(self._conn, [m.customer_id for m in items])
-        insert_values(self._conn, t.tier_memberships, (_values(m, 1) for m in items))
-        insert_values(self._conn, t.tier_changes, (row for m in items for row in _history(m, 0)))
+
+        def check() -> None:
+            _check_new(self._conn, t.tier_memberships, items, KIND, "customer_id")
+            _require_customers(self._conn, [m.customer_id for m in items])
+
+        def write() -> None:
+            insert_values(self._conn, t.tier_memberships, (_values(m, 1) for m in items))
+            changes = (row for m in items for row in _history(m, 0))
+            insert_values(self._conn, t.tier_changes, changes)
+
+        _add_new(self._conn, KIND, _consistent(items), check, write)
         for m in items:
             self._outbox.record(m.events)
         return len(items)
