@@ -26,6 +26,7 @@ __all__ = [
     "BUSY_TIMEOUT_MS",
     "MAX_READERS",
     "describe_url",
+    "key_refused",
     "make_engine",
     "readers",
     "sqlite_file",
@@ -42,6 +43,16 @@ _SQLITE_BUSY = 5
 _SQLITE_BUSY_SNAPSHOT = 517
 #: PostgreSQL's SQLSTATE for a unique key stored twice.
 _UNIQUE_VIOLATION = "23505"
+#: PostgreSQL's SQLSTATE for a reference to a row that is not stored.
+_FOREIGN_KEY_VIOLATION = "23503"
+#: SQLite's extended codes for a primary key or unique index taken, and a reference missing.
+_SQLITE_KEY_REFUSALS = frozenset(
+    {
+        sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
+        sqlite3.SQLITE_CONSTRAINT_UNIQUE,
+        sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY,
+    }
+)
 
 
 def describe_url(url: str | URL) -> str:
@@ -195,6 +206,17 @@ def _translated(orig: BaseException, url: str | URL) -> InsurCRMError:
         )
     first = str(orig).splitlines()[0] if str(orig) else ""  # PostgreSQL's DETAIL is left out
     return StorageError(f"database error on {describe_url(url)}: {type(orig).__name__}: {first}")
+
+
+def key_refused(error: BaseException) -> bool:
+    """Whether ``error`` (the driver's, or SQLAlchemy's wrapping it) is the database
+    refusing a row for a key: a primary key or unique index taken, or a foreign key naming a
+    row that is not stored (not a NOT NULL or CHECK constraint)."""
+    orig = getattr(error, "orig", None) or error
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code in _SQLITE_KEY_REFUSALS
+    return getattr(orig, "sqlstate", None) in (_UNIQUE_VIOLATION, _FOREIGN_KEY_VIOLATION)
 
 
 def _cause(orig: BaseException, error: BaseException) -> BaseException | None:

@@ -133,7 +133,7 @@ class SqlRecords(Generic[ServiceRecord]):
         def write() -> None:
             insert_values(self._conn, self._table, (self._values(r, 1) for r in items))
 
-        _add_new(self._conn, self._kind, _consistent(items), check, write)
+        _add_new(self._conn, self._kind, items, _consistent(items), check, write)
         for record in items:
             self._outbox.record(getattr(record, "events", ()))
         return len(items)

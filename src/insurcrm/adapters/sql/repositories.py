@@ -39,6 +39,7 @@ from insurcrm.adapters.sql.bulk import (
     insert_rows,
     policy_rows,
 )
+from insurcrm.adapters.sql.engine import key_refused
 from insurcrm.adapters.sql.outbox import SqlOutbox
 from insurcrm.adapters.sql.types import code_points
 from insurcrm.domain.customers import Customer, Household, id_number_of, id_number_taken
@@ -194,33 +195,49 @@ def _consistent(items: Sequence[_New], *keys: Sequence[str | None]) -> bool:
     return True
 
 
+#: Batches of fewer new items are looked up before they are written, as one at a time
+#: would be: their look-ups cost little, and a transaction writing many small batches (a
+#: tier review's runs of new memberships) would otherwise open a subtransaction for each,
+#: and PostgreSQL slows every other session's snapshots while a transaction holds over 64.
+LOOK_UP_BELOW = 100
+
+
 def _add_new(
     conn: Connection,
     kind: str,
+    items: Sequence[object],
     consistent: bool,
     check: Callable[[], None],
     write: Callable[[], None],
 ) -> None:
-    """Store a batch of new rows (``write``), leaving the look-ups of ``check`` (ids not
-    taken, numbers free, every reference stored) to the schema's keys, unique indexes and
-    foreign keys, which refuse the same rows. When they do, the batch is undone whole (it
+    """Store a batch of new ``items`` (``write``), leaving the look-ups of ``check`` (ids
+    not taken, numbers free, every reference stored) to the schema's keys, unique indexes
+    and foreign keys, which refuse the same rows. When they do, the batch is undone whole (it
     runs under a savepoint) and ``check`` names the first offender in batch order, as it
-    would have before writing; a batch not ``consistent`` on its own (see
-    :func:`_consistent`) is checked before writing. A refusal that ``check`` cannot explain
-    came from another writer at the same moment: :class:`ConcurrencyError`."""
-    if not consistent:
+    would have before writing. A batch not ``consistent`` on its own (see
+    :func:`_consistent`), or of fewer than :data:`LOOK_UP_BELOW` items, is checked before
+    writing. A refusal that ``check`` cannot explain came from another writer at the same
+    moment: :class:`ConcurrencyError`."""
+    if not consistent or len(items) < LOOK_UP_BELOW:
         check()
-    refused = (sa_exc.IntegrityError, conn.dialect.loaded_dbapi.IntegrityError)
+        write()
+        return
+    refused = False
     try:
         with conn.begin_nested():
             write()
-    except refused:
+    except (sa_exc.IntegrityError, conn.dialect.loaded_dbapi.IntegrityError) as error:
+        if not key_refused(error):
+            raise
+        refused = True
+    if refused:  # looked up here, not in the handler: the error raised carries no driver
+        # error, whose text holds the batch's values (names, ID numbers)
         check()
         raise ConcurrencyError(
             f"a batch of new {kind} rows was refused by the database (a key taken or a "
             "reference missing) and the checks after it found neither: another writer "
             "changed the same rows meanwhile; nothing of the batch was stored"
-        ) from None
+        )
 
 
 def _require_customers(conn: Connection, customer_ids: Sequence[str]) -> None:
@@ -357,6 +374,7 @@ class SqlCustomers:
         _add_new(
             self._conn,
             "customer",
+            items,
             _consistent(items, numbers) and _referrers_first(items),
             functools.partial(self._check_many, items, numbers),
             lambda: insert_rows(
@@ -656,7 +674,7 @@ class SqlPolicies:
             for name, rows in policy_rows(items, self._conn.dialect.name).items():
                 insert_rows(self._conn, tables[name], POLICY_COLUMNS[name], rows)
 
-        _add_new(self._conn, "policy", _consistent(items, numbers), check, write)
+        _add_new(self._conn, "policy", items, _consistent(items, numbers), check, write)
         for p in items:
             self._outbox.record(p.events)
         return len(items)
@@ -845,6 +863,7 @@ class SqlHouseholds:
         _add_new(
             self._conn,
             "household",
+            items,
             _consistent(items),
             lambda: _check_new(self._conn, t.households, items, "household"),
             lambda: insert_rows(self._conn, t.households, ("id", "label", "version"), rows),

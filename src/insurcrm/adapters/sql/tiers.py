@@ -138,7 +138,7 @@ class SqlTierMemberships:
             changes = (row for m in items for row in _history(m, 0))
             insert_values(self._conn, t.tier_changes, changes)
 
-        _add_new(self._conn, KIND, _consistent(items), check, write)
+        _add_new(self._conn, KIND, items, _consistent(items), check, write)
         for m in items:
             self._outbox.record(m.events)
         return len(items)
