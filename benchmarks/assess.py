@@ -1980,13 +1980,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.append(_table(headers, rows))
     ours = lite["insurcrm"]
     if "error" not in ours:
-        for method in ("pandas", "pandas-full"):
-            if "error" not in lite[method]:
-                ratio = ours["seconds"] / lite[method]["seconds"]
-                out.append(
-                    f"   insurcrm / {method} time: {ratio:.2f}×  target "
-                    f"{_verdict(ratio, 0.5, True)}"
-                )
+        if "error" not in lite["pandas"]:
+            ratio = ours["seconds"] / lite["pandas"]["seconds"]
+            out.append(
+                f"   insurcrm / pandas time: {ratio:.2f}×  (pandas applies the RFM types and the"
+                " tiers only, insurcrm all of §10.1: no target)"
+            )
+        if "error" not in lite["pandas-full"]:
+            ratio = ours["seconds"] / lite["pandas-full"]["seconds"]
+            out.append(
+                f"   insurcrm / pandas-full time: {ratio:.2f}×  (the same rules)  target "
+                f"{_verdict(ratio, 0.5, True)}"
+            )
         split = lite["sqlite-split"]
         if "error" not in split:
             out.append(
