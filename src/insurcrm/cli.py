@@ -47,7 +47,14 @@ from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.errors import InsurCRMError
 from insurcrm.services.assessment import FORMATS
 from insurcrm.services.churn import detect_churn
-from insurcrm.services.csv_import import KINDS, ImportResult, import_csv, kind_of
+from insurcrm.services.csv_import import (
+    BATCH,
+    KINDS,
+    ImportResult,
+    import_csv,
+    kind_of,
+    rows_in_words,
+)
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.progress import Progress
 from insurcrm.services.retention import retention_report
@@ -65,6 +72,8 @@ __all__ = ["DEFAULT_DB_URL", "REJECTS_EXIT_CODE", "cli", "main"]
 
 #: The exit code of ``insurcrm import`` when it stored the good rows and rejected others.
 REJECTS_EXIT_CODE = 3
+#: The exit code of an import stopped by Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED_EXIT_CODE = 130
 
 #: Where ``insurcrm demo`` builds its sample book unless told otherwise: ./insurcrm-demo.db.
 DEFAULT_DB_URL = "sqlite:///insurcrm-demo.db"
@@ -259,7 +268,7 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
 
     Exit code: 0 when every row was stored or already present; 3 when every file was
     read and the good rows stored, but some rows were rejected; 1 on an error; 2 for a
-    wrong command line.
+    wrong command line; 130 when stopped by Ctrl-C.
     """
     console = Console(highlight=False)
     rejected = 0
@@ -272,7 +281,7 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
         for path in ordered:
             result = _with_progress(console, f"Importing {path.name}", _importer(store, path))
             line = (
-                f"{escape(result.path.name)} ({result.kind}): {result.rows:,} rows, "
+                f"{escape(result.path.name)} ({result.kind}): {rows_in_words(result.rows)}, "
                 f"{result.stored:,} stored, {result.already_present:,} already present, "
                 f"{result.rejected:,} rejected"
             )
@@ -280,11 +289,18 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
                 line += f" (see {escape(str(result.rejects_path))})"
             console.print(line + ".")
             rejected += result.rejected
+    except KeyboardInterrupt:
+        console.print(
+            f"Interrupted: the rows stored before it stay, in whole batches of {BATCH:,} (a "
+            "batch is stored whole or not at all). Run the same command again to go on: "
+            "the rows stored are counted as already present."
+        )
+        raise click.exceptions.Exit(INTERRUPTED_EXIT_CODE) from None
     finally:
         store.dispose()
     if rejected:
         console.print(
-            f"{rejected:,} rows rejected: fix those lines in the files and run the same "
+            f"{rows_in_words(rejected)} rejected: fix those lines in the files and run the same "
             "import again; what is stored stays as it is (exit code 3)."
         )
         raise click.exceptions.Exit(REJECTS_EXIT_CODE)

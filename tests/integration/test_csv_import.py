@@ -17,16 +17,17 @@ from click.testing import CliRunner
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from insurcrm import cli as cli_module
 from insurcrm.adapters.memory import MemoryStore
 from insurcrm.adapters.sql import SqlStore
-from insurcrm.cli import REJECTS_EXIT_CODE, cli
+from insurcrm.cli import INTERRUPTED_EXIT_CODE, REJECTS_EXIT_CODE, cli
 from insurcrm.domain.policies import Policy, PolicyStatus, PurchaseKind
 from insurcrm.domain.unit_of_work import UnitOfWorkFactory
 from insurcrm.domain.values import Money
 from insurcrm.errors import NotFound, RuleViolation
-from insurcrm.services import csv_policy_history
+from insurcrm.services import csv_import, csv_policy_history
 from insurcrm.services.csv_cells import Fault
-from insurcrm.services.csv_import import CsvImportError, import_csv, kind_of
+from insurcrm.services.csv_import import CsvImportError, ImportResult, import_csv, kind_of
 from insurcrm.testing import strategies as gen
 from tests.contract.sql_stores import empty_postgres_store, empty_sqlite_store
 
@@ -294,7 +295,7 @@ class TestFilesThatCannotBeRead:
             return real_open(self, *args, **kwargs)
 
         monkeypatch.setattr(Path, "open", full_disk)
-        with pytest.raises(CsvImportError, match=r"1 rows stored and 1 refused, but the rejects"):
+        with pytest.raises(CsvImportError, match=r"1 row stored and 1 refused, but the rejects"):
             import_csv(store.unit_of_work(), path)
         assert counts(store) == (1, 0)
 
@@ -350,6 +351,41 @@ class TestCommandLine:
         assert result.exit_code == 0, result.output
         assert "1 stored" in result.output
         assert "rejected:" not in result.output
+
+    def test_ctrl_c_says_what_stays_and_the_same_command_goes_on(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        rows = "".join(f"C{n},客户{n},2020-01-01\n" for n in range(1, 8))
+        customers = write(tmp_path / "customers.csv", "id,name,created_on\n" + rows)
+        whole = csv_import.import_csv
+
+        def stopped(*args: Any, **kwargs: Any) -> ImportResult:
+            def stop(read: int) -> None:
+                if read > 3:  # told after a batch is stored: after two batches of three
+                    raise KeyboardInterrupt
+
+            return whole(*args, **{**kwargs, "progress": stop, "batch": 3})
+
+        monkeypatch.setattr(cli_module, "import_csv", stopped)
+        result = CliRunner().invoke(cli, ["import", "--db", url, str(customers)])
+        assert result.exit_code == INTERRUPTED_EXIT_CODE == 130, result.output
+        said = " ".join(result.output.split())
+        assert "Interrupted: the rows stored before it stay" in said
+        assert "Run the same command again to go on" in said
+        assert "Aborted" not in said
+        monkeypatch.undo()
+        again = CliRunner().invoke(cli, ["import", "--db", url, str(customers)])
+        assert again.exit_code == 0, again.output
+        assert "7 rows, 1 stored, 6 already present, 0 rejected" in " ".join(again.output.split())
+
+    def test_one_row_is_one_row(self, tmp_path: Path) -> None:
+        url = f"sqlite:///{tmp_path / 'book.db'}"
+        customers = write(tmp_path / "c.csv", "id,name,created_on\nC1,甲,2020-13-01\n")
+        result = CliRunner().invoke(cli, ["import", "--db", url, str(customers)])
+        said = " ".join(result.output.split())
+        assert "(customers): 1 row, 0 stored" in said
+        assert "1 row rejected: fix" in said
 
     def test_an_unreadable_file_is_one_clean_error(self, tmp_path: Path) -> None:
         url = f"sqlite:///{tmp_path / 'book.db'}"
@@ -758,8 +794,8 @@ def test_the_command_line_imports_premiums_after_policies(tmp_path: Path) -> Non
         write(tmp_path / "customers.csv", CUSTOMERS),
     ]
     said = imported_by_cli(url, files, ["customers", "policies", "renewals", "missed premiums"])
-    assert "renewals.csv (renewals): 1 rows, 1 stored" in said
-    assert "missed.csv (missed premiums): 1 rows, 1 stored" in said
+    assert "renewals.csv (renewals): 1 row, 1 stored" in said
+    assert "missed.csv (missed premiums): 1 row, 1 stored" in said
     store = SqlStore.open(url)
     try:
         assert len(_policy(store, "P1").purchases) == 2
