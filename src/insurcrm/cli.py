@@ -41,6 +41,7 @@ from insurcrm.cli_assess import print_assessment, run_assessment
 from insurcrm.cli_format import progress_bar, share
 from insurcrm.cli_retention import print_retention
 from insurcrm.domain.dates import add_years
+from insurcrm.domain.labels import counted
 from insurcrm.domain.tier_membership import TIER_MOVES, TierChangeKind, TierEvaluation
 from insurcrm.domain.tiers import DEFAULT_LADDER, TierLadder
 from insurcrm.domain.unit_of_work import UnitOfWork
@@ -53,7 +54,6 @@ from insurcrm.services.csv_import import (
     ImportResult,
     import_csv,
     kind_of,
-    rows_in_words,
 )
 from insurcrm.services.policies import PortfolioSummary, portfolio_summary
 from insurcrm.services.progress import Progress
@@ -281,7 +281,7 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
         for path in ordered:
             result = _with_progress(console, f"Importing {path.name}", _importer(store, path))
             line = (
-                f"{escape(result.path.name)} ({result.kind}): {rows_in_words(result.rows)}, "
+                f"{escape(result.path.name)} ({result.kind}): {counted(result.rows, 'row')}, "
                 f"{result.stored:,} stored, {result.already_present:,} already present, "
                 f"{result.rejected:,} rejected"
             )
@@ -300,7 +300,7 @@ def import_files(url: str, files: tuple[Path, ...]) -> None:
         store.dispose()
     if rejected:
         console.print(
-            f"{rows_in_words(rejected)} rejected: fix those lines in the files and run the same "
+            f"{counted(rejected, 'row')} rejected: fix those lines in the files and run the same "
             "import again; what is stored stays as it is (exit code 3)."
         )
         raise click.exceptions.Exit(REJECTS_EXIT_CODE)

@@ -30,7 +30,7 @@ from insurcrm.domain.checks import fraction, non_negative_decimal, positive_int
 from insurcrm.domain.complaints import Complaint
 from insurcrm.domain.dates import add_years
 from insurcrm.domain.interactions import Interaction, ObservedSignal
-from insurcrm.domain.labels import LabelledEnum
+from insurcrm.domain.labels import LabelledEnum, counted
 from insurcrm.domain.policies import Policy
 from insurcrm.domain.programmes import ProgrammeConfig, revisit_due
 from insurcrm.domain.satisfaction import SurveyResponse
@@ -172,10 +172,6 @@ class EarlyWarning:
         if not self.signals:
             return ("no signal of dissatisfaction",)
         return tuple(f"{s.signal.name} (+{s.weight}): {s.reason}" for s in self.signals)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _money(amount: Decimal) -> str:
@@ -332,16 +328,16 @@ def _reason(signal: WarningSignal, f: WarningFigures, as_of: dt.date, cfg: Warni
         )
     if signal is WarningSignal.COMPLAINTS_INCREASING:
         return (
-            f"{_count(f.complaints, 'complaint')} in the last {days} days, "
+            f"{counted(f.complaints, 'complaint')} in the last {days} days, "
             f"{f.complaints_before} before"
         )
     if signal is WarningSignal.PRAISES_COMPETITOR:
         praise = f.count(ObservedSignal.PRAISES_COMPETITOR)
-        return f"praised a competitor in {_count(praise, 'contact')}"
+        return f"praised a competitor in {counted(praise, 'contact')}"
     if signal is WarningSignal.RELATIONSHIP_DECLINING:
         declining = []
         if noted := f.count(ObservedSignal.RELATIONSHIP_DECLINING):
-            declining.append(f"noted by staff in {_count(noted, 'contact')}")
+            declining.append(f"noted by staff in {counted(noted, 'contact')}")
         if _survey_fell(f, cfg):
             declining.append(f"survey average fell from {f.survey_prior} to {f.survey_last}")
         return "; ".join(declining)
@@ -349,7 +345,7 @@ def _reason(signal: WarningSignal, f: WarningFigures, as_of: dt.date, cfg: Warni
         assert f.last_purchase is not None  # raised only with a purchase
         return revisit_due([f.last_purchase], as_of, cfg.programmes).reasons[0]
     observed = ObservedSignal[signal.name]  # NEW_BUSINESS_STRATEGY, OWNERSHIP_CHANGE
-    return f"noted by staff in {_count(f.count(observed), 'contact')}"
+    return f"noted by staff in {counted(f.count(observed), 'contact')}"
 
 
 def early_warning(

@@ -1,11 +1,12 @@
-"""Enums that carry their Chinese label (DOMAIN.md: every closed set has ``label_zh``)."""
+"""Words shown to users: enums that carry their Chinese label (DOMAIN.md: every closed set
+has ``label_zh``), and counted nouns for reasons and messages."""
 
 from __future__ import annotations
 
 import enum
 from typing import Self
 
-__all__ = ["LabelledEnum"]
+__all__ = ["LabelledEnum", "counted"]
 
 
 class LabelledEnum(enum.Enum):
@@ -35,3 +36,13 @@ class LabelledEnum(enum.Enum):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}.{self.name}"
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` of a regular English ``noun``, in words.
+
+    Example:
+        >>> counted(1, "row"), counted(1000, "row")
+        ('1 row', '1,000 rows')
+    """
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"

@@ -56,6 +56,7 @@ from insurcrm.domain.customers import (
     LeadSource,
     id_number_taken,
 )
+from insurcrm.domain.labels import counted
 from insurcrm.domain.policies import EndReason, Policy, PolicyStatus, ProductLine
 from insurcrm.domain.unit_of_work import UnitOfWork
 from insurcrm.domain.values import DEFAULT_CURRENCY, Email, Gender, Phone, ResidentId
@@ -125,15 +126,9 @@ __all__ = [
     "ImportResult",
     "import_csv",
     "kind_of",
-    "rows_in_words",
 ]
 
 E = TypeVar("E", bound=Enum)
-
-
-def rows_in_words(count: int) -> str:
-    """``count`` rows, in words: "1 row", "1,000 rows"."""
-    return f"{count:,} row" if count == 1 else f"{count:,} rows"
 
 
 CUSTOMER_REQUIRED = ("id", "name", "created_on")
@@ -718,7 +713,7 @@ def import_csv(
             raise
         said = [error.reason]
         if stored:  # say what the batches before it left stored
-            said.append(f"the {rows_in_words(stored)} stored before it stay")
+            said.append(f"the {counted(stored, 'row')} stored before it stay")
         if rejects and unwritten is None:
             said.append(f"the rows refused before it are in {target.name}")
         elif rejects:
@@ -732,14 +727,14 @@ def import_csv(
             raise CsvImportError(
                 path,
                 0,
-                f"{rows_in_words(stored)} stored and none refused, but the rejects file of an "
+                f"{counted(stored, 'row')} stored and none refused, but the rejects file of an "
                 f"earlier run, {target.name}, cannot be removed ({failed.strerror}): remove it",
             ) from None
     elif (unwritten := _write_rejects(target, path, rejects)) is not None:
         raise CsvImportError(
             path,
             0,
-            f"{rows_in_words(stored)} stored and {len(rejects):,} refused, but the rejects file "
+            f"{counted(stored, 'row')} stored and {len(rejects):,} refused, but the rejects file "
             f"{unwritten}; run the same import again where it can be written (or with another "
             "rejects_path) to list the refused rows",
         )
